@@ -1,0 +1,114 @@
+/* Dispatch table and the global options (--device, --quiet, --verbose, --help). */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clrestore/log.h"
+#include "clrestore/status.h"
+
+static const cr_command *const cr_commands[] = {
+    &cr_cmd_devices,
+    &cr_cmd_info,
+};
+#define CR_NCOMMANDS (sizeof cr_commands / sizeof cr_commands[0])
+
+int cr_cli_fail(void)
+{
+    fprintf(stderr, "clrestore: %s\n", cr_error_message());
+    return CR_EXIT_FAIL;
+}
+
+int cr_cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "clrestore: %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " (see 'clrestore %s --help')\n", cmd);
+    va_end(ap);
+    return CR_EXIT_USAGE;
+}
+
+static void cr_print_help(FILE *out)
+{
+    fprintf(out,
+            "clrestore %s - noise2noise denoising of cryo-EM micrographs (C + OpenCL)\n\n"
+            "usage: clrestore <command> [options]\n\ncommands:\n",
+            CLRESTORE_VERSION);
+    for (size_t i = 0; i < CR_NCOMMANDS; i++)
+        fprintf(out, "  %-10s %s\n", cr_commands[i]->name, cr_commands[i]->summary);
+    fprintf(out, "\nglobal options (every command):\n"
+                 "  --device D   OpenCL device: index from 'clrestore devices' or a name substring\n"
+                 "               (also CLRESTORE_DEVICE); default: first GPU, else first device\n"
+                 "  --quiet      no progress or information messages\n"
+                 "  --verbose    more detail (kernel builds, cache hits, timings)\n"
+                 "  --help       help for a command\n"
+                 "  --version    print the version\n");
+}
+
+int cr_cli_take_global(int *argc, char **argv, cr_global_opts *g, const char *cmd)
+{
+    int out = 0;
+    for (int i = 0; i < *argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
+            g->quiet = 1;
+        } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
+            g->verbose = 1;
+        } else if (strcmp(a, "--device") == 0) {
+            if (i + 1 >= *argc) {
+                cr_cli_usage_error(cmd, "--device needs a value");
+                return -1;
+            }
+            g->device = argv[++i];
+        } else if (strncmp(a, "--device=", 9) == 0) {
+            g->device = a + 9;
+        } else {
+            argv[out++] = argv[i];
+        }
+    }
+    *argc = out;
+    argv[out] = NULL;
+    return 0;
+}
+
+int cr_cli_main(int argc, char **argv)
+{
+    cr_global_opts g = {0};
+    g.device = getenv("CLRESTORE_DEVICE");
+    if (g.device && !*g.device) g.device = NULL;
+
+    if (argc < 2) {
+        cr_print_help(stderr);
+        return CR_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        printf("clrestore %s\n", CLRESTORE_VERSION);
+        return CR_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        cr_print_help(stdout);
+        return CR_EXIT_OK;
+    }
+    const cr_command *cmd = NULL;
+    for (size_t i = 0; i < CR_NCOMMANDS; i++)
+        if (strcmp(argv[1], cr_commands[i]->name) == 0) cmd = cr_commands[i];
+    if (!cmd) {
+        fprintf(stderr, "clrestore: unknown command '%s' (see 'clrestore --help')\n", argv[1]);
+        return CR_EXIT_USAGE;
+    }
+    int sub_argc = argc - 1;
+    char **sub_argv = argv + 1;
+    for (int i = 1; i < sub_argc; i++) {
+        if (strcmp(sub_argv[i], "--help") == 0 || strcmp(sub_argv[i], "-h") == 0) {
+            fputs(cmd->usage, stdout);
+            return CR_EXIT_OK;
+        }
+    }
+    if (cr_cli_take_global(&sub_argc, sub_argv, &g, cmd->name) != 0) return CR_EXIT_USAGE;
+    cr_log_set_level(g.quiet ? CR_LOG_QUIET : g.verbose ? CR_LOG_VERBOSE : CR_LOG_INFO);
+    return cmd->run(sub_argc, sub_argv, &g);
+}

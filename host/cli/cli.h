@@ -1,0 +1,33 @@
+/* The subcommand table and the options every subcommand shares. */
+#ifndef CLRESTORE_CLI_H
+#define CLRESTORE_CLI_H
+
+/* Exit codes (PRODUCT.md): 0 success, 1 failure while running, 2 bad usage. */
+enum { CR_EXIT_OK = 0, CR_EXIT_FAIL = 1, CR_EXIT_USAGE = 2 };
+
+typedef struct cr_global_opts {
+    const char *device; /* --device or CLRESTORE_DEVICE; NULL = default */
+    int quiet, verbose;
+} cr_global_opts;
+
+typedef struct cr_command {
+    const char *name;
+    int (*run)(int argc, char **argv, const cr_global_opts *g); /* argv[0] = name */
+    const char *summary;
+    const char *usage; /* full --help text */
+} cr_command;
+
+int cr_cli_main(int argc, char **argv);
+
+/* Prints "clrestore: <message>" for the current error and returns CR_EXIT_FAIL. */
+int cr_cli_fail(void);
+/* Prints "clrestore: <cmd>: <msg>" plus a hint and returns CR_EXIT_USAGE. */
+int cr_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Pulls the global options out of argv (in place); returns -1 on a bad one. */
+int cr_cli_take_global(int *argc, char **argv, cr_global_opts *g, const char *cmd);
+
+extern const cr_command cr_cmd_devices;
+extern const cr_command cr_cmd_info;
+
+#endif

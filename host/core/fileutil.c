@@ -1,0 +1,128 @@
+/* Temp-then-rename output files and whole-file reads. */
+#include "clrestore/fileutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void cr_tmp_path(char *out, size_t outlen, const char *path)
+{
+    snprintf(out, outlen, "%s.tmp.%ld", path, (long)getpid());
+}
+
+static cr_status cr_fsync_dir_of(const char *path)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    int fd = open(dirname(buf), O_RDONLY | O_DIRECTORY);
+    if (fd < 0) return CR_OK; /* not fatal: some filesystems refuse */
+    fsync(fd);
+    close(fd);
+    return CR_OK;
+}
+
+cr_status cr_commit_path(const char *tmp, const char *final)
+{
+    int fd = open(tmp, O_RDONLY);
+    if (fd < 0) return cr_fail(CR_ERR_IO, "%s: cannot reopen to sync: %s", tmp, strerror(errno));
+    int rc = fsync(fd);
+    int e = errno;
+    close(fd);
+    if (rc != 0) {
+        unlink(tmp);
+        return cr_fail(CR_ERR_IO, "%s: fsync failed: %s", final, strerror(e));
+    }
+    if (rename(tmp, final) != 0) {
+        e = errno;
+        unlink(tmp);
+        return cr_fail(CR_ERR_IO, "%s: cannot rename temporary file into place: %s", final, strerror(e));
+    }
+    return cr_fsync_dir_of(final);
+}
+
+cr_status cr_atomic_open(cr_atomic_file *f, const char *path)
+{
+    memset(f, 0, sizeof *f);
+    if (strlen(path) + 32 >= sizeof f->final_path)
+        return cr_fail(CR_ERR_ARG, "%s: path too long", path);
+    snprintf(f->final_path, sizeof f->final_path, "%s", path);
+    cr_tmp_path(f->tmp_path, sizeof f->tmp_path, path);
+    f->fp = fopen(f->tmp_path, "wb");
+    if (!f->fp) {
+        f->tmp_path[0] = '\0';
+        return cr_fail(CR_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+    }
+    return CR_OK;
+}
+
+cr_status cr_atomic_commit(cr_atomic_file *f)
+{
+    if (!f->fp) return cr_fail(CR_ERR_INTERNAL, "%s: commit of a file not open", f->final_path);
+    int bad = fflush(f->fp) != 0 || ferror(f->fp);
+    int e = errno;
+    if (!bad && fsync(fileno(f->fp)) != 0) { bad = 1; e = errno; }
+    if (fclose(f->fp) != 0 && !bad) { bad = 1; e = errno; }
+    f->fp = NULL;
+    if (bad) {
+        unlink(f->tmp_path);
+        f->tmp_path[0] = '\0';
+        return cr_fail(CR_ERR_IO, "%s: write failed: %s", f->final_path, strerror(e));
+    }
+    if (rename(f->tmp_path, f->final_path) != 0) {
+        e = errno;
+        unlink(f->tmp_path);
+        f->tmp_path[0] = '\0';
+        return cr_fail(CR_ERR_IO, "%s: cannot rename temporary file into place: %s", f->final_path,
+                       strerror(e));
+    }
+    f->tmp_path[0] = '\0';
+    return cr_fsync_dir_of(f->final_path);
+}
+
+void cr_atomic_abort(cr_atomic_file *f)
+{
+    if (!f) return;
+    if (f->fp) fclose(f->fp);
+    f->fp = NULL;
+    if (f->tmp_path[0]) unlink(f->tmp_path);
+    f->tmp_path[0] = '\0';
+}
+
+cr_status cr_file_size(const char *path, int64_t *size)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0) return cr_fail(CR_ERR_IO, "%s: %s", path, strerror(errno));
+    if (S_ISDIR(sb.st_mode)) return cr_fail(CR_ERR_IO, "%s: is a directory, not a file", path);
+    if (!S_ISREG(sb.st_mode)) return cr_fail(CR_ERR_IO, "%s: not a regular file", path);
+    *size = (int64_t)sb.st_size;
+    return CR_OK;
+}
+
+cr_status cr_read_file(const char *path, char **data, size_t *len)
+{
+    int64_t size = 0;
+    cr_status st = cr_file_size(path, &size);
+    if (st != CR_OK) return st;
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return cr_fail(CR_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    char *buf = malloc((size_t)size + 1);
+    if (!buf) {
+        fclose(fp);
+        return cr_fail(CR_ERR_NOMEM, "%s: out of memory reading %lld bytes", path, (long long)size);
+    }
+    size_t got = fread(buf, 1, (size_t)size, fp);
+    int err = ferror(fp);
+    fclose(fp);
+    if (err || got != (size_t)size) {
+        free(buf);
+        return cr_fail(CR_ERR_IO, "%s: read failed", path);
+    }
+    buf[got] = '\0';
+    *data = buf;
+    if (len) *len = got;
+    return CR_OK;
+}

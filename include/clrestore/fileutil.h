@@ -1,0 +1,45 @@
+/* Crash-safe output files and small file helpers.
+ *
+ * Outputs are written to "<path>.tmp.<pid>" in the same directory, flushed
+ * with fsync and renamed over the final name, so a killed run never leaves a
+ * half-written file under a final name (the redis RDB pattern). */
+#ifndef CLRESTORE_FILEUTIL_H
+#define CLRESTORE_FILEUTIL_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "clrestore/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cr_atomic_file {
+    FILE *fp;            /* write here */
+    char final_path[4096];
+    char tmp_path[4096];
+} cr_atomic_file;
+
+/* Opens a temporary file beside path for writing. */
+cr_status cr_atomic_open(cr_atomic_file *f, const char *path);
+/* Flushes, fsyncs and renames onto the final path (and fsyncs the directory). */
+cr_status cr_atomic_commit(cr_atomic_file *f);
+/* Closes and removes the temporary file; safe after commit or on a zeroed struct. */
+void cr_atomic_abort(cr_atomic_file *f);
+
+/* The temporary name for path ("<path>.tmp.<pid>"), for writers that open
+ * files themselves (HDF5); then call cr_commit_path(tmp, final). */
+void cr_tmp_path(char *out, size_t outlen, const char *path);
+/* fsync the file at tmp, rename it to final, fsync the directory. */
+cr_status cr_commit_path(const char *tmp, const char *final);
+
+/* Size of a regular file, with a clear error for missing files and directories. */
+cr_status cr_file_size(const char *path, int64_t *size);
+/* Reads a whole file into a NUL-terminated buffer (caller frees). */
+cr_status cr_read_file(const char *path, char **data, size_t *len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
