@@ -132,7 +132,13 @@ void cr_error_prefix(const char *fmt, ...)
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, cr_error_buf, sizeof old);
-    snprintf(cr_error_buf, sizeof cr_error_buf, "%s: %s", prefix, old);
+    size_t np = strlen(prefix), no = strlen(old);
+    if (np > CR_ERROR_MAX - 3) np = CR_ERROR_MAX - 3;
+    if (no > CR_ERROR_MAX - 3 - np) no = CR_ERROR_MAX - 3 - np;
+    memcpy(cr_error_buf, prefix, np);
+    memcpy(cr_error_buf + np, ": ", 2);
+    memcpy(cr_error_buf + np + 2, old, no);
+    cr_error_buf[np + 2 + no] = '\0';
 }
 
 const char *cr_error_message(void) { return cr_error_buf; }

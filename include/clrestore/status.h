@@ -15,7 +15,9 @@ extern "C" {
 
 typedef enum cr_status {
     CR_OK = 0,
-    /* negative: OpenCL error codes (CL_OUT_OF_RESOURCES = -5, ...) */
+    /* negative: OpenCL error codes (CL_OUT_OF_RESOURCES = -5, ...); this floor
+     * keeps the enum signed */
+    CR_CL_ERROR_FLOOR = -9999,
     CR_ERR_CLFFT = 4000,    /* clFFT returned an error (message says which) */
     CR_ERR_CLBLAST,         /* CLBlast returned an error */
     CR_ERR_HDF5,            /* an HDF5 call failed */

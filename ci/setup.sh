@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian packages clrestore needs to build and test, only those
+# missing (apt-get update first, only when something must be installed). Quiet.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake pkg-config
+  ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
+  libclfft-dev libclblast-dev libvkfft-dev
+  libhdf5-dev libpng-dev
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+    echo "ci/setup.sh: need root (or sudo) to install: ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+echo "ci/setup.sh: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,341 @@
+/* Program builds: kernel sources (embedded or from CLRESTORE_KERNEL_DIR), one
+ * build function with per-device options, an in-memory table of built
+ * programs and an on-disk binary cache so a second start does not recompile.
+ *
+ * Cache entry: <cache_dir>/<key as 16 hex digits>.bin holding a header
+ * {magic "CRKBIN01", key, payload length, payload checksum} and the device
+ * binary. key = FNV-1a 64 over source, options, platform, device, device and
+ * driver versions and our own version. A bad magic, key, length or checksum,
+ * or a binary the driver rejects, is counted as a reject and rebuilt from
+ * source; entries are written to a temporary name and renamed. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "clrestore/fileutil.h"
+#include "clrestore/log.h"
+#include "clrestore/runtime.h"
+#include "runtime_internal.h"
+
+struct cr_embedded_kernel {
+    const char *name;
+    const char *source;
+    size_t length;
+};
+extern const struct cr_embedded_kernel cr_embedded_kernels[];
+
+struct cr_program_entry {
+    char *label;   /* kernel file name or caller's label */
+    char *options; /* caller's options */
+    cl_program program;
+};
+
+#define CR_CACHE_MAGIC "CRKBIN01"
+
+typedef struct cr_cache_header {
+    char magic[8];
+    uint64_t key;
+    uint64_t length;
+    uint64_t checksum;
+} cr_cache_header;
+
+/* FNV-1a 64-bit (Fowler, Noll, Vo); chained by passing the previous hash. */
+static uint64_t cr_fnv1a(uint64_t h, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+#define CR_FNV_OFFSET 0xcbf29ce484222325ULL
+
+static uint64_t cr_fnv1a_str(uint64_t h, const char *s)
+{
+    return cr_fnv1a(h, s, strlen(s) + 1); /* include NUL so "ab"+"c" != "a"+"bc" */
+}
+
+static int cr_mkdir_p(const char *path)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
+    return 0;
+}
+
+void cr_program_cache_init(cr_runtime *rt)
+{
+    const char *env = getenv("CLRESTORE_CACHE_DIR");
+    const char *xdg = getenv("XDG_CACHE_HOME");
+    const char *home = getenv("HOME");
+    rt->cache_dir[0] = '\0';
+    if (getenv("CLRESTORE_NO_KERNEL_CACHE")) return;
+    if (env && *env)
+        snprintf(rt->cache_dir, sizeof rt->cache_dir, "%s", env);
+    else if (xdg && *xdg)
+        snprintf(rt->cache_dir, sizeof rt->cache_dir, "%s/clrestore/kernels", xdg);
+    else if (home && *home)
+        snprintf(rt->cache_dir, sizeof rt->cache_dir, "%s/.cache/clrestore/kernels", home);
+    if (rt->cache_dir[0] && cr_mkdir_p(rt->cache_dir) != 0) {
+        cr_debug("kernel cache %s unusable (%s); building without it", rt->cache_dir, strerror(errno));
+        rt->cache_dir[0] = '\0';
+    }
+}
+
+void cr_program_cache_free(cr_runtime *rt)
+{
+    for (int i = 0; i < rt->nprograms; i++) {
+        free(rt->programs[i].label);
+        free(rt->programs[i].options);
+        if (rt->programs[i].program) clReleaseProgram(rt->programs[i].program);
+    }
+    free(rt->programs);
+    rt->programs = NULL;
+    rt->nprograms = rt->cap_programs = 0;
+}
+
+cr_status cr_kernel_source(const char *file, char **src, size_t *len)
+{
+    *src = NULL;
+    const char *dir = getenv("CLRESTORE_KERNEL_DIR");
+    if (dir && *dir) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, file);
+        return cr_read_file(path, src, len);
+    }
+    for (const struct cr_embedded_kernel *k = cr_embedded_kernels; k->name; k++) {
+        if (strcmp(k->name, file) != 0) continue;
+        *src = malloc(k->length + 1);
+        if (!*src) return cr_fail(CR_ERR_NOMEM, "out of memory loading kernel %s", file);
+        memcpy(*src, k->source, k->length);
+        (*src)[k->length] = '\0';
+        if (len) *len = k->length;
+        return CR_OK;
+    }
+    return cr_fail(CR_ERR_NOT_FOUND, "kernel file %s is not built into this clrestore", file);
+}
+
+/* Options every program gets: the language version and what the kernels may
+ * specialise on. */
+static void cr_full_options(const cr_runtime *rt, const char *options, char *out, size_t len)
+{
+    snprintf(out, len, "-cl-std=CL1.2 -DCR_DEVICE_%s=1%s %s", cr_device_type_name(rt->dev.type),
+             rt->dev.fp64 ? " -DCR_HAVE_FP64=1" : "", options ? options : "");
+}
+
+static uint64_t cr_cache_key(const cr_runtime *rt, const char *src, const char *full_options)
+{
+    uint64_t h = CR_FNV_OFFSET;
+    h = cr_fnv1a_str(h, src);
+    h = cr_fnv1a_str(h, full_options);
+    h = cr_fnv1a_str(h, rt->dev.platform_name);
+    h = cr_fnv1a_str(h, rt->dev.platform_version);
+    h = cr_fnv1a_str(h, rt->dev.device_name);
+    h = cr_fnv1a_str(h, rt->dev.device_version);
+    h = cr_fnv1a_str(h, rt->dev.driver_version);
+    h = cr_fnv1a_str(h, CLRESTORE_VERSION);
+    return h;
+}
+
+static void cr_cache_path(const cr_runtime *rt, uint64_t key, char *out, size_t len)
+{
+    snprintf(out, len, "%s/%016llx.bin", rt->cache_dir, (unsigned long long)key);
+}
+
+/* Tries the disk cache; returns a built program or NULL (miss or reject). */
+static cl_program cr_cache_load(cr_runtime *rt, uint64_t key, const char *full_options, const char *label)
+{
+    char path[1200];
+    cr_cache_path(rt, key, path, sizeof path);
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return NULL;
+    cr_cache_header h;
+    unsigned char *bin = NULL;
+    cl_program prog = NULL;
+    int ok = fread(&h, sizeof h, 1, fp) == 1 && memcmp(h.magic, CR_CACHE_MAGIC, 8) == 0 && h.key == key &&
+             h.length > 0 && h.length < ((uint64_t)1 << 31);
+    if (ok) {
+        bin = malloc((size_t)h.length);
+        ok = bin && fread(bin, 1, (size_t)h.length, fp) == (size_t)h.length &&
+             cr_fnv1a(CR_FNV_OFFSET, bin, (size_t)h.length) == h.checksum;
+    }
+    fclose(fp);
+    if (ok) {
+        cl_int err = CL_SUCCESS, bin_status = CL_SUCCESS;
+        size_t blen = (size_t)h.length;
+        const unsigned char *bptr = bin;
+        prog = clCreateProgramWithBinary(rt->ctx, 1, &rt->dev.device, &blen, &bptr, &bin_status, &err);
+        if (err != CL_SUCCESS || bin_status != CL_SUCCESS) {
+            if (prog) clReleaseProgram(prog);
+            prog = NULL;
+        } else if (clBuildProgram(prog, 1, &rt->dev.device, full_options, NULL, NULL) != CL_SUCCESS) {
+            clReleaseProgram(prog);
+            prog = NULL;
+        }
+    }
+    free(bin);
+    if (!prog) {
+        rt->stats.disk_rejects++;
+        cr_debug("kernel cache: rejected %s for %s; rebuilding", path, label);
+        unlink(path);
+    } else {
+        rt->stats.disk_hits++;
+        cr_debug("kernel cache: hit %s for %s", path, label);
+    }
+    return prog;
+}
+
+/* Writes the program's binary to the cache; failures only cost a rebuild later. */
+static void cr_cache_store(cr_runtime *rt, uint64_t key, cl_program prog, const char *label)
+{
+    size_t blen = 0;
+    if (clGetProgramInfo(prog, CL_PROGRAM_BINARY_SIZES, sizeof blen, &blen, NULL) != CL_SUCCESS || blen == 0)
+        return;
+    unsigned char *bin = malloc(blen);
+    if (!bin) return;
+    unsigned char *bins[1] = {bin};
+    if (clGetProgramInfo(prog, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) != CL_SUCCESS) {
+        free(bin);
+        return;
+    }
+    cr_cache_header h;
+    memcpy(h.magic, CR_CACHE_MAGIC, 8);
+    h.key = key;
+    h.length = blen;
+    h.checksum = cr_fnv1a(CR_FNV_OFFSET, bin, blen);
+    char path[1200];
+    cr_cache_path(rt, key, path, sizeof path);
+    cr_atomic_file f;
+    if (cr_atomic_open(&f, path) == CR_OK) {
+        fwrite(&h, sizeof h, 1, f.fp);
+        fwrite(bin, 1, blen, f.fp);
+        if (cr_atomic_commit(&f) == CR_OK) {
+            rt->stats.disk_writes++;
+            cr_debug("kernel cache: stored %s (%zu bytes) for %s", path, blen, label);
+        }
+        cr_atomic_abort(&f);
+    }
+    cr_error_clear(); /* a cache write failure is not the caller's error */
+    free(bin);
+}
+
+static cr_status cr_build_failure(cr_runtime *rt, cl_program prog, cl_int err, const char *label)
+{
+    size_t log_len = 0;
+    char *log = NULL;
+    if (clGetProgramBuildInfo(prog, rt->dev.device, CL_PROGRAM_BUILD_LOG, 0, NULL, &log_len) == CL_SUCCESS &&
+        log_len > 0 && (log = malloc(log_len + 1)) != NULL) {
+        if (clGetProgramBuildInfo(prog, rt->dev.device, CL_PROGRAM_BUILD_LOG, log_len, log, NULL) != CL_SUCCESS)
+            log[0] = '\0';
+        log[log_len] = '\0';
+    }
+    cr_status st = cr_fail(CR_ERR_BUILD, "building kernels/%s for %s failed (%s); build log:\n%s", label,
+                           rt->dev.device_name, cr_cl_error_name(err), log && log[0] ? log : "(empty)");
+    free(log);
+    return st;
+}
+
+cr_status cr_program_from_source(cr_runtime *rt, const char *label, const char *src, const char *options,
+                                 cl_program *out)
+{
+    *out = NULL;
+    if (!options) options = "";
+    for (int i = 0; i < rt->nprograms; i++) {
+        if (strcmp(rt->programs[i].label, label) == 0 && strcmp(rt->programs[i].options, options) == 0) {
+            rt->stats.memory_hits++;
+            *out = rt->programs[i].program;
+            return CR_OK;
+        }
+    }
+    char full[2048];
+    cr_full_options(rt, options, full, sizeof full);
+    uint64_t key = cr_cache_key(rt, src, full);
+    cl_program prog = rt->cache_dir[0] ? cr_cache_load(rt, key, full, label) : NULL;
+    if (!prog) {
+        cl_int err = CL_SUCCESS;
+        size_t len = strlen(src);
+        double t0 = cr_now();
+        prog = clCreateProgramWithSource(rt->ctx, 1, &src, &len, &err);
+        if (err != CL_SUCCESS) return cr_fail_cl(err, "clCreateProgramWithSource", label, __FILE__, __LINE__);
+        err = clBuildProgram(prog, 1, &rt->dev.device, full, NULL, NULL);
+        if (err != CL_SUCCESS) {
+            cr_status st = cr_build_failure(rt, prog, err, label);
+            clReleaseProgram(prog);
+            return st;
+        }
+        rt->stats.compiles++;
+        cr_debug("compiled %s [%s] in %.2f s", label, options, cr_now() - t0);
+        if (rt->cache_dir[0]) cr_cache_store(rt, key, prog, label);
+    }
+    if (rt->nprograms == rt->cap_programs) {
+        int cap = rt->cap_programs ? 2 * rt->cap_programs : 16;
+        cr_program_entry *p = realloc(rt->programs, (size_t)cap * sizeof *p);
+        if (!p) {
+            clReleaseProgram(prog);
+            return cr_fail(CR_ERR_NOMEM, "out of memory keeping program %s", label);
+        }
+        rt->programs = p;
+        rt->cap_programs = cap;
+    }
+    cr_program_entry *e = &rt->programs[rt->nprograms];
+    e->label = strdup(label);
+    e->options = strdup(options);
+    e->program = prog;
+    if (!e->label || !e->options) {
+        free(e->label);
+        free(e->options);
+        clReleaseProgram(prog);
+        return cr_fail(CR_ERR_NOMEM, "out of memory keeping program %s", label);
+    }
+    rt->nprograms++;
+    *out = prog;
+    return CR_OK;
+}
+
+cr_status cr_program_get(cr_runtime *rt, const char *file, const char *options, cl_program *out)
+{
+    *out = NULL;
+    if (!options) options = "";
+    for (int i = 0; i < rt->nprograms; i++) {
+        if (strcmp(rt->programs[i].label, file) == 0 && strcmp(rt->programs[i].options, options) == 0) {
+            rt->stats.memory_hits++;
+            *out = rt->programs[i].program;
+            return CR_OK;
+        }
+    }
+    char *src = NULL;
+    cr_status st = cr_kernel_source(file, &src, NULL);
+    if (st != CR_OK) return st;
+    st = cr_program_from_source(rt, file, src, options, out);
+    free(src);
+    return st;
+}
+
+cr_status cr_kernel_create(cr_runtime *rt, const char *file, const char *name, const char *options,
+                           cl_kernel *out)
+{
+    cl_program prog = NULL;
+    *out = NULL;
+    cr_status st = cr_program_get(rt, file, options, &prog);
+    if (st != CR_OK) return st;
+    cl_int err = CL_SUCCESS;
+    *out = clCreateKernel(prog, name, &err);
+    if (err != CL_SUCCESS) {
+        *out = NULL;
+        char what[256];
+        snprintf(what, sizeof what, "%s in %s", name, file);
+        return cr_fail_cl(err, "clCreateKernel", what, __FILE__, __LINE__);
+    }
+    return CR_OK;
+}

@@ -1,0 +1,119 @@
+/* OpenCL runtime: device discovery and selection, one context + in-order queue
+ * per selected device, kernel programs built once per (file, options) and kept
+ * in an on-disk binary cache, checked buffers and launches.
+ *
+ * Every CL call made here is checked; a failure records
+ * "clCall(kernel): CL_ERROR_NAME (code) at file:line" through cr_fail_cl(). */
+#ifndef CLRESTORE_RUNTIME_H
+#define CLRESTORE_RUNTIME_H
+
+#ifndef CL_TARGET_OPENCL_VERSION
+#define CL_TARGET_OPENCL_VERSION 120
+#endif
+#include <CL/cl.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clrestore/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One OpenCL device as `clrestore devices` lists it. */
+typedef struct cr_device_desc {
+    int index;          /* position in the flat list over all platforms */
+    int platform_index; /* position of its platform */
+    cl_platform_id platform;
+    cl_device_id device;
+    char platform_name[128];
+    char platform_version[128];
+    char device_name[256];
+    char vendor[128];
+    char device_version[128]; /* "OpenCL 3.0 PoCL ..." */
+    char driver_version[128];
+    char c_version[128]; /* CL_DEVICE_OPENCL_C_VERSION */
+    cl_device_type type;
+    cl_uint compute_units;
+    cl_ulong global_mem;     /* bytes */
+    cl_ulong max_alloc;      /* bytes, largest single buffer */
+    cl_ulong local_mem;      /* bytes */
+    size_t max_work_group;
+    int fp64;                /* cl_khr_fp64 or a double-precision config */
+} cr_device_desc;
+
+/* All devices of all platforms (an empty list is not an error). Caller frees. */
+cr_status cr_devices_list(cr_device_desc **list, int *n);
+
+/* Picks one device: selector NULL/"" = first GPU, else first device; a decimal
+ * index into the list; otherwise a case-insensitive substring of the device or
+ * platform name. CR_ERR_NO_DEVICE with a message listing the choices. */
+cr_status cr_device_select(const cr_device_desc *list, int n, const char *selector, int *index);
+
+/* "CPU", "GPU", "ACCELERATOR" or "OTHER". */
+const char *cr_device_type_name(cl_device_type t);
+
+typedef struct cr_build_stats {
+    int compiles;     /* programs compiled from source */
+    int disk_hits;    /* programs loaded from the binary cache */
+    int disk_rejects; /* cache entries found corrupt or stale and rebuilt */
+    int disk_writes;  /* cache entries written */
+    int memory_hits;  /* programs found already built in this runtime */
+} cr_build_stats;
+
+typedef struct cr_program_entry cr_program_entry;
+
+typedef struct cr_runtime {
+    cr_device_desc dev;
+    cl_context ctx;
+    cl_command_queue queue;  /* in-order, profiling enabled */
+    cr_program_entry *programs; /* built programs, keyed by (file, options) */
+    int nprograms, cap_programs;
+    cr_build_stats stats;
+    char cache_dir[1024]; /* "" when the disk cache is off */
+    size_t mem_current;   /* bytes in buffers made by cr_buffer_create */
+    size_t mem_peak;
+} cr_runtime;
+
+/* Selects a device (see cr_device_select) and sets up context and queue. */
+cr_status cr_runtime_create(const char *selector, cr_runtime **out);
+cr_status cr_runtime_create_for(const cr_device_desc *dev, cr_runtime **out);
+/* Accepts NULL and half-built runtimes. */
+void cr_runtime_free(cr_runtime *rt);
+
+/* Source of kernels/<file>: from $CLRESTORE_KERNEL_DIR when set (development),
+ * else the copy embedded at build time. Caller frees *src. */
+cr_status cr_kernel_source(const char *file, char **src, size_t *len);
+
+/* Builds (or finds) the program of kernels/<file> with extra build options
+ * (e.g. "-DTILE_M=16"); the runtime owns the result. */
+cr_status cr_program_get(cr_runtime *rt, const char *file, const char *options, cl_program *out);
+/* Builds a program from a source string (label names it in errors and cache
+ * keys); the runtime owns the result. */
+cr_status cr_program_from_source(cr_runtime *rt, const char *label, const char *src,
+                                 const char *options, cl_program *out);
+/* A new kernel object from kernels/<file>; the caller releases it. */
+cr_status cr_kernel_create(cr_runtime *rt, const char *file, const char *name, const char *options,
+                           cl_kernel *out);
+
+/* Sets nargs kernel arguments given as (size_t size, const void *value) pairs;
+ * an error names the kernel and the argument index. */
+cr_status cr_kernel_args(cl_kernel k, int nargs, ...);
+/* Enqueues an NDRange; global sizes are rounded up to a multiple of local
+ * when local is given. An error names the kernel. */
+cr_status cr_enqueue(cr_runtime *rt, cl_kernel k, cl_uint dim, const size_t *global,
+                     const size_t *local);
+
+/* Device buffers, counted towards rt->mem_current / mem_peak. what names the
+ * buffer in errors ("conv activations"); a too-large request says so. */
+cr_status cr_buffer_create(cr_runtime *rt, size_t bytes, const char *what, cl_mem *out);
+/* Releases *buf (size queried from the buffer) and sets it to NULL; accepts NULL. */
+void cr_buffer_release(cr_runtime *rt, cl_mem *buf);
+cr_status cr_buffer_write(cr_runtime *rt, cl_mem buf, size_t offset, size_t bytes, const void *src);
+cr_status cr_buffer_read(cr_runtime *rt, cl_mem buf, size_t offset, size_t bytes, void *dst);
+cr_status cr_finish(cr_runtime *rt);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,184 @@
+/* Runtime: device selection, kernel launches checked against hand-computed
+ * values, the on-disk program cache (hits counted, corrupt entries rebuilt),
+ * build failures carrying the build log, errors naming the kernel. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clrestore/runtime.h"
+#include "testutil.h"
+
+static char cache_dir[256];
+
+static int cache_entry(char *path, size_t len)
+{
+    DIR *d = opendir(cache_dir);
+    struct dirent *e;
+    int found = 0;
+    while (d && (e = readdir(d)) != NULL) {
+        if (strstr(e->d_name, ".bin") && !strstr(e->d_name, ".tmp")) {
+            snprintf(path, len, "%s/%s", cache_dir, e->d_name);
+            found++;
+        }
+    }
+    if (d) closedir(d);
+    return found;
+}
+
+/* y = 2x + y with x[i] = i, y[i] = 1 - i: expect y[i] = 1 + i (exact in float). */
+static void run_axpy(cr_runtime *rt)
+{
+    enum { N = 1000 };
+    float x[N], y[N];
+    for (int i = 0; i < N; i++) {
+        x[i] = (float)i;
+        y[i] = 1.0f - (float)i;
+    }
+    cl_mem bx = NULL, by = NULL;
+    cl_kernel k = NULL;
+    CHECK_OK(cr_buffer_create(rt, sizeof x, "x", &bx));
+    CHECK_OK(cr_buffer_create(rt, sizeof y, "y", &by));
+    CHECK(rt->mem_current == 2 * sizeof x);
+    CHECK_OK(cr_buffer_write(rt, bx, 0, sizeof x, x));
+    CHECK_OK(cr_buffer_write(rt, by, 0, sizeof y, y));
+    CHECK_OK(cr_kernel_create(rt, "blas1.cl", "axpy_f32", "-DCR_TEST_TAG=1", &k));
+    float alpha = 2.0f;
+    int n = N;
+    CHECK_OK(cr_kernel_args(k, 4, sizeof(cl_mem), &by, sizeof(cl_mem), &bx, sizeof alpha, &alpha, sizeof n, &n));
+    size_t global = N, local = 64;
+    CHECK_OK(cr_enqueue(rt, k, 1, &global, &local));
+    CHECK_OK(cr_buffer_read(rt, by, 0, sizeof y, y));
+    int bad = 0;
+    for (int i = 0; i < N; i++) bad += y[i] != 1.0f + (float)i;
+    CHECK_MSG(bad == 0, "%d wrong axpy results", bad);
+    if (k) clReleaseKernel(k);
+    cr_buffer_release(rt, &bx);
+    cr_buffer_release(rt, &by);
+    CHECK(bx == NULL && rt->mem_current == 0 && rt->mem_peak == 2 * sizeof x);
+}
+
+int main(void)
+{
+    cr_device_desc *list = NULL;
+    int n = 0, idx = -1;
+    CHECK_OK(cr_devices_list(&list, &n));
+    if (n == 0) {
+        printf("SKIP: no OpenCL device on this machine\n");
+        return 77;
+    }
+    /* selection */
+    CHECK_OK(cr_device_select(list, n, NULL, &idx));
+    CHECK(idx >= 0 && idx < n);
+    CHECK_OK(cr_device_select(list, n, "0", &idx));
+    CHECK(idx == 0);
+    char sub[8];
+    snprintf(sub, sizeof sub, "%.4s", list[0].device_name);
+    for (char *p = sub; *p; p++) *p = (char)((*p >= 'a' && *p <= 'z') ? *p - 32 : *p); /* case-insensitive */
+    CHECK_OK(cr_device_select(list, n, sub, &idx));
+    CHECK(idx == 0);
+    CHECK(cr_device_select(list, n, "nosuch-device", &idx) == CR_ERR_NO_DEVICE);
+    CHECK(strstr(cr_error_message(), "nosuch-device") != NULL);
+    CHECK(cr_device_select(list, n, "99", &idx) == CR_ERR_NO_DEVICE);
+    CHECK(cr_device_select(list, 0, NULL, &idx) == CR_ERR_NO_DEVICE);
+    free(list);
+
+    snprintf(cache_dir, sizeof cache_dir, "/tmp/clrestore-cache-XXXXXX");
+    CHECK(mkdtemp(cache_dir) != NULL);
+    setenv("CLRESTORE_CACHE_DIR", cache_dir, 1);
+
+    /* first start: compiled from source and stored */
+    cr_runtime *rt = NULL;
+    CHECK_OK(cr_runtime_create(NULL, &rt));
+    if (!rt) return test_finish("test_cl_runtime");
+    run_axpy(rt);
+    CHECK(rt->stats.compiles == 1 && rt->stats.disk_hits == 0 && rt->stats.disk_writes == 1);
+    cl_program p = NULL;
+    CHECK_OK(cr_program_get(rt, "blas1.cl", "-DCR_TEST_TAG=1", &p));
+    CHECK(rt->stats.memory_hits >= 1 && rt->stats.compiles == 1);
+    cr_runtime_free(rt);
+
+    /* second start: a cache hit, no compile */
+    char entry[512];
+    CHECK(cache_entry(entry, sizeof entry) == 1);
+    CHECK_OK(cr_runtime_create(NULL, &rt));
+    run_axpy(rt);
+    CHECK_MSG(rt->stats.disk_hits == 1 && rt->stats.compiles == 0, "hits %d compiles %d", rt->stats.disk_hits,
+              rt->stats.compiles);
+    cr_runtime_free(rt);
+
+    /* a corrupt entry (one payload byte flipped) is rejected and rebuilt */
+    FILE *fp = fopen(entry, "r+b");
+    CHECK(fp != NULL);
+    if (fp) {
+        fseek(fp, 100, SEEK_SET);
+        int c = fgetc(fp);
+        fseek(fp, 100, SEEK_SET);
+        fputc(c ^ 0x5a, fp);
+        fclose(fp);
+    }
+    CHECK_OK(cr_runtime_create(NULL, &rt));
+    run_axpy(rt);
+    CHECK(rt->stats.disk_rejects == 1 && rt->stats.compiles == 1 && rt->stats.disk_writes == 1);
+    cr_runtime_free(rt);
+
+    /* a truncated entry likewise */
+    CHECK(truncate(entry, 20) == 0);
+    CHECK_OK(cr_runtime_create(NULL, &rt));
+    run_axpy(rt);
+    CHECK(rt->stats.disk_rejects == 1 && rt->stats.compiles == 1);
+
+    /* a broken kernel: CR_ERR_BUILD with the device and the build log */
+    cl_program broken = NULL;
+    cr_status st = cr_program_from_source(rt, "broken_test.cl",
+                                          "__kernel void broken(__global float *x) { x[0] = undefined_symbol_xyz; }",
+                                          "", &broken);
+    CHECK(st == CR_ERR_BUILD && broken == NULL);
+    CHECK(strstr(cr_error_message(), "undefined_symbol_xyz") != NULL);
+    CHECK(strstr(cr_error_message(), "broken_test.cl") != NULL);
+    CHECK(strstr(cr_error_message(), rt->dev.device_name) != NULL);
+
+    /* a launch with arguments unset names the kernel */
+    cl_kernel k = NULL;
+    CHECK_OK(cr_kernel_create(rt, "blas1.cl", "scale_f32", "", &k));
+    size_t global = 16;
+    st = cr_enqueue(rt, k, 1, &global, NULL);
+    CHECK(st != CR_OK && strstr(cr_error_message(), "scale_f32") != NULL &&
+          strstr(cr_error_message(), "clEnqueueNDRangeKernel") != NULL);
+    if (k) clReleaseKernel(k);
+    CHECK(cr_kernel_create(rt, "blas1.cl", "no_such_kernel", "", &k) == CL_INVALID_KERNEL_NAME);
+    CHECK(strstr(cr_error_message(), "no_such_kernel") != NULL &&
+          strstr(cr_error_message(), "CL_INVALID_KERNEL_NAME") != NULL);
+
+    /* an allocation beyond the device limit says so */
+    cl_mem big = NULL;
+    CHECK(cr_buffer_create(rt, (size_t)rt->dev.max_alloc + 4096, "huge test buffer", &big) == CR_ERR_NOMEM);
+    CHECK(strstr(cr_error_message(), "huge test buffer") != NULL);
+    cr_runtime_free(rt);
+
+    /* sources: embedded, a missing one, and CLRESTORE_KERNEL_DIR */
+    char *src = NULL;
+    CHECK_OK(cr_kernel_source("blas1.cl", &src, NULL));
+    CHECK(src && strstr(src, "axpy_f32") != NULL);
+    free(src);
+    CHECK(cr_kernel_source("missing.cl", &src, NULL) == CR_ERR_NOT_FOUND);
+    char kpath[512];
+    snprintf(kpath, sizeof kpath, "%s/dev.cl", cache_dir);
+    fp = fopen(kpath, "w");
+    if (fp) {
+        fputs("__kernel void from_dir(__global float *x) { x[0] = 1.0f; }\n", fp);
+        fclose(fp);
+    }
+    setenv("CLRESTORE_KERNEL_DIR", cache_dir, 1);
+    CHECK_OK(cr_kernel_source("dev.cl", &src, NULL));
+    CHECK(src && strstr(src, "from_dir") != NULL);
+    free(src);
+    unsetenv("CLRESTORE_KERNEL_DIR");
+    unlink(kpath);
+
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", cache_dir);
+    CHECK(system(cmd) == 0);
+    return test_finish("test_cl_runtime");
+}
