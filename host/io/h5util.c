@@ -1,0 +1,196 @@
+/* HDF5 helpers and the `clrestore info` summary of HDF5 files. */
+#include "clrestore/h5util.h"
+
+#include <hdf5.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clrestore/fileutil.h"
+
+void cr_h5_quiet(void)
+{
+    static int done = 0;
+    if (!done) {
+        H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+        done = 1;
+    }
+}
+
+int cr_h5_is_hdf5(const char *path)
+{
+    static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return 0;
+    unsigned char buf[8];
+    int found = 0;
+    for (long off = 0; off <= 65536 && !found; off = off ? off * 2 : 512) {
+        if (fseek(fp, off, SEEK_SET) != 0 || fread(buf, 1, 8, fp) != 8) break;
+        found = memcmp(buf, sig, 8) == 0;
+    }
+    fclose(fp);
+    return found;
+}
+
+/* A growing text buffer. */
+typedef struct cr_text {
+    char *s;
+    size_t len, cap;
+    int oom;
+} cr_text;
+
+static void cr_text_add(cr_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void cr_text_add(cr_text *t, const char *fmt, ...)
+{
+    if (t->oom) return;
+    va_list ap;
+    va_start(ap, fmt);
+    int need = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (need < 0) return;
+    if (t->len + (size_t)need + 1 > t->cap) {
+        size_t cap = t->cap ? t->cap : 1024;
+        while (cap < t->len + (size_t)need + 1) cap *= 2;
+        char *s = realloc(t->s, cap);
+        if (!s) {
+            t->oom = 1;
+            return;
+        }
+        t->s = s;
+        t->cap = cap;
+    }
+    va_start(ap, fmt);
+    vsnprintf(t->s + t->len, t->cap - t->len, fmt, ap);
+    va_end(ap);
+    t->len += (size_t)need;
+}
+
+static void cr_text_attr_value(cr_text *t, hid_t attr)
+{
+    hid_t type = H5Aget_type(attr), space = H5Aget_space(attr);
+    hssize_t n = H5Sget_simple_extent_npoints(space);
+    H5T_class_t cls = H5Tget_class(type);
+    if (cls == H5T_STRING && n == 1) {
+        if (H5Tis_variable_str(type) > 0) {
+            char *v = NULL;
+            hid_t mt = H5Tcopy(H5T_C_S1);
+            H5Tset_size(mt, H5T_VARIABLE);
+            if (H5Aread(attr, mt, &v) >= 0 && v) {
+                cr_text_add(t, "%s", v);
+                H5free_memory(v);
+            }
+            H5Tclose(mt);
+        } else {
+            size_t sz = H5Tget_size(type);
+            char *v = calloc(sz + 1, 1);
+            hid_t mt = H5Tcopy(H5T_C_S1);
+            H5Tset_size(mt, sz);
+            if (v && H5Aread(attr, mt, v) >= 0) cr_text_add(t, "%s", v);
+            free(v);
+            H5Tclose(mt);
+        }
+    } else if ((cls == H5T_INTEGER || cls == H5T_FLOAT) && n >= 1 && n <= 16) {
+        double v[16];
+        if (H5Aread(attr, H5T_NATIVE_DOUBLE, v) >= 0)
+            for (hssize_t i = 0; i < n; i++) cr_text_add(t, "%s%.9g", i ? " " : "", v[i]);
+    } else {
+        cr_text_add(t, "(%lld values)", (long long)n);
+    }
+    H5Sclose(space);
+    H5Tclose(type);
+}
+
+static herr_t cr_attr_cb(hid_t loc, const char *name, const H5A_info_t *info, void *data)
+{
+    cr_text *t = data;
+    hid_t attr = H5Aopen(loc, name, H5P_DEFAULT);
+    if (attr < 0) return 0;
+    cr_text_add(t, "  @%s = ", name);
+    cr_text_attr_value(t, attr);
+    cr_text_add(t, "\n");
+    H5Aclose(attr);
+    return 0;
+}
+
+static void cr_text_dataset(cr_text *t, hid_t file, const char *name)
+{
+    hid_t ds = H5Dopen2(file, name, H5P_DEFAULT);
+    if (ds < 0) return;
+    hid_t space = H5Dget_space(ds), type = H5Dget_type(ds);
+    hsize_t dims[8] = {0};
+    int nd = H5Sget_simple_extent_ndims(space);
+    if (nd > 8) nd = 8;
+    if (nd > 0) H5Sget_simple_extent_dims(space, dims, NULL);
+    const char *tn = "other";
+    H5T_class_t cls = H5Tget_class(type);
+    size_t sz = H5Tget_size(type);
+    if (cls == H5T_FLOAT) tn = sz == 4 ? "float32" : sz == 8 ? "float64" : sz == 2 ? "float16" : "float";
+    else if (cls == H5T_INTEGER) tn = sz == 4 ? "int32" : sz == 8 ? "int64" : sz == 2 ? "int16" : "int8";
+    else if (cls == H5T_STRING) tn = "string";
+    cr_text_add(t, "  %-28s %-8s ", name, tn);
+    for (int i = 0; i < nd; i++) cr_text_add(t, "%s%llu", i ? "x" : "", (unsigned long long)dims[i]);
+    if (nd == 0) cr_text_add(t, "scalar");
+    cr_text_add(t, "\n");
+    H5Tclose(type);
+    H5Sclose(space);
+    H5Dclose(ds);
+}
+
+typedef struct cr_walk {
+    cr_text *t;
+    hid_t file;
+    int count;
+} cr_walk;
+
+static herr_t cr_visit_cb(hid_t obj, const char *name, const H5O_info_t *info, void *data)
+{
+    cr_walk *w = data;
+    if (strcmp(name, ".") == 0) return 0;
+    if (++w->count > 200) {
+        if (w->count == 201) cr_text_add(w->t, "  ... (more objects not listed)\n");
+        return 0;
+    }
+    if (info->type == H5O_TYPE_GROUP)
+        cr_text_add(w->t, "  %s/\n", name);
+    else if (info->type == H5O_TYPE_DATASET)
+        cr_text_dataset(w->t, w->file, name);
+    return 0;
+}
+
+static int cr_h5_has(hid_t file, const char *name)
+{
+    return H5Lexists(file, name, H5P_DEFAULT) > 0;
+}
+
+cr_status cr_h5_describe(const char *path, char **text)
+{
+    cr_h5_quiet();
+    *text = NULL;
+    int64_t size = 0;
+    cr_status st = cr_file_size(path, &size);
+    if (st != CR_OK) return st;
+    if (!cr_h5_is_hdf5(path)) return cr_fail(CR_ERR_FORMAT, "%s: not an HDF5 file", path);
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (file < 0) return cr_fail(CR_ERR_HDF5, "%s: HDF5 cannot open it (truncated or damaged?)", path);
+    cr_text t = {0};
+    const char *kind = "HDF5 file";
+    if (cr_h5_has(file, "even") && cr_h5_has(file, "odd"))
+        kind = "clrestore training set (even/odd patch pairs)";
+    else if (cr_h5_has(file, "layers"))
+        kind = "clrestore checkpoint";
+    cr_text_add(&t, "%s: %s, %lld bytes\n", path, kind, (long long)size);
+    cr_text_add(&t, " attributes:\n");
+    hsize_t idx = 0;
+    H5Aiterate2(file, H5_INDEX_NAME, H5_ITER_INC, &idx, cr_attr_cb, &t);
+    cr_text_add(&t, " contents:\n");
+    cr_walk w = {&t, file, 0};
+    H5Ovisit2(file, H5_INDEX_NAME, H5_ITER_INC, cr_visit_cb, &w, H5O_INFO_BASIC);
+    H5Fclose(file);
+    if (t.oom) {
+        free(t.s);
+        return cr_fail(CR_ERR_NOMEM, "%s: out of memory describing it", path);
+    }
+    *text = t.s;
+    return CR_OK;
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The command-line contract (PRODUCT.md): exit codes 0/1/2, one-line errors
+# naming the file, devices listing the OpenCL device, info on bundled files.
+set -u
+BIN=${CLRESTORE_BIN:?}
+SRC=${CLRESTORE_TEST_SRC:?}/..
+fail=0; checks=0
+check() { # check DESCRIPTION EXPECTED_RC ACTUAL_RC
+  checks=$((checks + 1))
+  if [ "$2" != "$3" ]; then echo "FAIL: $1: exit $3, expected $2"; fail=$((fail + 1)); fi
+}
+contains() { # contains DESCRIPTION HAYSTACK NEEDLE
+  checks=$((checks + 1))
+  case "$2" in *"$3"*) ;; *) echo "FAIL: $1: output lacks '$3': $2"; fail=$((fail + 1)) ;; esac
+}
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+
+"$BIN" --version >/dev/null; check "--version" 0 $?
+"$BIN" --help >/dev/null; check "--help" 0 $?
+"$BIN" >/dev/null 2>&1; check "no command" 2 $?
+"$BIN" frobnicate >/dev/null 2>&1; check "unknown command" 2 $?
+"$BIN" info >/dev/null 2>&1; check "info without files" 2 $?
+"$BIN" info --bogus x >/dev/null 2>&1; check "info unknown option" 2 $?
+"$BIN" devices --device >/dev/null 2>&1; check "--device without value" 2 $?
+
+out=$("$BIN" devices 2>&1); check "devices" 0 $?
+contains "devices lists a device" "$out" "0 "
+out=$("$BIN" devices --device nosuch-device 2>&1); check "devices --device nosuch" 1 $?
+
+err=$("$BIN" info "$tmp/missing.mrc" 2>&1 >/dev/null); check "info missing file" 1 $?
+contains "missing file named" "$err" "$tmp/missing.mrc"
+checks=$((checks + 1)); [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] || { echo "FAIL: error not one line: $err"; fail=$((fail + 1)); }
+err=$("$BIN" info "$tmp" 2>&1 >/dev/null); check "info directory" 1 $?
+contains "directory named" "$err" "is a directory"
+printf 'garbage' > "$tmp/short.mrc"
+err=$("$BIN" info "$tmp/short.mrc" 2>&1 >/dev/null); check "info truncated mrc" 1 $?
+contains "truncated file named" "$err" "$tmp/short.mrc"
+out=$("$BIN" info "$tmp/short.mrc" "$SRC/examples/example_DW.mrc" 2>/dev/null); check "info bad + good" 1 $?
+contains "good file still described" "$out" "128 x 96 x 1"
+
+out=$("$BIN" info "$SRC/examples/example_DW.mrc"); check "info example mrc" 0 $?
+contains "example dims" "$out" "MRC image 128 x 96 x 1, mode 2 (float32)"
+contains "example pixel" "$out" "pixel size 1.5000 A"
+out=$("$BIN" info "$SRC/examples/micrographs.star"); check "info example star" 0 $?
+contains "example blocks" "$out" "data_micrographs: loop, 1 rows x 5 columns"
+contains "example optics merge" "$out" "pixel size 1.5000 A"
+contains "example ctf" "$out" "CTF (defocus) on 1 of 1 rows"
+
+echo "cli_basic: $checks checks, $((checks - fail)) passed, $fail failed"
+[ $fail -eq 0 ]
