@@ -129,7 +129,8 @@ typedef struct cr_micrograph_row {
  * _rlnMicrographPixelSize, _rlnImagePixelSize, then _rlnDetectorPixelSize (µm)
  * * 1e4 / _rlnMagnification. With need_ctf, each of _rlnDefocusU/V/Angle,
  * _rlnVoltage, _rlnSphericalAberration, _rlnAmplitudeContrast must be present
- * (CR_ERR_NOT_FOUND otherwise, naming file, table and column). Free the rows
+ * (CR_ERR_NOT_FOUND otherwise, naming file, table and column); a table without
+ * rows is CR_ERR_FORMAT. Free the rows
  * with cr_micrograph_rows_free. */
 cr_status cr_star_micrographs(const cr_star_file *f, int need_ctf, cr_micrograph_row **rows,
                               int *n);
