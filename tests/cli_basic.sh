@@ -38,7 +38,28 @@ contains "truncated file named" "$err" "$tmp/short.mrc"
 out=$("$BIN" info "$tmp/short.mrc" "$SRC/examples/example_DW.mrc" 2>/dev/null); check "info bad + good" 1 $?
 contains "good file still described" "$out" "128 x 96 x 1"
 
+# NaN pixels: described, then a one-line error and exit 1
+head -c 1024 "$SRC/examples/example_DW.mrc" > "$tmp/nan.mrc"
+for i in $(seq 12288); do printf '\x00\x00\xc0\x7f'; done >> "$tmp/nan.mrc"
+err=$("$BIN" info "$tmp/nan.mrc" 2>&1 >/dev/null); check "info NaN mrc" 1 $?
+contains "NaN reported" "$err" "NaN or Inf"
+contains "NaN file named" "$err" "$tmp/nan.mrc"
+# absurd dimensions (nx = 2^31 - 1): an error, no allocation, no crash
+cp "$SRC/examples/example_DW.mrc" "$tmp/huge.mrc"
+printf '\xff\xff\xff\x7f' | dd of="$tmp/huge.mrc" bs=1 seek=0 conv=notrunc status=none
+err=$("$BIN" info "$tmp/huge.mrc" 2>&1 >/dev/null); check "info absurd dims" 1 $?
+contains "absurd dims named" "$err" "$tmp/huge.mrc"
+# unreadable file (meaningless as root, who reads everything)
+if [ "$(id -u)" -ne 0 ]; then
+  cp "$SRC/examples/example_DW.mrc" "$tmp/noread.mrc"; chmod 000 "$tmp/noread.mrc"
+  err=$("$BIN" info "$tmp/noread.mrc" 2>&1 >/dev/null); check "info unreadable" 1 $?
+  contains "unreadable named" "$err" "$tmp/noread.mrc"
+fi
+# inputs are never modified by info
+sum_before=$(cksum < "$SRC/examples/example_DW.mrc")
+
 out=$("$BIN" info "$SRC/examples/example_DW.mrc"); check "info example mrc" 0 $?
+checks=$((checks + 1)); [ "$(cksum < "$SRC/examples/example_DW.mrc")" = "$sum_before" ] || { echo "FAIL: input changed"; fail=$((fail + 1)); }
 contains "example dims" "$out" "MRC image 128 x 96 x 1, mode 2 (float32)"
 contains "example pixel" "$out" "pixel size 1.5000 A"
 out=$("$BIN" info "$SRC/examples/micrographs.star"); check "info example star" 0 $?

@@ -42,6 +42,8 @@ static cr_status info_mrc(const char *path)
     if (st != CR_OK) return st;
     cr_image_stats s;
     cr_image_stats_compute(data, (int64_t)h.nx * h.ny * h.nz, &s);
+    /* NaN/Inf pixels poison every later step: describe the file, then fail. */
+    cr_status finite = cr_mrc_check_finite(path, data, h.nx, h.ny, h.nz);
     free(data);
     printf("%s: MRC %s %d x %d x %d, mode %d (%s), %s-endian%s\n", path, mrc_kind(&h, path), h.nx, h.ny, h.nz,
            h.mode, cr_mrc_mode_name(h.mode), h.big_endian ? "big" : "little",
@@ -51,7 +53,6 @@ static cr_status info_mrc(const char *path)
     else
         printf("  pixel size unknown (cell %.2f, mx %d)\n", h.cell[0], h.mx);
     printf("  data: min %.6g max %.6g mean %.6g rms %.6g\n", s.min, s.max, s.mean, s.rms);
-    if (s.n_nonfinite > 0) printf("  warning: %lld pixels are NaN or Inf\n", (long long)s.n_nonfinite);
     double tol = 1e-3 * (fabs(s.rms) + fabs(s.mean) + 1e-30);
     if (fabs(h.dmean - s.mean) > tol || fabs(h.rms - s.rms) > tol)
         printf("  header statistics differ from the data (header: min %.6g max %.6g mean %.6g rms %.6g)\n", h.dmin,
@@ -59,7 +60,7 @@ static cr_status info_mrc(const char *path)
     if (h.nsymbt > 0) printf("  extended header: %d bytes (%s), skipped\n", h.nsymbt, h.exttyp[0] ? h.exttyp : "untyped");
     for (int i = 0; i < h.nlabl && i < 10; i++)
         if (h.labels[i][0]) printf("  label %d: %s\n", i, h.labels[i]);
-    return CR_OK;
+    return finite;
 }
 
 static cr_status info_star(const char *path)
