@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clrestore/checkpoint.h"
 #include "clrestore/fileutil.h"
 
 void cr_h5_quiet(void)
@@ -76,6 +77,7 @@ static void cr_text_attr_value(cr_text *t, hid_t attr)
             char *v = NULL;
             hid_t mt = H5Tcopy(H5T_C_S1);
             H5Tset_size(mt, H5T_VARIABLE);
+            H5Tset_cset(mt, H5Tget_cset(type));
             if (H5Aread(attr, mt, &v) >= 0 && v) {
                 cr_text_add(t, "%s", v);
                 H5free_memory(v);
@@ -86,6 +88,7 @@ static void cr_text_attr_value(cr_text *t, hid_t attr)
             char *v = calloc(sz + 1, 1);
             hid_t mt = H5Tcopy(H5T_C_S1);
             H5Tset_size(mt, sz);
+            H5Tset_cset(mt, H5Tget_cset(type));
             if (v && H5Aread(attr, mt, v) >= 0) cr_text_add(t, "%s", v);
             free(v);
             H5Tclose(mt);
@@ -163,6 +166,40 @@ static int cr_h5_has(hid_t file, const char *name)
     return H5Lexists(file, name, H5P_DEFAULT) > 0;
 }
 
+/* Checkpoints are summarised through the loader, so that what info shows is
+ * what train and denoise will accept (and a broken one gives the same error). */
+static cr_status describe_checkpoint(const char *path, int64_t size, char **text)
+{
+    cr_checkpoint *c = NULL;
+    cr_status st = cr_checkpoint_load(path, &c);
+    if (st != CR_OK) return st;
+    cr_text t = {0};
+    cr_text_add(&t, "%s: clrestore checkpoint, %lld bytes\n", path, (long long)size);
+    cr_text_add(&t, "  network: WA-U-Net, levels %d, blocks %d, filters %d, expansion %d, kernels %d/%d\n",
+                c->arch.levels, c->arch.blocks, c->arch.filters, c->arch.expansion, c->arch.encoder_kernel,
+                c->arch.decoder_kernel);
+    cr_text_add(&t, "  %d convolutions, %lld parameters\n", c->nlayers, (long long)cr_arch_param_count(&c->arch));
+    if (c->apix > 0)
+        cr_text_add(&t, "  trained on %.4f A/px (max resolution %.2f A), phase flip %s\n", c->apix,
+                    c->max_resolution, c->phaseflip == 1 ? "on" : c->phaseflip == 0 ? "off" : "unknown");
+    else
+        cr_text_add(&t, "  pre-processing not recorded\n");
+    if (c->has_optimizer || c->epoch > 0)
+        cr_text_add(&t, "  epochs completed %d, optimiser steps %lld, learning rate %g\n", c->epoch,
+                    (long long)c->step, c->lr);
+    if (c->nhistory > 0) {
+        const double *last = c->history + (size_t)(c->nhistory - 1) * CR_HISTORY_COLUMNS;
+        cr_text_add(&t, "  last epoch %.0f: train loss %.6g, validation loss %.6g\n", last[0], last[1], last[2]);
+    }
+    cr_checkpoint_free(c);
+    if (t.oom) {
+        free(t.s);
+        return cr_fail(CR_ERR_NOMEM, "%s: out of memory describing it", path);
+    }
+    *text = t.s;
+    return CR_OK;
+}
+
 cr_status cr_h5_describe(const char *path, char **text)
 {
     cr_h5_quiet();
@@ -180,6 +217,11 @@ cr_status cr_h5_describe(const char *path, char **text)
     else if (cr_h5_has(file, "layers"))
         kind = "clrestore checkpoint";
     cr_text_add(&t, "%s: %s, %lld bytes\n", path, kind, (long long)size);
+    if (strcmp(kind, "clrestore checkpoint") == 0) {
+        H5Fclose(file);
+        free(t.s);
+        return describe_checkpoint(path, size, text);
+    }
     cr_text_add(&t, " attributes:\n");
     hsize_t idx = 0;
     H5Aiterate2(file, H5_INDEX_NAME, H5_ITER_INC, &idx, cr_attr_cb, &t);

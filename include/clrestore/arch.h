@@ -1,0 +1,51 @@
+/* The WA-U-Net architecture as data: its hyper-parameters and the list of
+ * its convolutions in checkpoint order (REFERENCE.md "Network", read top to
+ * bottom, left to right: the input convolution first, the last output
+ * convolution last). The network builder, the checkpoint reader/writer and
+ * the parameter count all walk this one list. */
+#ifndef CLRESTORE_ARCH_H
+#define CLRESTORE_ARCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clrestore/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cr_arch {
+    int levels;         /* L, default 3: the input size must divide by 2^L */
+    int blocks;         /* B, default 4: wa_blocks per level */
+    int filters;        /* f, default 32 */
+    int expansion;      /* e, default 4 */
+    int encoder_kernel; /* 3 */
+    int decoder_kernel; /* 4 */
+} cr_arch;
+
+/* The reference defaults: 3 / 4 / 32 / 4, kernels 3 and 4. */
+cr_arch cr_arch_default(void);
+/* CR_ERR_ARG naming the bad field when a value is out of range. */
+cr_status cr_arch_check(const cr_arch *a);
+
+typedef struct cr_conv_spec {
+    char name[48]; /* "enc0.block3.down", "dec2.up_skip.block.conv4", ... */
+    int k;         /* kernel size */
+    int stride;    /* 1 or 2 */
+    int cin, cout;
+} cr_conv_spec;
+
+/* The convolutions in checkpoint order (96 at the defaults). Caller frees. */
+cr_status cr_arch_convs(const cr_arch *a, cr_conv_spec **convs, int *n);
+
+/* Weights plus biases (2,383,826 at the defaults; weight-norm g not counted). */
+int64_t cr_arch_param_count(const cr_arch *a);
+
+/* Multiply-adds of all convolutions per input pixel (317,982 at the defaults). */
+double cr_arch_macs_per_pixel(const cr_arch *a);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
