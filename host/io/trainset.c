@@ -22,8 +22,8 @@ struct cr_trainset_writer {
 
 static hid_t create_extendible(hid_t file, const char *name, hid_t type, int rank, const hsize_t *chunk)
 {
-    hsize_t dims[3] = {0, chunk[1], rank > 2 ? chunk[2] : 0};
-    hsize_t maxd[3] = {H5S_UNLIMITED, chunk[1], rank > 2 ? chunk[2] : 0};
+    hsize_t dims[3] = {0, rank > 1 ? chunk[1] : 0, rank > 2 ? chunk[2] : 0};
+    hsize_t maxd[3] = {H5S_UNLIMITED, dims[1], dims[2]};
     hid_t sp = H5Screate_simple(rank, dims, maxd);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     H5Pset_chunk(dcpl, rank, chunk);
@@ -100,7 +100,7 @@ cr_status cr_trainset_add_micrograph(cr_trainset_writer *w, const char *name, in
 
 static int append_rows(hid_t d, int rank, int64_t at, int n, hid_t mem_type, const void *data)
 {
-    hsize_t dims[3], cur[3];
+    hsize_t dims[3] = {0, 0, 0}, cur[3] = {0, 0, 0};
     hid_t sp = H5Dget_space(d);
     H5Sget_simple_extent_dims(sp, cur, NULL);
     H5Sclose(sp);
