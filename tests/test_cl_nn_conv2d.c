@@ -108,6 +108,15 @@ static void run_case(cr_nn *nf, cr_nn *nd, const conv_case *c)
         double tol = pass == 0 ? 1e-5 : 1e-12;
         CHECK_MSG(e < tol, "%s: %s forward rel error %.3g", label, pass ? "double" : "float", e);
         free(y);
+        if ((c->flags & CR_CONV_RESIDUAL) && !(c->flags & CR_CONV_RELU)) {
+            /* in place: y starts as the residual and is its own res */
+            CHECK_OK(cr_tensor_write(nn, &r.y, res));
+            CHECK_OK(cr_conv2d_forward(nn, &r.y, &r.x, &r.y, &r.w, c->bias ? &r.b : NULL, &r.cv));
+            y = tu_read(nn, &r.y);
+            e = tu_maxrel(y, yref, ny);
+            CHECK_MSG(e < tol, "%s: in-place residual forward rel error %.3g", label, e);
+            free(y);
+        }
         if (pass == 1) {
             /* analytic gradients with dy = r, accumulated onto a nonzero start
              * (0.25) to check that backward adds rather than overwrites */

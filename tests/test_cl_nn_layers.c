@@ -139,6 +139,20 @@ static void test_all(cr_nn *nf, cr_nn *nd)
             for (int p = 0; p < HW; p++)
                 y[(n * C + c) * HW + p] = c < 3 ? a[(n * 3 + c) * HW + p] : b[(n * 2 + c - 3) * HW + p];
     run_op(nf, nd, OP_CONCAT, 2, sc, y5, (double *[2]){a, b}, y);
+    /* only the second part's gradient wanted */
+    {
+        cr_tensor dy = tu_tensor(nf, N, C, H, W, y, "dy"), db = tu_tensor(nf, N, 2, H, W, NULL, "db");
+        CHECK_OK(cr_nn_fill(nf, &db, 1));
+        CHECK_OK(cr_concat_backward(nf, NULL, &db, &dy));
+        double *g = tu_read(nf, &db);
+        int bad = 0;
+        for (int n = 0; n < N; n++)
+            for (int i = 0; i < 2 * HW; i++) bad += fabs(g[n * 2 * HW + i] - 1 - y[(n * C + 3) * HW + i]) > 1e-6;
+        CHECK_MSG(bad == 0, "concat backward with NULL da: %d wrong", bad);
+        free(g);
+        cr_tensor_release(nf, &dy);
+        cr_tensor_release(nf, &db);
+    }
 
     /* max-pool on 6 x 10 */
     int sp[2][4] = {{N, C, 6, 10}}, yp[4] = {N, C, 3, 5};
