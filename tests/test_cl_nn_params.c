@@ -96,6 +96,9 @@ static void test_table(cr_nn *nn)
     CHECK(v1.off == 352 && v1.buf == p->values);
     cr_params_free(p);
     cr_params_free(NULL);
+    CHECK_OK(cr_params_create(nn, &p));
+    CHECK(cr_params_alloc(p) == CR_ERR_ARG); /* empty table */
+    cr_params_free(p);
 }
 
 /* ---- Adam through weight norm, by hand ------------------------------------ */

@@ -99,6 +99,7 @@ cr_status cr_params_alloc(cr_params *p)
     cr_runtime *rt = p->nn->rt;
     size_t rs = p->nn->real_size;
     if (p->values) return cr_fail(CR_ERR_INTERNAL, "parameters allocated twice");
+    if (p->nconvs == 0) return cr_fail(CR_ERR_ARG, "no convolutions in the parameter table");
     if (p->total >= (size_t)INT_MAX || p->total_w >= (size_t)INT_MAX)
         return cr_fail(CR_ERR_UNSUPPORTED, "%zu parameters is more than kernels index", p->total);
     CR_TRY(cr_buffer_create(rt, p->total * rs, "parameters", &p->values));
@@ -110,7 +111,7 @@ cr_status cr_params_alloc(cr_params *p)
     cl_mem all[] = {p->values, p->grads, p->adam_m, p->adam_v, p->weights, p->dweights};
     for (int i = 0; i < 6; i++) {
         size_t count = i < 4 ? p->total : p->total_w;
-        cr_tensor t = cr_tensor_view(all[i], 0, 1, 1, 1, (int)(count ? count : 1));
+        cr_tensor t = cr_tensor_view(all[i], 0, 1, 1, 1, (int)count);
         CR_TRY(cr_nn_fill(p->nn, &t, 0.0));
     }
     p->step = 0;
