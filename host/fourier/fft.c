@@ -133,6 +133,14 @@ cr_status cr_fft_create(cr_runtime *rt, cr_fft **out)
     return CR_OK;
 }
 
+cr_status cr_fft_set_preferred(cr_fft *f, cr_fft_backend b)
+{
+    if (b == CR_FFT_AUTO) b = CR_FFT_CLFFT;
+    if (!cr_fft_backend_available(b)) return cr_fail(CR_ERR_UNSUPPORTED, "FFT backend %s is not in this build", cr_fft_backend_name(b));
+    f->preferred = b;
+    return CR_OK;
+}
+
 static void cr_fft_plan_free(cr_fft_plan *p)
 {
     if (!p) return;

@@ -38,6 +38,8 @@ int cr_fft_clfft_supports(int n);
 
 /* A plan cache for rt (which must outlive it). Reads CLRESTORE_FFT. */
 cr_status cr_fft_create(cr_runtime *rt, cr_fft **out);
+/* Changes the backend CR_FFT_AUTO prefers (bench, tests); CR_FFT_AUTO = clFFT. */
+cr_status cr_fft_set_preferred(cr_fft *f, cr_fft_backend b);
 /* Releases every cached plan; accepts NULL and half-built objects. */
 void cr_fft_free(cr_fft *f);
 
