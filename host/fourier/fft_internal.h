@@ -5,8 +5,7 @@
 
 typedef struct cr_vkfft_plan cr_vkfft_plan;
 
-/* Builds (or loads from the disk cache next to the kernel cache) a VkFFT
- * application for batch real images of ny x nx, out of place. */
+/* Builds a VkFFT application for batch real images of ny x nx, out of place. */
 cr_status cr_vkfft_plan_create(cr_runtime *rt, int nx, int ny, int batch, cr_vkfft_plan **out);
 void cr_vkfft_plan_free(cr_vkfft_plan *p);
 /* inverse = 0: real -> spec; 1: spec -> real (normalised). */

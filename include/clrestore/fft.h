@@ -46,7 +46,8 @@ void cr_fft_free(cr_fft *f);
 /* The plan for batch images of ny x nx with the given backend (CR_FFT_AUTO:
  * the preferred one when it supports the size, else VkFFT). Asking for clFFT
  * at a size it cannot do is CR_ERR_UNSUPPORTED. The first call per shape
- * compiles kernels (seconds on PoCL; both backends keep a disk cache). */
+ * compiles kernels (seconds on PoCL cold; clFFT's and PoCL's caches make
+ * a repeated shape fast). */
 cr_status cr_fft_plan_get(cr_fft *f, int nx, int ny, int batch, cr_fft_backend backend, cr_fft_plan **out);
 cr_fft_backend cr_fft_plan_backend(const cr_fft_plan *p);
 
