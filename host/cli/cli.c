@@ -12,6 +12,7 @@
 static const cr_command *const cr_commands[] = {
     &cr_cmd_devices,
     &cr_cmd_info,
+    &cr_cmd_prepare,
     &cr_cmd_bench,
 };
 #define CR_NCOMMANDS (sizeof cr_commands / sizeof cr_commands[0])
@@ -31,6 +32,42 @@ int cr_cli_usage_error(const char *cmd, const char *fmt, ...)
     fprintf(stderr, " (see 'clrestore %s --help')\n", cmd);
     va_end(ap);
     return CR_EXIT_USAGE;
+}
+
+int cr_opt_double(const char *cmd, const char *opt, const char *val, double lo, double hi, double *out)
+{
+    char *end = NULL;
+    double v = val ? strtod(val, &end) : 0;
+    if (!val || end == val || *end || !(v >= lo && v <= hi)) {
+        cr_cli_usage_error(cmd, "%s needs a number in [%g, %g], not '%s'", opt, lo, hi, val ? val : "");
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cr_opt_int(const char *cmd, const char *opt, const char *val, long lo, long hi, int *out)
+{
+    char *end = NULL;
+    long v = val ? strtol(val, &end, 10) : 0;
+    if (!val || end == val || *end || v < lo || v > hi) {
+        cr_cli_usage_error(cmd, "%s needs an integer in [%ld, %ld], not '%s'", opt, lo, hi, val ? val : "");
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+int cr_opt_u64(const char *cmd, const char *opt, const char *val, unsigned long long *out)
+{
+    char *end = NULL;
+    unsigned long long v = val && *val != '-' ? strtoull(val, &end, 10) : 0;
+    if (!val || *val == '-' || end == val || *end) {
+        cr_cli_usage_error(cmd, "%s needs a non-negative integer, not '%s'", opt, val ? val : "");
+        return -1;
+    }
+    *out = v;
+    return 0;
 }
 
 static void cr_print_help(FILE *out)

@@ -27,8 +27,14 @@ int cr_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((for
 /* Pulls the global options out of argv (in place); returns -1 on a bad one. */
 int cr_cli_take_global(int *argc, char **argv, cr_global_opts *g, const char *cmd);
 
+/* Parse an option value; on failure print a usage error and return -1. */
+int cr_opt_double(const char *cmd, const char *opt, const char *val, double lo, double hi, double *out);
+int cr_opt_int(const char *cmd, const char *opt, const char *val, long lo, long hi, int *out);
+int cr_opt_u64(const char *cmd, const char *opt, const char *val, unsigned long long *out);
+
 extern const cr_command cr_cmd_devices;
 extern const cr_command cr_cmd_info;
+extern const cr_command cr_cmd_prepare;
 extern const cr_command cr_cmd_bench;
 
 #endif

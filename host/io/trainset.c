@@ -136,6 +136,14 @@ cr_status cr_trainset_append(cr_trainset_writer *w, int micrograph, int n, const
     return CR_OK;
 }
 
+cr_status cr_trainset_set_meta(cr_trainset_writer *w, const cr_trainset_meta *meta)
+{
+    if (meta->patch != w->meta.patch)
+        return cr_fail(CR_ERR_INTERNAL, "%s: patch size changed from %d to %d", w->path, w->meta.patch, meta->patch);
+    w->meta = *meta;
+    return CR_OK;
+}
+
 int64_t cr_trainset_writer_count(const cr_trainset_writer *w) { return w->n; }
 
 static void attr_num(hid_t loc, const char *name, hid_t ftype, hid_t mtype, int n, const void *v, int *bad)

@@ -130,7 +130,9 @@ cr_status cr_kernel_source(const char *file, char **src, size_t *len)
  * specialise on. */
 static void cr_full_options(const cr_runtime *rt, const char *options, char *out, size_t len)
 {
-    snprintf(out, len, "-cl-std=CL1.2 -DCR_DEVICE_%s=1%s %s", cr_device_type_name(rt->dev.type),
+    /* -w: compiler warnings about our kernels are ours to fix, not the user's to
+     * read (PoCL prints them on stderr); a failed build still carries its log. */
+    snprintf(out, len, "-cl-std=CL1.2 -w -DCR_DEVICE_%s=1%s %s", cr_device_type_name(rt->dev.type),
              rt->dev.fp64 ? " -DCR_HAVE_FP64=1" : "", options ? options : "");
 }
 

@@ -33,6 +33,9 @@ cr_status cr_trainset_add_micrograph(cr_trainset_writer *w, const char *name, in
 /* Appends n pairs: even, odd (n, P, P); origins (n, 2) row, column in the binned image. */
 cr_status cr_trainset_append(cr_trainset_writer *w, int micrograph, int n, const float *even, const float *odd,
                              const int32_t *origins);
+/* Replaces the metadata written by cr_trainset_finish (known only at the end
+ * for streamed sets: binned shape and pixel size). The patch size must not change. */
+cr_status cr_trainset_set_meta(cr_trainset_writer *w, const cr_trainset_meta *meta);
 /* Writes the micrograph list and attributes, closes and renames into place. */
 cr_status cr_trainset_finish(cr_trainset_writer *w);
 /* Frees; removes the temporary file when cr_trainset_finish was not reached. Accepts NULL. */
