@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake pkg-config
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
   libclfft-dev libclblast-dev libvkfft-dev
-  libhdf5-dev libpng-dev
+  libhdf5-dev libpng-dev libcairo2-dev fonts-dejavu-core
   librandom123-dev
 )
 
