@@ -99,13 +99,15 @@ inline float sim_trilinear(__global const float *vol, int n, float3 p)
     return mix(mix(c00, c10, t.y), mix(c01, c11, t.y), t.z);
 }
 
-/* P[y, x] = projected potential (V·Å) at pixel (x, y):
+/* P[y, x] = projected potential (V·Å) at canvas pixel (x, y), whose
+ * micrograph coordinates are (x - ox, y - oy):
  *   ice     V_ice T0 (1 + sum_k a_k cos(2 pi (kx x + ky y) + phi_k))
  *   carbon  V_c T_c times a 2-px soft half-plane (cn . (x, y) > cd)
  *   particle owner[y, x] >= 0: the ray sum along world z through the
  *           specimen, body = R^T (x - cx, y - cy, t) + n/2 in voxels
  *           (voxel = pixel), t = -tr..tr in steps of one voxel, times apix.
- * ice = {V_ice T0, V_c T_c, cn.x, cn.y, cd, carbon on, unused, unused}. */
+ * ice = {V_ice T0, V_c T_c, cn.x, cn.y, cd, carbon on, ox, oy}; the ice and
+ * carbon use micrograph coordinates, particles canvas ones (parts). */
 __kernel void sim_potential(__global float *P, const int nx, const int ny, __global const int *owner,
                             __global const float *parts, __global const float *vol, const int n, const int tr,
                             const float apix, const float8 ice, __global const float *modes, const int nmodes)
@@ -113,13 +115,13 @@ __kernel void sim_potential(__global float *P, const int nx, const int ny, __glo
     int x = get_global_id(0), y = get_global_id(1);
     if (x >= nx || y >= ny) return;
     size_t idx = (size_t)y * nx + x;
-    float rel = 1.0f;
+    float xm = x - ice.s6, ym = y - ice.s7, rel = 1.0f;
     for (int k = 0; k < nmodes; k++) {
         float4 m = vload4(k, modes);
-        rel += m.w * cos(2.0f * SIM_PI * (m.x * x + m.y * y) + m.z);
+        rel += m.w * cos(2.0f * SIM_PI * (m.x * xm + m.y * ym) + m.z);
     }
-    float acc = ice.s0 * rel;
-    if (ice.s5 != 0.0f) acc += ice.s1 * 0.5f * (1.0f + tanh(0.5f * (ice.s2 * x + ice.s3 * y - ice.s4)));
+    float acc = nmodes > 0 ? ice.s0 * rel : 0.0f;
+    if (ice.s5 != 0.0f) acc += ice.s1 * 0.5f * (1.0f + tanh(0.5f * (ice.s2 * xm + ice.s3 * ym - ice.s4)));
     int o = owner[idx];
     if (o >= 0) {
         __global const float *p = parts + (size_t)o * SIM_PARTICLE_STRIDE;
@@ -159,17 +161,19 @@ __kernel void sim_transfer(__global float2 *spec, __global const float *ctf, con
     spec[i] *= h;
 }
 
-/* From the contrast image c (ny x nx): truth = expected counts at the full
- * dose, dose_px (1 + c) clamped at 0; even and odd = independent Poisson
- * draws of mean truth/2 (counters (draw, pixel, micrograph, 0 or 1));
- * sum = even + odd. */
+/* From the contrast on the canvas: for each micrograph pixel, truth =
+ * expected counts at the full dose, dose_px (1 + c) clamped at 0; even and
+ * odd = independent Poisson draws of mean truth/2 (counters (draw, pixel,
+ * micrograph, 0 or 1), pixel = y nx + x of the micrograph); sum = even + odd.
+ * geom = {nx, ny, canvas row length, canvas index of micrograph pixel 0}. */
 __kernel void sim_counts(__global const float *contrast, __global float *truth, __global float *even,
-                         __global float *odd, __global float *sum, const int npix, const float dose_px,
+                         __global float *odd, __global float *sum, const int4 geom, const float dose_px,
                          const uint2 key, const uint micrograph)
 {
-    int i = get_global_id(0);
-    if (i >= npix) return;
-    float e = fmax(dose_px * (1.0f + contrast[i]), 0.0f);
+    int x = get_global_id(0), y = get_global_id(1);
+    if (x >= geom.x || y >= geom.y) return;
+    int i = y * geom.x + x;
+    float e = fmax(dose_px * (1.0f + contrast[geom.w + y * geom.z + x]), 0.0f);
     sim_rng r;
     r.key = key;
     r.left = 0;
@@ -182,4 +186,12 @@ __kernel void sim_counts(__global const float *contrast, __global float *truth, 
     even[i] = ne;
     odd[i] = no;
     sum[i] = ne + no;
+}
+
+/* out[i] = Philox4x32-10 of counter (i, 3i, 7, 0x1234) under key: lets the
+ * tests check the device generator against the host one bit for bit. */
+__kernel void sim_philox_test(__global uint4 *out, const uint2 key, const int n)
+{
+    int i = get_global_id(0);
+    if (i < n) out[i] = philox4x32((uint4)((uint)i, 3u * (uint)i, 7u, 0x1234u), key);
 }

@@ -38,20 +38,32 @@ struct cr_simulator {
     cr_sim_opts o;
     int n, tr;              /* specimen box edge; ray half-length, voxels */
     double rpx;             /* specimen radius, px */
+    int cnx, cny, ox, oy;   /* canvas = micrograph + margins (FFT-friendly); micrograph origin in it */
     cl_mem vol;             /* n^3 float, V */
-    cl_mem owner;           /* ny x nx int: particle index or -1 */
+    cl_mem owner;           /* cny x cnx int: particle index or -1 */
     cl_mem parts;           /* maxparts x SIM_PARTICLE_STRIDE float */
     cl_mem modes;           /* CR_SIM_ICE_MODES x 4 float */
-    cl_mem pot;             /* ny x nx float: P, V·Å; reused for the contrast */
-    cl_mem spec;            /* ny x (nx/2+1) float2 */
-    cl_mem ctf;             /* ny x (nx/2+1) float */
+    cl_mem pot;             /* cny x cnx float: P, V·Å; reused for the contrast */
+    cl_mem spec;            /* cny x (cnx/2+1) float2 */
+    cl_mem ctf;             /* cny x (cnx/2+1) float */
     cl_mem out[4];          /* truth, even, odd, sum: ny x nx float */
     int maxparts;
-    int *owner_host;        /* ny x nx */
+    int *owner_host;        /* cny x cnx */
     float *parts_host;      /* maxparts x PARTICLE_STRIDE */
 };
 
 #define PARTICLE_STRIDE 16 /* = SIM_PARTICLE_STRIDE of simulate.cl */
+
+/* Smallest even n' >= n whose prime factors are 2, 3, 5, 7 (fast FFT sizes). */
+static int fft_size(int n)
+{
+    for (int m = n + (n & 1);; m += 2) {
+        int r = m;
+        for (int p = 2; p <= 7; p++)
+            while (r % p == 0) r /= p;
+        if (r == 1) return m;
+    }
+}
 
 void cr_simulator_free(cr_simulator *s)
 {
@@ -84,20 +96,25 @@ cr_status cr_simulator_create(cr_runtime *rt, const cr_specimen *sp, const cr_si
     s->rpx = sp->radius / sp->apix;
     s->tr = (int)ceil(s->rpx) + 1;
     if (s->tr > sp->n / 2) s->tr = sp->n / 2;
-    size_t npix = (size_t)o->nx * o->ny, nspec = (size_t)o->ny * (o->nx / 2 + 1);
+    int margin = cr_sim_margin(o);
+    s->cnx = fft_size(o->nx + 2 * margin);
+    s->cny = fft_size(o->ny + 2 * margin);
+    s->ox = (s->cnx - o->nx) / 2;
+    s->oy = (s->cny - o->ny) / 2;
+    size_t npix = (size_t)o->nx * o->ny, ncan = (size_t)s->cnx * s->cny, nspec = (size_t)s->cny * (s->cnx / 2 + 1);
     for (int i = 0; i < K_COUNT; i++) CR_TRY(cr_kernel_create(rt, "simulate.cl", names[i], "", &s->k[i]));
     CR_TRY(cr_fourier_create(rt, &s->fw));
-    CR_TRY(cr_fft_plan_get(cr_fourier_fft(s->fw), o->nx, o->ny, 1, CR_FFT_AUTO, &s->fft));
+    CR_TRY(cr_fft_plan_get(cr_fourier_fft(s->fw), s->cnx, s->cny, 1, CR_FFT_AUTO, &s->fft));
     size_t nv = (size_t)sp->n * sp->n * sp->n;
     CR_TRY(cr_buffer_create(rt, nv * sizeof(float), "specimen map", &s->vol));
     CR_TRY(cr_buffer_write(rt, s->vol, 0, nv * sizeof(float), sp->vol));
-    CR_TRY(cr_buffer_create(rt, npix * sizeof(int), "particle owner map", &s->owner));
+    CR_TRY(cr_buffer_create(rt, ncan * sizeof(int), "particle owner map", &s->owner));
     CR_TRY(cr_buffer_create(rt, CR_SIM_ICE_MODES * 4 * sizeof(float), "ice modes", &s->modes));
-    CR_TRY(cr_buffer_create(rt, npix * sizeof(float), "projected potential", &s->pot));
+    CR_TRY(cr_buffer_create(rt, ncan * sizeof(float), "projected potential", &s->pot));
     CR_TRY(cr_buffer_create(rt, nspec * 2 * sizeof(float), "simulation spectrum", &s->spec));
     CR_TRY(cr_buffer_create(rt, nspec * sizeof(float), "CTF", &s->ctf));
     for (int i = 0; i < 4; i++) CR_TRY(cr_buffer_create(rt, npix * sizeof(float), "simulated image", &s->out[i]));
-    s->owner_host = malloc(npix * sizeof *s->owner_host);
+    s->owner_host = malloc(ncan * sizeof *s->owner_host);
     if (!s->owner_host) {
         st = cr_fail(CR_ERR_NOMEM, "out of memory creating the simulator");
         goto cleanup;
@@ -115,7 +132,7 @@ static cr_status enqueue_potential(cr_simulator *s, const cr_sim_plan *p)
 {
     cr_status st = CR_OK;
     const cr_sim_opts *o = &s->o;
-    int nx = o->nx, ny = o->ny;
+    int nx = s->cnx, ny = s->cny;
     if (p->nparticles > s->maxparts || !s->parts) {
         int np = p->nparticles > 64 ? p->nparticles : 64;
         cr_buffer_release(s->rt, &s->parts);
@@ -131,11 +148,12 @@ static cr_status enqueue_potential(cr_simulator *s, const cr_sim_plan *p)
     for (size_t i = 0; i < (size_t)nx * ny; i++) s->owner_host[i] = -1;
     for (int i = 0; i < p->nparticles; i++) {
         const cr_sim_particle *pa = &p->particles[i];
-        int y0 = (int)floor(pa->y - rpx), y1 = (int)ceil(pa->y + rpx);
-        int x0 = (int)floor(pa->x - rpx), x1 = (int)ceil(pa->x + rpx);
+        double px = pa->x + s->ox, py = pa->y + s->oy; /* canvas coordinates */
+        int y0 = (int)floor(py - rpx), y1 = (int)ceil(py + rpx);
+        int x0 = (int)floor(px - rpx), x1 = (int)ceil(px + rpx);
         for (int y = y0 < 0 ? 0 : y0; y <= y1 && y < ny; y++)
             for (int x = x0 < 0 ? 0 : x0; x <= x1 && x < nx; x++) {
-                double dx = x - pa->x, dy = y - pa->y;
+                double dx = x - px, dy = y - py;
                 if (dx * dx + dy * dy <= rpx * rpx) s->owner_host[(size_t)y * nx + x] = i;
             }
         /* R^T of the rotation of q (world = R body), row-major, after the centre. */
@@ -144,8 +162,8 @@ static cr_status enqueue_potential(cr_simulator *s, const cr_sim_plan *p)
                           {2 * (a * b + w * c), 1 - 2 * (a * a + c * c), 2 * (b * c - w * a)},
                           {2 * (a * c - w * b), 2 * (b * c + w * a), 1 - 2 * (a * a + b * b)}};
         float *f = s->parts_host + (size_t)i * PARTICLE_STRIDE;
-        f[0] = (float)pa->x;
-        f[1] = (float)pa->y;
+        f[0] = (float)px;
+        f[1] = (float)py;
         for (int r = 0; r < 3; r++)
             for (int k = 0; k < 3; k++) f[2 + 3 * r + k] = (float)R[k][r];
     }
@@ -165,6 +183,8 @@ static cr_status enqueue_potential(cr_simulator *s, const cr_sim_plan *p)
     ice.s[3] = (float)p->carbon_ny;
     ice.s[4] = (float)p->carbon_d;
     ice.s[5] = p->carbon ? 1.0f : 0.0f;
+    ice.s[6] = (float)s->ox;
+    ice.s[7] = (float)s->oy;
     float apix = (float)o->apix;
     CR_TRY(cr_kernel_args(s->k[K_POT], 12, sizeof(cl_mem), &s->pot, sizeof(int), &nx, sizeof(int), &ny,
                           sizeof(cl_mem), &s->owner, sizeof(cl_mem), &s->parts, sizeof(cl_mem), &s->vol,
@@ -179,7 +199,15 @@ cleanup:
 cr_status cr_simulator_potential(cr_simulator *s, const cr_sim_plan *p, float *out)
 {
     cr_status st = enqueue_potential(s, p);
-    if (st == CR_OK) st = cr_buffer_read(s->rt, s->pot, 0, (size_t)s->o.nx * s->o.ny * sizeof(float), out);
+    /* The micrograph's rows of the canvas, one strided read. */
+    size_t origin[3] = {(size_t)s->ox * sizeof(float), (size_t)s->oy, 0};
+    size_t region[3] = {(size_t)s->o.nx * sizeof(float), (size_t)s->o.ny, 1};
+    if (st == CR_OK) {
+        int err = clEnqueueReadBufferRect(s->rt->queue, s->pot, CL_TRUE, origin, (size_t[3]){0, 0, 0}, region,
+                                          (size_t)s->cnx * sizeof(float), 0, (size_t)s->o.nx * sizeof(float), 0, out,
+                                          0, NULL, NULL);
+        if (err) st = cr_fail_cl(err, "clEnqueueReadBufferRect", "projected potential", __FILE__, __LINE__);
+    }
     return st;
 }
 
@@ -187,7 +215,7 @@ cr_status cr_simulator_run(cr_simulator *s, const cr_sim_plan *p, float *truth, 
 {
     cr_status st = CR_OK;
     const cr_sim_opts *o = &s->o;
-    int nx = o->nx, ny = o->ny, npix = nx * ny, mtf = o->mtf;
+    int nx = s->cnx, ny = s->cny, npix = o->nx * o->ny, mtf = o->mtf;
     CR_TRY(enqueue_potential(s, p));
     CR_TRY(cr_fft_forward(s->fft, s->pot, s->spec));
     CR_TRY(cr_ctf_eval(s->fw, s->ctf, nx, ny, o->apix, &p->ctf));
@@ -204,11 +232,12 @@ cr_status cr_simulator_run(cr_simulator *s, const cr_sim_plan *p, float *truth, 
     float dose_px = (float)(o->dose * o->apix * o->apix);
     cl_uint2 key = {{(cl_uint)o->noise_seed, (cl_uint)(o->noise_seed >> 32)}};
     cl_uint mic = (cl_uint)p->index;
+    cl_int4 geom = {{o->nx, o->ny, s->cnx, s->oy * s->cnx + s->ox}};
     CR_TRY(cr_kernel_args(s->k[K_COUNTS], 9, sizeof(cl_mem), &s->pot, sizeof(cl_mem), &s->out[0], sizeof(cl_mem),
-                          &s->out[1], sizeof(cl_mem), &s->out[2], sizeof(cl_mem), &s->out[3], sizeof(int), &npix,
+                          &s->out[1], sizeof(cl_mem), &s->out[2], sizeof(cl_mem), &s->out[3], sizeof geom, &geom,
                           sizeof(float), &dose_px, sizeof key, &key, sizeof mic, &mic));
-    size_t g1[1] = {(size_t)npix};
-    CR_TRY(cr_enqueue(s->rt, s->k[K_COUNTS], 1, g1, NULL));
+    size_t g1[2] = {(size_t)o->nx, (size_t)o->ny};
+    CR_TRY(cr_enqueue(s->rt, s->k[K_COUNTS], 2, g1, NULL));
     float *dst[4] = {truth, even, odd, sum};
     for (int i = 0; i < 4; i++)
         if (dst[i]) CR_TRY(cr_buffer_read(s->rt, s->out[i], 0, (size_t)npix * sizeof(float), dst[i]));

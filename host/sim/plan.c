@@ -42,6 +42,13 @@ uint64_t cr_sim_noise_seed(uint64_t seed)
     return ((uint64_t)out[1] << 32) | out[0];
 }
 
+int cr_sim_margin(const cr_sim_opts *o)
+{
+    double lam = cr_electron_wavelength(o->voltage), s = 0.5 / o->apix, cs = o->cs * 1e7;
+    double df = o->defocus_max + 0.5 * o->astigmatism;
+    return (int)ceil((lam * df * s + cs * lam * lam * lam * s * s * s) / o->apix) + 8;
+}
+
 void cr_sim_plan_clear(cr_sim_plan *plan)
 {
     if (!plan) return;
@@ -114,15 +121,17 @@ cr_status cr_sim_plan_make(const cr_sim_opts *o, const cr_specimen *sp, int inde
     }
 
     /* Particles: random sequential addition of discs of the specimen's
-     * radius, centres anywhere in the image (particles at the border are cut
+     * radius over the image and its margin (particles at the border are cut
      * as in real micrographs), no two closer than 2 radii. */
-    int target = (int)floor(o->density * o->nx * o->ny / (M_PI * rpx * rpx) + 0.5);
+    int m = cr_sim_margin(o);
+    double wx = o->nx + 2.0 * m, wy = o->ny + 2.0 * m;
+    int target = (int)floor(o->density * wx * wy / (M_PI * rpx * rpx) + 0.5);
     if (o->density <= 0 || target <= 0) return CR_OK;
     plan->particles = calloc((size_t)target, sizeof *plan->particles);
     if (!plan->particles) return cr_fail(CR_ERR_NOMEM, "out of memory for %d particles", target);
     cr_rng_init(&r, o->seed, CR_STREAM_PARTICLES, (uint32_t)index);
     for (long attempt = 0; attempt < 200L * target && plan->nparticles < target; attempt++) {
-        double x = cr_rng_uniform(&r) * o->nx, y = cr_rng_uniform(&r) * o->ny, q[4];
+        double x = cr_rng_uniform(&r) * wx - m, y = cr_rng_uniform(&r) * wy - m, q[4];
         random_quaternion(&r, q);
         if (plan->carbon && plan->carbon_nx * x + plan->carbon_ny * y > plan->carbon_d - rpx) continue;
         int ok = 1;

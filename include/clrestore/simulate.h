@@ -86,7 +86,7 @@ void cr_sim_opts_default(cr_sim_opts *o);
 uint64_t cr_sim_noise_seed(uint64_t seed);
 
 typedef struct cr_sim_particle {
-    double x, y;    /* centre, px (x = column) */
+    double x, y;    /* centre, px (x = column); may lie in the margin, outside the image */
     double q[4];    /* unit quaternion (w, x, y, z): world = R(q) body */
 } cr_sim_particle;
 
@@ -101,6 +101,12 @@ typedef struct cr_sim_plan {
     cr_sim_particle *particles;
     int nparticles;
 } cr_sim_plan;
+
+/* Margin (px) simulated around each side of the micrograph and cropped away,
+ * so that the CTF's delocalisation (λ Δf s + Cs λ³ s³ at Nyquist, for the
+ * largest defocus) never wraps around the periodic FFT: edges look like a
+ * crop of a larger exposure, as real micrographs are. */
+int cr_sim_margin(const cr_sim_opts *o);
 
 /* All host-side draws for micrograph index: a pure function of (o->seed,
  * index, specimen radius). Clear with cr_sim_plan_clear. */
