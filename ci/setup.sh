@@ -8,6 +8,7 @@ PACKAGES=(
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
   libclfft-dev libclblast-dev libvkfft-dev
   libhdf5-dev libpng-dev
+  librandom123-dev
 )
 
 missing=()

@@ -11,13 +11,13 @@
 #include "clrestore/simulate.h"
 
 #define N 32
-#define W 64
+#define W 256 /* with the default optics: the same FFT canvas as test_cl_sim_noise */
 
 static void opts_flat(cr_sim_opts *o)
 {
     cr_sim_opts_default(o);
     o->nx = o->ny = W;
-    o->apix = 1.0;
+    o->apix = 1.5;
     o->ice_thickness = 0;
     o->density = 0;
 }
@@ -33,7 +33,7 @@ static cr_status project(cr_runtime *rt, const float *vol, const double q[4], do
     cr_sim_plan plan = {0};
     plan.particles = &part;
     plan.nparticles = 1;
-    cr_status st = cr_specimen_from_volume(vol, N, 1.0, &sp);
+    cr_status st = cr_specimen_from_volume(vol, N, 1.5, &sp);
     if (st == CR_OK) st = cr_simulator_create(rt, sp, &o, &sim);
     if (st == CR_OK) st = cr_simulator_potential(sim, &plan, out);
     cr_simulator_free(sim);
@@ -81,13 +81,13 @@ int main(void)
     for (int i = 0; i < N * N * N; i++)
         if (vol[i] < 1e-4f) vol[i] = 0; /* compact support within the ray range */
     double id[4] = {1, 0, 0, 0}, maxerr = 0, maxval = 0;
-    CHECK_OK(project(rt, vol, id, 30, 33, img));
+    CHECK_OK(project(rt, vol, id, 130, 93, img));
     for (int y = 0; y < W; y++)
         for (int x = 0; x < W; x++) {
-            int vx = x - 30 + N / 2, vy = y - 33 + N / 2;
+            int vx = x - 130 + N / 2, vy = y - 93 + N / 2;
             double ref = 0;
             if (vx >= 0 && vx < N && vy >= 0 && vy < N)
-                for (int z = 0; z < N; z++) ref += vol[(z * N + vy) * N + vx];
+                for (int z = 0; z < N; z++) ref += 1.5 * vol[(z * N + vy) * N + vx]; /* V x voxel (A) */
             maxerr = fmax(maxerr, fabs(img[y * W + x] - ref));
             maxval = fmax(maxval, fabs(ref));
         }
@@ -109,11 +109,11 @@ int main(void)
         double rb[3];
         for (int a = 0; a < 3; a++) rb[a] = c * b[a] + s * cross[a] + (1 - c) * u[a] * ub;
         double q[4] = {cos(th / 2), sin(th / 2) * u[0], sin(th / 2) * u[1], sin(th / 2) * u[2]};
-        CHECK_OK(project(rt, vol, q, 32, 32, img));
+        CHECK_OK(project(rt, vol, q, 128, 128, img));
         double cx, cy;
         centroid(img, &cx, &cy);
-        CHECK_MSG(fabs(cx - (32 + rb[0])) < 0.1 && fabs(cy - (32 + rb[1])) < 0.1,
-                  "rotation %d: centroid (%.3f, %.3f), expected (%.3f, %.3f)", t, cx, cy, 32 + rb[0], 32 + rb[1]);
+        CHECK_MSG(fabs(cx - (128 + rb[0])) < 0.1 && fabs(cy - (128 + rb[1])) < 0.1,
+                  "rotation %d: centroid (%.3f, %.3f), expected (%.3f, %.3f)", t, cx, cy, 128 + rb[0], 128 + rb[1]);
     }
 
     /* 3. Device Philox = host Philox. */
