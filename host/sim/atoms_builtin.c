@@ -1,5 +1,5 @@
 /* The built-in specimen: a fixed, procedurally built protein-like molecule
- * of about 300 kDa (~2750 residues, ~21k heavy atoms). Four ellipsoidal
+ * of about 280 kDa (~2600 residues, ~20k heavy atoms). Four ellipsoidal
  * domains of different sizes in an asymmetric arrangement are filled with
  * α-helices (rise 1.5 Å and 100° per residue on a 2.3 Å radius, Pauling &
  * Corey 1951) and coil segments (3.8 Å Cα-Cα steps), Cα atoms of different

@@ -42,8 +42,8 @@ typedef struct cr_specimen {
     char desc[256];    /* "built-in ...", "map FILE ...", "model FILE ..." */
 } cr_specimen;
 
-/* The built-in molecule: a fixed, procedurally built ~300 kDa asymmetric
- * protein-like assembly of four domains of helices and coil (~21k atoms). */
+/* The built-in molecule: a fixed, procedurally built ~280 kDa asymmetric
+ * protein-like assembly of four domains of helices and coil (~20k atoms). */
 cr_status cr_specimen_builtin(double apix, cr_specimen **out);
 /* An atomic model (PDB or mmCIF by extension; waters skipped, first model,
  * first alternate location) with element-dependent scattering factors. */
