@@ -12,6 +12,7 @@
 static const cr_command *const cr_commands[] = {
     &cr_cmd_devices,
     &cr_cmd_info,
+    &cr_cmd_simulate,
     &cr_cmd_prepare,
     &cr_cmd_bench,
 };

@@ -34,6 +34,7 @@ int cr_opt_u64(const char *cmd, const char *opt, const char *val, unsigned long 
 
 extern const cr_command cr_cmd_devices;
 extern const cr_command cr_cmd_info;
+extern const cr_command cr_cmd_simulate;
 extern const cr_command cr_cmd_prepare;
 extern const cr_command cr_cmd_bench;
 
