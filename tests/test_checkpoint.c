@@ -123,6 +123,7 @@ static void test_roundtrip(void)
     c->apix = 2.25, c->max_resolution = 4.5, c->phaseflip = 1;
     CHECK_OK(cr_checkpoint_alloc_optimizer(c));
     c->step = 1234, c->epoch = 3, c->lr = 1e-4, c->seed = 0xfeedbeefcafeULL;
+    c->batch = 17, c->epoch_loss_sum = 12.375;
     c->rng[0] = 1, c->rng[3] = UINT64_MAX;
     c->layers[5].m_v[3] = 0.5f, c->layers[5].s_b[0] = 2e-9f;
     double row[CR_HISTORY_COLUMNS] = {1, 0.9, 0.95, 1e-4, 12.5, 40};
@@ -133,6 +134,7 @@ static void test_roundtrip(void)
     CHECK_OK(cr_checkpoint_load(p1, &c2));
     if (c2) {
         CHECK(c2->has_optimizer && c2->step == 1234 && c2->epoch == 3 && c2->seed == 0xfeedbeefcafeULL);
+        CHECK(c2->batch == 17 && c2->epoch_loss_sum == 12.375);
         CHECK(c2->rng[3] == UINT64_MAX && c2->nhistory == 2 && c2->history[6] == 2 && c2->history[4] == 12.5);
         CHECK(c2->apix == 2.25 && c2->phaseflip == 1 && c2->max_resolution == 4.5);
         CHECK(c2->layers[5].m_v[3] == 0.5f && c2->layers[5].s_b[0] == 2e-9f);

@@ -204,6 +204,8 @@ static void write_all(h5w *w, const cr_checkpoint *c)
 
     hid_t tr = group_create(w, root, "training");
     attr_int(w, tr, "epoch", c->epoch);
+    attr_int(w, tr, "batch", c->batch);
+    attr_double(w, tr, "epoch_loss_sum", c->epoch_loss_sum);
     attr_double(w, tr, "learning_rate", c->lr);
     attr_write(w, tr, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, &c->seed);
     hsize_t four = 4;

@@ -209,6 +209,8 @@ static cr_status read_training(h5r *r, cr_checkpoint *c)
     if (H5Lexists(r->file, "training", H5P_DEFAULT) <= 0) return CR_OK;
     hid_t tr = H5Gopen2(r->file, "training", H5P_DEFAULT);
     cr_status st = attr_int(r, tr, "/training", "epoch", &c->epoch, 0);
+    if (st == CR_OK) st = attr_int(r, tr, "/training", "batch", &c->batch, 0);
+    if (st == CR_OK) st = attr_read(r, tr, "/training", "epoch_loss_sum", H5T_NATIVE_DOUBLE, &c->epoch_loss_sum, 0);
     if (st == CR_OK) st = attr_read(r, tr, "/training", "learning_rate", H5T_NATIVE_DOUBLE, &c->lr, 0);
     if (st == CR_OK) st = attr_read(r, tr, "/training", "seed", H5T_NATIVE_UINT64, &c->seed, 0);
     if (st == CR_OK && H5Lexists(tr, "rng", H5P_DEFAULT) > 0) {

@@ -42,6 +42,8 @@ typedef struct cr_checkpoint {
     double beta1, beta2, eps;
     /* training record */
     int epoch;             /* epochs completed */
+    int batch;             /* batches done in the epoch under way (an interrupted run) */
+    double epoch_loss_sum; /* sum of those batches' losses */
     double lr;             /* base learning rate */
     uint64_t seed;
     uint64_t rng[4];       /* state of the data-order random stream, for --resume */
