@@ -213,7 +213,7 @@ static void write_all(h5w *w, const cr_checkpoint *c)
     hsize_t hd[2] = {(hsize_t)c->nhistory, CR_HISTORY_COLUMNS};
     static const double empty[CR_HISTORY_COLUMNS] = {0};
     data_write(w, tr, "history", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, hd, c->nhistory ? c->history : empty);
-    attr_string(w, tr, "history_columns", "epoch,train_loss,validation_loss,learning_rate,seconds,patches_per_second");
+    attr_string(w, tr, "history_columns", "epoch,train_loss,validation_loss,learning_rate");
     if (tr >= 0) H5Gclose(tr);
 }
 
