@@ -59,14 +59,14 @@
 static VEC load_tail(__global const float *p, int valid)
 {
     float t[CONV_VW];
-    for (int i = 0; i < CONV_VW; i++) t[i] = i < valid ? p[i] : 0.0f;
+    _Pragma("unroll") for (int i = 0; i < CONV_VW; i++) t[i] = i < valid ? p[i] : 0.0f;
     return VLOAD(0, t);
 }
 
 static DVEC dload_tail(__global const float *p, int valid)
 {
     float t[DW_VW];
-    for (int i = 0; i < DW_VW; i++) t[i] = i < valid ? p[i] : 0.0f;
+    _Pragma("unroll") for (int i = 0; i < DW_VW; i++) t[i] = i < valid ? p[i] : 0.0f;
     return DVLOAD(0, t);
 }
 
@@ -121,11 +121,11 @@ __kernel void conv_pad(__global float *xp, __global const float *x, const int nc
 /* One (ci, taps) step of the forward inner loop: K*K vector loads, K*K*CONV_TM FMAs. */
 #define FWD_LOOP(LOAD)                                                                        \
     for (int ci = 0; ci < cin; ci++) {                                                        \
-        for (int kh = 0; kh < CONV_K; kh++) {                                                 \
-            for (int kw = 0; kw < CONV_K; kw++) {                                             \
+        _Pragma("unroll") for (int kh = 0; kh < CONV_K; kh++) {                                                 \
+            _Pragma("unroll") for (int kw = 0; kw < CONV_K; kw++) {                                             \
                 int off = (kh * CONV_S + kw % CONV_S) * wq + kw / CONV_S;                     \
                 VEC xv = LOAD;                                                                \
-                for (int i = 0; i < CONV_TM; i++) acc[i] = fma((VEC)(wp[i]), xv, acc[i]);     \
+                _Pragma("unroll") for (int i = 0; i < CONV_TM; i++) acc[i] = fma((VEC)(wp[i]), xv, acc[i]);     \
                 wp += cout_pad;                                                               \
             }                                                                                 \
         }                                                                                     \
@@ -149,7 +149,7 @@ __kernel void conv_fwd(__global float *y, __global const float *x, __global cons
     size_t plane = (size_t)hp * CONV_S * wq;
 
     VEC acc[CONV_TM];
-    for (int i = 0; i < CONV_TM; i++) acc[i] = (VEC)(0.0f);
+    _Pragma("unroll") for (int i = 0; i < CONV_TM; i++) acc[i] = (VEC)(0.0f);
     __global const float *xb = x + n * cin * plane + (size_t)oy * CONV_S * CONV_S * wq + x0;
     __global const float *wp = wt + co0;
     /* Reads reach column x0 + VW - 1 + (K-1)/S of a phase row; only the direct 1x1 path
@@ -164,7 +164,7 @@ __kernel void conv_fwd(__global float *y, __global const float *x, __global cons
     size_t opix = (size_t)hout * wout;
     size_t obase = ((size_t)n * cout + co0) * opix + (size_t)oy * wout + x0;
     int valid = min(CONV_VW, wout - x0);
-    for (int i = 0; i < CONV_TM; i++) {
+    _Pragma("unroll") for (int i = 0; i < CONV_TM; i++) {
         if (co0 + i >= cout) break;
         VEC v = acc[i];
         if (flags & FLAG_BIAS) v += (VEC)(bias[co0 + i]);
@@ -200,10 +200,10 @@ static float dsum(DVEC v)
 #define DW_STEP(LOAD)                                                                         \
     {                                                                                         \
         DVEC dv[DW_TM], xv[DW_TN];                                                            \
-        for (int i = 0; i < DW_TM; i++) dv[i] = LOAD(dyb + dyoff[i]);                         \
-        for (int j = 0; j < DW_TN; j++) xv[j] = LOAD(xb + xoff[j]);                           \
-        for (int i = 0; i < DW_TM; i++)                                                       \
-            for (int j = 0; j < DW_TN; j++) acc[i][j] = fma(dv[i], xv[j], acc[i][j]);         \
+        _Pragma("unroll") for (int i = 0; i < DW_TM; i++) dv[i] = LOAD(dyb + dyoff[i]);                         \
+        _Pragma("unroll") for (int j = 0; j < DW_TN; j++) xv[j] = LOAD(xb + xoff[j]);                           \
+        _Pragma("unroll") for (int i = 0; i < DW_TM; i++)                                                       \
+            _Pragma("unroll") for (int j = 0; j < DW_TN; j++) acc[i][j] = fma(dv[i], xv[j], acc[i][j]);         \
     }
 #define DW_FULL(p) DVLOAD(0, p)
 
@@ -228,14 +228,14 @@ __kernel void conv_dw(__global float *out, __global const float *dy, __global co
 
     /* Offsets of this tile's rows; tiles past the end re-read the last row (not stored). */
     size_t dyoff[DW_TM], xoff[DW_TN];
-    for (int i = 0; i < DW_TM; i++) dyoff[i] = (size_t)min(co0 + i, cout - 1) * opix;
-    for (int j = 0; j < DW_TN; j++) {
+    _Pragma("unroll") for (int i = 0; i < DW_TM; i++) dyoff[i] = (size_t)min(co0 + i, cout - 1) * opix;
+    _Pragma("unroll") for (int j = 0; j < DW_TN; j++) {
         int jj = min(j0 + j, kw_total - 1), tap = jj % kk, kh = tap / CONV_K, kw = tap % CONV_K;
         xoff[j] = (jj / kk) * plane + (kh * CONV_S + kw % CONV_S) * wq + kw / CONV_S;
     }
     DVEC acc[DW_TM][DW_TN];
-    for (int i = 0; i < DW_TM; i++)
-        for (int j = 0; j < DW_TN; j++) acc[i][j] = (DVEC)(0.0f);
+    _Pragma("unroll") for (int i = 0; i < DW_TM; i++)
+        _Pragma("unroll") for (int j = 0; j < DW_TN; j++) acc[i][j] = (DVEC)(0.0f);
 
     int t = chunk * chunk_steps, t_end = min(t + chunk_steps, steps);
     int xbi = t % xbc, oy = (t / xbc) % hout, n = t / (xbc * hout);
@@ -249,11 +249,11 @@ __kernel void conv_dw(__global float *out, __global const float *dy, __global co
             /* row or plane end: dY lanes past wout are zero; X reads stop at the end of
              * the tap's row (xoff % wq is the tap's column shift) */
             DVEC dv[DW_TM], xv[DW_TN];
-            for (int i = 0; i < DW_TM; i++) dv[i] = dload_tail(dyb + dyoff[i], wout - x0);
-            for (int j = 0; j < DW_TN; j++)
+            _Pragma("unroll") for (int i = 0; i < DW_TM; i++) dv[i] = dload_tail(dyb + dyoff[i], wout - x0);
+            _Pragma("unroll") for (int j = 0; j < DW_TN; j++)
                 xv[j] = dload_tail(xb + xoff[j], wq - x0 - (int)(xoff[j] % wq));
-            for (int i = 0; i < DW_TM; i++)
-                for (int j = 0; j < DW_TN; j++) acc[i][j] = fma(dv[i], xv[j], acc[i][j]);
+            _Pragma("unroll") for (int i = 0; i < DW_TM; i++)
+                _Pragma("unroll") for (int j = 0; j < DW_TN; j++) acc[i][j] = fma(dv[i], xv[j], acc[i][j]);
         }
         if (++xbi == xbc) {
             xbi = 0;
@@ -265,9 +265,9 @@ __kernel void conv_dw(__global float *out, __global const float *dy, __global co
     }
 
     __global float *o = out + (direct ? 0 : (size_t)chunk * cout * kw_total);
-    for (int i = 0; i < DW_TM; i++) {
+    _Pragma("unroll") for (int i = 0; i < DW_TM; i++) {
         if (co0 + i >= cout) break;
-        for (int j = 0; j < DW_TN; j++) {
+        _Pragma("unroll") for (int j = 0; j < DW_TN; j++) {
             if (j0 + j >= kw_total) break;
             size_t idx = (size_t)(co0 + i) * kw_total + j0 + j;
             float s = dsum(acc[i][j]);

@@ -56,6 +56,7 @@ cr_status conv_fast_create(cr_runtime *rt, conv_fast **out)
         .dw_tm = 4,
         .dw_tn = 4,
         .dw_vw = 8,
+        .dw_local = gpu ? 32 : 1,
         .dw_min_items = (int)rt->dev.compute_units * (gpu ? 256 : 16),
         .dw_chunk_px = gpu ? 1 << 30 : 1 << 30,
         .dw_max_partial_bytes = (size_t)64 << 20,
@@ -265,7 +266,8 @@ cr_status conv_fast_backward_weights(conv_fast *cf, cl_mem dw, cl_mem db, cl_mem
                              sizeof(int), &chunk_steps)))
         return st;
     size_t global[3] = {(size_t)div_up(kw_total, t->dw_tn), (size_t)div_up(cout, t->dw_tm), (size_t)chunks};
-    if ((st = cr_enqueue(cf->rt, kr, 3, global, NULL))) return st;
+    size_t local[3] = {(size_t)t->dw_local, 1, 1};
+    if ((st = cr_enqueue(cf->rt, kr, 3, global, t->dw_local > 0 ? local : NULL))) return st;
     if (!direct) {
         int len = cout * kw_total;
         if ((st = get_kernel(cf, "conv_reduce_add", simple_opts, &kr)) ||

@@ -26,6 +26,7 @@ typedef struct conv_fast_tiles {
     int fwd_local;    /* work-group size along pixels; 0 lets the driver choose */
     int dw_tm, dw_tn; /* weight-gradient tile: output channels x (input channel, tap) */
     int dw_vw;        /* pixels per vector step of the weight gradient */
+    int dw_local;     /* work-group size along the (input channel, tap) tiles; 0: driver */
     int dw_min_items; /* split the pixel reduction until this many work-items exist */
     int dw_chunk_px;  /* ... and until no chunk has more pixels than this (cache reuse) */
     size_t dw_max_partial_bytes; /* cap on the partial-sum buffer that chunks need */
