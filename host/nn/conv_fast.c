@@ -51,14 +51,14 @@ cr_status conv_fast_create(cr_runtime *rt, conv_fast **out)
     int gpu = (rt->dev.type & CL_DEVICE_TYPE_GPU) != 0;
     cf->tiles = (conv_fast_tiles){
         .fwd_tm = 16,
-        .fwd_vw = 8,
-        .fwd_local = gpu ? 32 : 1,
+        .fwd_vw = 16,
+        .fwd_local = 16,
         .dw_tm = 4,
-        .dw_tn = 4,
-        .dw_vw = 8,
+        .dw_tn = 6,
+        .dw_vw = 16,
         .dw_local = gpu ? 32 : 1,
         .dw_min_items = (int)rt->dev.compute_units * (gpu ? 256 : 16),
-        .dw_chunk_px = gpu ? 1 << 30 : 1 << 30,
+        .dw_chunk_px = gpu ? 1 << 16 : 8192,
         .dw_max_partial_bytes = (size_t)64 << 20,
     };
     *out = cf;
