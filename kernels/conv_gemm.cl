@@ -134,17 +134,21 @@ __kernel void conv_pad(__global float *xp, __global const float *x, const int nc
 
 /* y[n, co, oy, ox] = act(sum + b[co]) + res[n, co, oy, ox] (flags: FLAG_*).
  * x: padded input [n, cin, hp, CONV_S, wq] (or the raw input for 1x1 stride 1, hp = 1,
- * wq = h*w, hout = 1, wout = h*w). global = (hout * ceil(wout / VW), cout_pad / TM, n). */
+ * wq = h*w, hout = 1, wout = h*w). global = (cout_pad / TM, hout * ceil(wout / VW), n).
+ * The channel blocks vary fastest: work-groups are taken in order of their id, so every
+ * block of output channels reads the same input pixels while they are still in cache
+ * (with pixels fastest, large images streamed the whole input from DRAM once per block:
+ * the planes are 4 MiB apart at 1024^2, beyond what L2 and its associativity keep). */
 __kernel void conv_fwd(__global float *y, __global const float *x, __global const float *wt,
                        __global const float *bias, __global const float *res, const int flags,
                        const int cin, const int cout, const int cout_pad, const int hout,
                        const int wout, const int hp, const int wq)
 {
     int xbc = (wout + CONV_VW - 1) / CONV_VW;
-    int g = get_global_id(0);
+    int g = get_global_id(1);
     if (g >= hout * xbc) return;
     int oy = g / xbc, x0 = (g % xbc) * CONV_VW;
-    int co0 = get_global_id(1) * CONV_TM;
+    int co0 = get_global_id(0) * CONV_TM;
     int n = get_global_id(2);
     size_t plane = (size_t)hp * CONV_S * wq;
 

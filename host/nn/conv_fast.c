@@ -174,8 +174,8 @@ static cr_status run_fwd(conv_fast *cf, cl_mem y, cl_mem xsrc, cl_mem b, cl_mem 
                              sizeof(int), &cout, sizeof(int), &cout_pad, sizeof(int), &hout, sizeof(int),
                              &wout, sizeof(int), &hp, sizeof(int), &wq)))
         return st;
-    size_t global[3] = {(size_t)hout * div_up(wout, t->fwd_vw), (size_t)(cout_pad / t->fwd_tm), (size_t)n};
-    size_t local[3] = {(size_t)t->fwd_local, 1, 1};
+    size_t global[3] = {(size_t)(cout_pad / t->fwd_tm), (size_t)hout * div_up(wout, t->fwd_vw), (size_t)n};
+    size_t local[3] = {1, (size_t)t->fwd_local, 1};
     return cr_enqueue(cf->rt, kr, 3, global, t->fwd_local > 0 ? local : NULL);
 }
 
