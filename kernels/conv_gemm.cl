@@ -96,26 +96,26 @@ __kernel void conv_prep_weights(__global float *wt, __global const float *w, con
 
 /* xp[n, c, r, ph, q] = x[n, c, rr, cc] where the padded column is q*s + ph, rr = (r - pt) / dil,
  * cc = (col - pl) / dil when both divide exactly and land inside, else 0. dil > 1 inserts the
- * zeros of a transposed strided convolution; s > 1 splits columns into phases. */
+ * zeros of a transposed strided convolution; s > 1 splits columns into phases.
+ * global = (wq, hp * s, nc): no divisions per element (a 1-D version with four divisions
+ * per element cost as much as a small convolution), and dim 0 walks contiguous memory. */
 __kernel void conv_pad(__global float *xp, __global const float *x, const int nc, const int h,
                        const int w, const int hp, const int s, const int wq, const int pt,
                        const int pl, const int dil)
 {
-    int i = get_global_id(0);
-    int row_len = s * wq;
-    if (i >= nc * hp * row_len) return;
-    int q = i % wq;
-    int ph = (i / wq) % s;
-    int r = (i / row_len) % hp;
-    int c = i / (row_len * hp);
+    int q = get_global_id(0), rs = get_global_id(1), c = get_global_id(2);
+    if (q >= wq) return;
+    int r = rs / s, ph = rs - r * s;
     int rr = r - pt, cc = q * s + ph - pl;
     float v = 0.0f;
-    if (rr >= 0 && cc >= 0 && rr % dil == 0 && cc % dil == 0) {
+    if (dil == 1) {
+        if (rr >= 0 && rr < h && cc >= 0 && cc < w) v = x[((size_t)c * h + rr) * w + cc];
+    } else if (rr >= 0 && cc >= 0 && rr % dil == 0 && cc % dil == 0) {
         rr /= dil;
         cc /= dil;
         if (rr < h && cc < w) v = x[((size_t)c * h + rr) * w + cc];
     }
-    xp[i] = v;
+    xp[((size_t)c * hp * s + rs) * wq + q] = v;
 }
 
 /* One (ci, taps) step of the forward inner loop: K*K vector loads, K*K*CONV_TM FMAs. */
