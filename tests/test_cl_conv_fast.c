@@ -1,7 +1,8 @@
 /* conv_fast (kernels/conv_gemm.cl) against a plain double-precision reference written here:
  * forward with bias / ReLU / residual, dX (overwrite and accumulate), dW and db (both
  * accumulate), on odd sizes, k = 1, 3, 4, stride 1 and 2, with default and odd tile sets,
- * with the weight-gradient reduction done in one pass and split into chunks. */
+ * with the weight-gradient reduction done in one pass and split into chunks (the first
+ * compile of its 18 programs costs about 36 s on PoCL; later runs hit the caches: < 1 s). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,11 +216,13 @@ int main(void)
         if (set == 1) { /* every tail: odd tiles, one-pass dW reduction */
             t->fwd_tm = 5, t->fwd_vw = 4, t->fwd_local = 0;
             t->dw_tm = 3, t->dw_tn = 5, t->dw_vw = 4, t->dw_min_items = 1;
-        } else if (set == 2) { /* wide vectors, dW split into many small chunks */
-            t->fwd_tm = 8, t->fwd_vw = 16, t->dw_vw = 16, t->dw_chunk_px = 32, t->dw_min_items = 1;
+        } else if (set == 2) { /* default tiles (no new compiles), dW split into tiny chunks */
+            t->dw_chunk_px = 32, t->dw_min_items = 1;
         }
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
             const shape *c = &cases[i];
+            /* odd tiles: the shapes with every kind of tail, fewer programs to compile */
+            if (set == 1 && !(i == 0 || i == 3 || i == 6 || i == 7)) continue;
             snprintf(label, sizeof label, "tiles %d: n%d %d->%d %dx%d k%d s%d", set, c->n, c->cin, c->cout, c->h,
                      c->w, c->k, c->s);
             run_case(rt, cf, c, label);
