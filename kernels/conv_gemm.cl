@@ -97,25 +97,41 @@ __kernel void conv_prep_weights(__global float *wt, __global const float *w, con
 /* xp[n, c, r, ph, q] = x[n, c, rr, cc] where the padded column is q*s + ph, rr = (r - pt) / dil,
  * cc = (col - pl) / dil when both divide exactly and land inside, else 0. dil > 1 inserts the
  * zeros of a transposed strided convolution; s > 1 splits columns into phases.
- * global = (wq, hp * s, nc): no divisions per element (a 1-D version with four divisions
- * per element cost as much as a small convolution), and dim 0 walks contiguous memory. */
+ * global = (ceil(wq / 8), hp * s, nc): each work-item fills 8 columns of one phase row, with
+ * one vector load (stride 1) or a load and an even/odd split (stride 2) where the 8 sources
+ * lie inside the row, element by element at the borders. A scalar 1-D version with four
+ * divisions per element took longer than the convolution after it. */
 __kernel void conv_pad(__global float *xp, __global const float *x, const int nc, const int h,
                        const int w, const int hp, const int s, const int wq, const int pt,
                        const int pl, const int dil)
 {
-    int q = get_global_id(0), rs = get_global_id(1), c = get_global_id(2);
-    if (q >= wq) return;
+    int q0 = get_global_id(0) * 8, rs = get_global_id(1), c = get_global_id(2);
+    if (q0 >= wq) return;
     int r = rs / s, ph = rs - r * s;
-    int rr = r - pt, cc = q * s + ph - pl;
-    float v = 0.0f;
-    if (dil == 1) {
-        if (rr >= 0 && rr < h && cc >= 0 && cc < w) v = x[((size_t)c * h + rr) * w + cc];
-    } else if (rr >= 0 && cc >= 0 && rr % dil == 0 && cc % dil == 0) {
-        rr /= dil;
-        cc /= dil;
-        if (rr < h && cc < w) v = x[((size_t)c * h + rr) * w + cc];
+    int rr = r - pt, cc0 = q0 * s + ph - pl;
+    __global float *out = xp + ((size_t)c * hp * s + rs) * wq + q0;
+    __global const float *row = x + ((size_t)c * h + rr) * w;
+    int row_ok = dil == 1 && rr >= 0 && rr < h;
+    if (dil == 1 && !row_ok) {
+        if (q0 + 8 <= wq) vstore8((float8)(0.0f), 0, out);
+        else for (int j = 0; q0 + j < wq; j++) out[j] = 0.0f;
+        return;
     }
-    xp[((size_t)c * hp * s + rs) * wq + q] = v;
+    if (row_ok && q0 + 8 <= wq && cc0 >= 0 && cc0 + 8 * s <= w && s <= 2) {
+        float8 v = s == 1 ? vload8(0, row + cc0) : vload16(0, row + cc0).even;
+        vstore8(v, 0, out);
+        return;
+    }
+    for (int j = 0; j < 8 && q0 + j < wq; j++) {
+        int ry = rr, cx = cc0 + j * s;
+        float v = 0.0f;
+        if (ry >= 0 && cx >= 0 && ry % dil == 0 && cx % dil == 0) {
+            ry /= dil;
+            cx /= dil;
+            if (ry < h && cx < w) v = x[((size_t)c * h + ry) * w + cx];
+        }
+        out[j] = v;
+    }
 }
 
 /* One (ci, taps) step of the forward inner loop: K*K vector loads, K*K*CONV_TM FMAs. */

@@ -153,8 +153,8 @@ static cr_status pad_input(conv_fast *cf, cl_mem src, int nc, int h, int w, pad_
                              sizeof(int), &h, sizeof(int), &w, sizeof(int), &g.hp, sizeof(int), &g.s,
                              sizeof(int), &g.wq, sizeof(int), &g.pt, sizeof(int), &g.pl, sizeof(int), &g.dil)))
         return st;
-    size_t global[3] = {(size_t)g.wq, (size_t)g.hp * g.s, (size_t)nc}, local[3] = {16, 1, 1};
-    return cr_enqueue(cf->rt, kr, 3, global, local);
+    size_t global[3] = {(size_t)div_up(g.wq, 8), (size_t)g.hp * g.s, (size_t)nc};
+    return cr_enqueue(cf->rt, kr, 3, global, NULL);
 }
 
 /* The forward GEMM over an already prepared input (padded, or raw for the direct case). */
