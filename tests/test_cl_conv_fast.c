@@ -130,11 +130,11 @@ static void run_case(cr_runtime *rt, conv_fast *cf, const shape *c, const char *
     CHECK_OK(cr_buffer_create(rt, ny * sizeof(float), "y", &by));
     const double tol = 1e-5;
 
-    /* forward: plain + bias, + ReLU, + residual */
-    for (int mode = 0; mode < 3; mode++) {
-        int relu = mode == 1;
-        const float *res = mode == 2 ? r : NULL;
-        CHECK_OK(conv_fast_forward(cf, by, bx, bw, bb, mode == 2 ? br : NULL, relu, c->n, c->cin, c->h, c->w,
+    /* forward: plain + bias, + ReLU, + residual, ReLU then residual */
+    for (int mode = 0; mode < 4; mode++) {
+        int relu = mode == 1 || mode == 3;
+        const float *res = mode >= 2 ? r : NULL;
+        CHECK_OK(conv_fast_forward(cf, by, bx, bw, bb, res ? br : NULL, relu, c->n, c->cin, c->h, c->w,
                                    c->cout, c->k, c->s));
         float *y = download(rt, by, ny);
         ref_forward(c, x, w, b, res, relu, ho, wo, pt, pl, ry);
