@@ -257,17 +257,25 @@ __kernel void conv_dw(__global float *out, __global const float *dy, __global co
     _Pragma("unroll") for (int i = 0; i < DW_TM; i++)
         _Pragma("unroll") for (int j = 0; j < DW_TN; j++) acc[i][j] = (DVEC)(0.0f);
 
+    /* Row by row: the x-blocks of this chunk in one row run in a tight loop (blocks below
+     * full_blocks need no masks), then the row's masked last block if the chunk has it. */
     int t = chunk * chunk_steps, t_end = min(t + chunk_steps, steps);
-    int xbi = t % xbc, oy = (t / xbc) % hout, n = t / (xbc * hout);
-    for (; t < t_end; t++) {
-        int x0 = xbi * DW_VW;
-        __global const float *dyb = dy + (size_t)n * cout * opix + (size_t)oy * wout + x0;
-        __global const float *xb = x + n * cin * plane + (size_t)oy * CONV_S * CONV_S * wq + x0;
-        if (x0 + DW_VW + (CONV_K - 1) / CONV_S <= wq && x0 + DW_VW <= wout) {
+    int full_blocks = min(wout, wq - (CONV_K - 1) / CONV_S) / DW_VW;
+    while (t < t_end) {
+        int row = t / xbc, b0 = t - row * xbc, b1 = min(xbc, b0 + (t_end - t));
+        int oy = row % hout, n = row / hout;
+        __global const float *dyr = dy + (size_t)n * cout * opix + (size_t)oy * wout;
+        __global const float *xr = x + n * cin * plane + (size_t)oy * CONV_S * CONV_S * wq;
+        int b = b0;
+        for (; b < min(b1, full_blocks); b++) {
+            __global const float *dyb = dyr + b * DW_VW, *xb = xr + b * DW_VW;
             DW_STEP(DW_FULL)
-        } else {
+        }
+        for (; b < b1; b++) {
             /* row or plane end: dY lanes past wout are zero; X reads stop at the end of
              * the tap's row (xoff % wq is the tap's column shift) */
+            int x0 = b * DW_VW;
+            __global const float *dyb = dyr + x0, *xb = xr + x0;
             DVEC dv[DW_TM], xv[DW_TN];
             _Pragma("unroll") for (int i = 0; i < DW_TM; i++) dv[i] = dload_tail(dyb + dyoff[i], wout - x0);
             _Pragma("unroll") for (int j = 0; j < DW_TN; j++)
@@ -275,13 +283,7 @@ __kernel void conv_dw(__global float *out, __global const float *dy, __global co
             _Pragma("unroll") for (int i = 0; i < DW_TM; i++)
                 _Pragma("unroll") for (int j = 0; j < DW_TN; j++) acc[i][j] = fma(dv[i], xv[j], acc[i][j]);
         }
-        if (++xbi == xbc) {
-            xbi = 0;
-            if (++oy == hout) {
-                oy = 0;
-                n++;
-            }
-        }
+        t += b1 - b0;
     }
 
     __global float *o = out + (direct ? 0 : (size_t)chunk * cout * kw_total);
