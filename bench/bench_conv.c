@@ -3,9 +3,12 @@
  * GEMM shape (M x N x K = cout x pixels x cin*k*k). Every timed result is first checked
  * against a double-precision CPU computation at sampled points.
  *
- * usage: bench_conv [--quick] [--filter TEXT] [--passes fwd,dX,dW] [--reps N] [--min] [--fwd TM,VW,LOCAL] [--dw TM,TN,VW,LOCAL]
+ * usage: bench_conv [--quick] [--filter TEXT] [--passes fwd,dX,dW] [--reps N] [--min]
+ *                   [--fwd TM,VW,LOCAL] [--dw TM,TN,VW,LOCAL]
  *                   [--dw-split MIN_ITEMS,CHUNK_PX] [--device SEL]
- * Times are medians (--min: the best) of N runs (wall clock around clFinish, after one warm-up call). */
+ * Times are medians (--min: the best) of N runs: wall clock around clFinish, after one
+ * warm-up call. OpenBLAS (libopenblas-dev) uses its own threads; OPENBLAS_CORETYPE=SkylakeX
+ * makes Debian's 0.3.21 use its AVX-512 kernels on Zen 5 (see docs/perf-conv.md). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,7 +84,8 @@ typedef struct bufs {
 static void run_pass(conv_fast *cf, const layer *l, bufs *B, pass p)
 {
     if (p == FWD)
-        DIE(conv_fast_forward(cf, B->y, B->x, B->w, B->b, NULL, 1, l->n, l->cin, l->size, l->size, l->cout, l->k, l->s));
+        DIE(conv_fast_forward(cf, B->y, B->x, B->w, B->b, NULL, 1, l->n, l->cin, l->size, l->size, l->cout, l->k,
+                              l->s));
     else if (p == DX)
         DIE(conv_fast_backward_input(cf, B->dx, B->dy, B->w, 0, l->n, l->cin, l->size, l->size, l->cout, l->k, l->s));
     else
@@ -229,7 +233,8 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--dw-split") && i + 1 < argc)
             sscanf(argv[++i], "%d,%d", &over.dw_min_items, &over.dw_chunk_px);
         else {
-            fprintf(stderr, "usage: bench_conv [--quick] [--filter TEXT] [--passes fwd,dX,dW] [--reps N] [--min] [--fwd TM,VW,LOCAL] "
+            fprintf(stderr, "usage: bench_conv [--quick] [--filter TEXT] [--passes fwd,dX,dW] [--reps N] [--min] "
+                            "[--fwd TM,VW,LOCAL] "
                             "[--dw TM,TN,VW,LOCAL] [--dw-split MIN_ITEMS,CHUNK_PX] [--device SEL]\n");
             return 2;
         }

@@ -28,9 +28,12 @@ static float *rand_buf(size_t count)
     return p;
 }
 
-/* Calls f(oy, ox, iy, ix, kh, kw) style loops through one macro-free helper: the input pixel
- * a (output pixel, tap) reads, or -1 when it falls in the padding. */
-static int src_index(int o, int kt, int s, int pad, int in) { int i = o * s + kt - pad; return i >= 0 && i < in ? i : -1; }
+/* The input pixel that output pixel o reads at tap kt, or -1 when it falls in the padding. */
+static int src_index(int o, int kt, int s, int pad, int in)
+{
+    int i = o * s + kt - pad;
+    return i >= 0 && i < in ? i : -1;
+}
 
 static void ref_forward(const shape *c, const float *x, const float *w, const float *b, const float *r, int relu,
                         int ho, int wo, int pt, int pl, double *y)
