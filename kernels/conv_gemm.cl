@@ -1,0 +1,329 @@
+/* Convolutions as implicit GEMMs, register-tiled for CPUs (PoCL) and sane on GPUs.
+ *
+ * Forward, per image: Y[co, p] = b[co] + sum_{ci, tap} Wt[ci, tap, co] * Xp[ci, p + shift(tap)].
+ * Each work-item holds CONV_TM output channels x CONV_VW consecutive output pixels of one
+ * row in registers (CONV_TM accumulators of floatVW), reads one input vector per (ci, tap)
+ * and broadcasts CONV_TM weights into it: no local memory, no barriers (both are slow on
+ * PoCL's CPU device; wide vectors and many independent accumulators are what it rewards).
+ *
+ * Borders are never tested in the inner loop: for k > 1 or stride > 1 the host first copies
+ * the input into a zero-padded buffer (conv_pad) whose rows are wide enough that every read
+ * of every work-item stays inside. Stride s is handled by splitting each padded row into s
+ * phases (column c goes to phase c % s, position c / s), so a strided read becomes a
+ * contiguous vector load. A 1x1 stride-1 convolution reads X directly, treating the H*W
+ * plane as one long row; only the last vector of a plane needs masked loads.
+ *
+ * Backward input is the same forward kernel on dY (zero-padded, and dilated for stride 2)
+ * with flipped, transposed weights. Backward weights (conv_dw) is a GEMM whose reduction
+ * axis is the pixels: each work-item keeps DW_TM x DW_TN vector accumulators (outer
+ * products of dY rows with shifted X rows) over a chunk of pixels; chunks are summed by
+ * conv_reduce_add.
+ *
+ * Compile-time: CONV_K (kernel size), CONV_S (stride, i.e. phases of the padded input). */
+
+#ifndef CONV_K
+#define CONV_K 1
+#endif
+#ifndef CONV_S
+#define CONV_S 1
+#endif
+#ifndef CONV_TM /* output channels per work-item (forward) */
+#define CONV_TM 16
+#endif
+#ifndef CONV_VW /* pixels per work-item (forward), a vector width: 4, 8 or 16 */
+#define CONV_VW 8
+#endif
+#ifndef DW_TM /* output channels per work-item (weight gradient) */
+#define DW_TM 4
+#endif
+#ifndef DW_TN /* (input channel, tap) columns per work-item (weight gradient) */
+#define DW_TN 4
+#endif
+#ifndef DW_VW /* pixels per vector step (weight gradient) */
+#define DW_VW 8
+#endif
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define VEC CAT(float, CONV_VW)
+#define VLOAD CAT(vload, CONV_VW)
+#define VSTORE CAT(vstore, CONV_VW)
+#define DVEC CAT(float, DW_VW)
+#define DVLOAD CAT(vload, DW_VW)
+
+#define FLAG_BIAS 1
+#define FLAG_RELU 2
+#define FLAG_RESIDUAL 4
+
+/* Loads the first `valid` floats of p into a vector, zeros after (row and plane ends). */
+static VEC load_tail(__global const float *p, int valid)
+{
+    float t[CONV_VW];
+    _Pragma("unroll") for (int i = 0; i < CONV_VW; i++) t[i] = i < valid ? p[i] : 0.0f;
+    return VLOAD(0, t);
+}
+
+static DVEC dload_tail(__global const float *p, int valid)
+{
+    float t[DW_VW];
+    _Pragma("unroll") for (int i = 0; i < DW_VW; i++) t[i] = i < valid ? p[i] : 0.0f;
+    return DVLOAD(0, t);
+}
+
+/* Weights for the GEMM: wt[ci', tap', co'] with co' padded to cout_pad (zeros), so the
+ * CONV_TM weights a work-item broadcasts are contiguous and never out of range.
+ * mode 0 (forward): ci' = ci, co' = co, tap' = tap, from w[co, ci, kh, kw].
+ * mode 1 (backward input): ci' = co, co' = ci, tap' = k*k-1-tap (the flipped kernel).
+ * One work-item per output element; global = cin' * k*k * cout_pad. */
+__kernel void conv_prep_weights(__global float *wt, __global const float *w, const int cout,
+                                const int cin, const int kk, const int cout_pad, const int mode)
+{
+    int i = get_global_id(0);
+    int cin_t = mode ? cout : cin;
+    int cout_t = mode ? cin : cout;
+    if (i >= cin_t * kk * cout_pad) return;
+    int co_t = i % cout_pad;
+    int tap_t = (i / cout_pad) % kk;
+    int ci_t = i / (cout_pad * kk);
+    float v = 0.0f;
+    if (co_t < cout_t) {
+        int co = mode ? ci_t : co_t, ci = mode ? co_t : ci_t;
+        int tap = mode ? kk - 1 - tap_t : tap_t;
+        v = w[(co * cin + ci) * kk + tap];
+    }
+    wt[i] = v;
+}
+
+/* xp[n, c, r, ph, q] = x[n, c, rr, cc] where the padded column is q*s + ph, rr = (r - pt) / dil,
+ * cc = (col - pl) / dil when both divide exactly and land inside, else 0. dil > 1 inserts the
+ * zeros of a transposed strided convolution; s > 1 splits columns into phases.
+ * global = (ceil(wq / 8), hp * s, nc): each work-item fills 8 columns of one phase row, with
+ * one vector load (stride 1) or a load and an even/odd split (stride 2) where the 8 sources
+ * lie inside the row, element by element at the borders. A scalar 1-D version with four
+ * divisions per element took longer than the convolution after it. */
+__kernel void conv_pad(__global float *xp, __global const float *x, const int nc, const int h,
+                       const int w, const int hp, const int s, const int wq, const int pt,
+                       const int pl, const int dil)
+{
+    int q0 = get_global_id(0) * 8, rs = get_global_id(1), c = get_global_id(2);
+    if (q0 >= wq) return;
+    int r = rs / s, ph = rs - r * s;
+    int rr = r - pt, cc0 = q0 * s + ph - pl;
+    __global float *out = xp + ((size_t)c * hp * s + rs) * wq + q0;
+    __global const float *row = x + ((size_t)c * h + rr) * w;
+    int row_ok = dil == 1 && rr >= 0 && rr < h;
+    if (dil == 1 && !row_ok) {
+        if (q0 + 8 <= wq) vstore8((float8)(0.0f), 0, out);
+        else for (int j = 0; q0 + j < wq; j++) out[j] = 0.0f;
+        return;
+    }
+    if (row_ok && q0 + 8 <= wq && cc0 >= 0 && cc0 + 8 * s <= w && s <= 2) {
+        float8 v = s == 1 ? vload8(0, row + cc0) : vload16(0, row + cc0).even;
+        vstore8(v, 0, out);
+        return;
+    }
+    for (int j = 0; j < 8 && q0 + j < wq; j++) {
+        int ry = rr, cx = cc0 + j * s;
+        float v = 0.0f;
+        if (ry >= 0 && cx >= 0 && ry % dil == 0 && cx % dil == 0) {
+            ry /= dil;
+            cx /= dil;
+            if (ry < h && cx < w) v = x[((size_t)c * h + ry) * w + cx];
+        }
+        out[j] = v;
+    }
+}
+
+/* One (ci, taps) step of the forward inner loop: K*K vector loads, K*K*CONV_TM FMAs. */
+#define FWD_LOOP(LOAD)                                                                        \
+    for (int ci = 0; ci < cin; ci++) {                                                        \
+        _Pragma("unroll") for (int kh = 0; kh < CONV_K; kh++) {                                                 \
+            _Pragma("unroll") for (int kw = 0; kw < CONV_K; kw++) {                                             \
+                int off = (kh * CONV_S + kw % CONV_S) * wq + kw / CONV_S;                     \
+                VEC xv = LOAD;                                                                \
+                _Pragma("unroll") for (int i = 0; i < CONV_TM; i++) acc[i] = fma((VEC)(wp[i]), xv, acc[i]);     \
+                wp += cout_pad;                                                               \
+            }                                                                                 \
+        }                                                                                     \
+        xb += plane;                                                                          \
+    }
+
+/* y[n, co, oy, ox] = act(sum + b[co]) + res[n, co, oy, ox] (flags: FLAG_*).
+ * x: padded input [n, cin, hp, CONV_S, wq] (or the raw input for 1x1 stride 1, hp = 1,
+ * wq = h*w, hout = 1, wout = h*w). global = (cout_pad / TM, hout * ceil(wout / VW), n).
+ * The channel blocks vary fastest: work-groups are taken in order of their id, so every
+ * block of output channels reads the same input pixels while they are still in cache
+ * (with pixels fastest, large images streamed the whole input from DRAM once per block:
+ * the planes are 4 MiB apart at 1024^2, beyond what L2 and its associativity keep). */
+__kernel void conv_fwd(__global float *y, __global const float *x, __global const float *wt,
+                       __global const float *bias, __global const float *res, const int flags,
+                       const int cin, const int cout, const int cout_pad, const int hout,
+                       const int wout, const int hp, const int wq)
+{
+    int xbc = (wout + CONV_VW - 1) / CONV_VW;
+    int g = get_global_id(1);
+    if (g >= hout * xbc) return;
+    int oy = g / xbc, x0 = (g % xbc) * CONV_VW;
+    int co0 = get_global_id(0) * CONV_TM;
+    int n = get_global_id(2);
+    size_t plane = (size_t)hp * CONV_S * wq;
+
+    VEC acc[CONV_TM];
+    _Pragma("unroll") for (int i = 0; i < CONV_TM; i++) acc[i] = (VEC)(0.0f);
+    __global const float *xb = x + n * cin * plane + (size_t)oy * CONV_S * CONV_S * wq + x0;
+    __global const float *wp = wt + co0;
+    /* Reads reach column x0 + VW - 1 + (K-1)/S of a phase row; only the direct 1x1 path
+     * (and odd widths there) can run past the row, so only it pays for masked loads. */
+    int reach = x0 + CONV_VW + (CONV_K - 1) / CONV_S;
+    if (reach <= wq) {
+        FWD_LOOP(VLOAD(0, xb + off))
+    } else {
+        FWD_LOOP(load_tail(xb + off, wq - x0 - kw / CONV_S))
+    }
+
+    size_t opix = (size_t)hout * wout;
+    size_t obase = ((size_t)n * cout + co0) * opix + (size_t)oy * wout + x0;
+    int valid = min(CONV_VW, wout - x0);
+    _Pragma("unroll") for (int i = 0; i < CONV_TM; i++) {
+        if (co0 + i >= cout) break;
+        VEC v = acc[i];
+        if (flags & FLAG_BIAS) v += (VEC)(bias[co0 + i]);
+        if (flags & FLAG_RELU) v = fmax(v, (VEC)(0.0f));
+        size_t o = obase + i * opix;
+        if (valid == CONV_VW) {
+            if (flags & FLAG_RESIDUAL) v += VLOAD(0, res + o);
+            VSTORE(v, 0, y + o);
+        } else {
+            float t[CONV_VW];
+            VSTORE(v, 0, t);
+            for (int j = 0; j < valid; j++) y[o + j] = t[j] + ((flags & FLAG_RESIDUAL) ? res[o + j] : 0.0f);
+        }
+    }
+}
+
+static float dsum(DVEC v)
+{
+#if DW_VW == 16
+    float8 a = v.lo + v.hi;
+#elif DW_VW == 8
+    float8 a = v;
+#else
+    float4 a4 = v;
+    float8 a = (float8)(a4, (float4)(0.0f));
+#endif
+    float4 b = a.lo + a.hi;
+    float2 c = b.lo + b.hi;
+    return c.x + c.y;
+}
+
+/* The dW step: DW_TM dY vectors times DW_TN shifted X vectors, outer product into acc. */
+#define DW_STEP(LOAD)                                                                         \
+    {                                                                                         \
+        DVEC dv[DW_TM], xv[DW_TN];                                                            \
+        _Pragma("unroll") for (int i = 0; i < DW_TM; i++) dv[i] = LOAD(dyb + dyoff[i]);                         \
+        _Pragma("unroll") for (int j = 0; j < DW_TN; j++) xv[j] = LOAD(xb + xoff[j]);                           \
+        _Pragma("unroll") for (int i = 0; i < DW_TM; i++)                                                       \
+            _Pragma("unroll") for (int j = 0; j < DW_TN; j++) acc[i][j] = fma(dv[i], xv[j], acc[i][j]);         \
+    }
+#define DW_FULL(p) DVLOAD(0, p)
+
+/* Weight gradient: out[co, j] (+)= sum over this chunk's pixels of dy[n, co, p] * X_j[n, p],
+ * j = ci*K*K + tap, X_j the input shifted by the tap (padded layout as in conv_fwd).
+ * The pixels are walked as (n, oy, x-block) steps; chunk c covers steps
+ * [c*chunk_steps, (c+1)*chunk_steps). direct != 0: out is dW itself and is accumulated
+ * into; else out is this chunk's slice of the partial sums [chunks, cout, kw_total].
+ * global = (ceil(kw_total / DW_TN), ceil(cout / DW_TM), chunks); chunks vary slowest, so
+ * the work-items running together share one chunk of dY and X in cache. */
+__kernel void conv_dw(__global float *out, __global const float *dy, __global const float *x,
+                      const int direct, const int cin, const int cout, const int hout,
+                      const int wout, const int hp, const int wq, const int steps,
+                      const int chunk_steps)
+{
+    const int kk = CONV_K * CONV_K, kw_total = cin * kk;
+    int j0 = get_global_id(0) * DW_TN, co0 = get_global_id(1) * DW_TM;
+    int chunk = get_global_id(2);
+    if (j0 >= kw_total || co0 >= cout) return;
+    size_t plane = (size_t)hp * CONV_S * wq, opix = (size_t)hout * wout;
+    int xbc = (wout + DW_VW - 1) / DW_VW;
+
+    /* Offsets of this tile's rows; tiles past the end re-read the last row (not stored). */
+    size_t dyoff[DW_TM], xoff[DW_TN];
+    _Pragma("unroll") for (int i = 0; i < DW_TM; i++) dyoff[i] = (size_t)min(co0 + i, cout - 1) * opix;
+    _Pragma("unroll") for (int j = 0; j < DW_TN; j++) {
+        int jj = min(j0 + j, kw_total - 1), tap = jj % kk, kh = tap / CONV_K, kw = tap % CONV_K;
+        xoff[j] = (jj / kk) * plane + (kh * CONV_S + kw % CONV_S) * wq + kw / CONV_S;
+    }
+    DVEC acc[DW_TM][DW_TN];
+    _Pragma("unroll") for (int i = 0; i < DW_TM; i++)
+        _Pragma("unroll") for (int j = 0; j < DW_TN; j++) acc[i][j] = (DVEC)(0.0f);
+
+    /* Row by row: the x-blocks of this chunk in one row run in a tight loop (blocks below
+     * full_blocks need no masks), then the row's masked last block if the chunk has it. */
+    int t = chunk * chunk_steps, t_end = min(t + chunk_steps, steps);
+    int full_blocks = min(wout, wq - (CONV_K - 1) / CONV_S) / DW_VW;
+    while (t < t_end) {
+        int row = t / xbc, b0 = t - row * xbc, b1 = min(xbc, b0 + (t_end - t));
+        int oy = row % hout, n = row / hout;
+        __global const float *dyr = dy + (size_t)n * cout * opix + (size_t)oy * wout;
+        __global const float *xr = x + n * cin * plane + (size_t)oy * CONV_S * CONV_S * wq;
+        int b = b0;
+        for (; b < min(b1, full_blocks); b++) {
+            __global const float *dyb = dyr + b * DW_VW, *xb = xr + b * DW_VW;
+            DW_STEP(DW_FULL)
+        }
+        for (; b < b1; b++) {
+            /* row or plane end: dY lanes past wout are zero; X reads stop at the end of
+             * the tap's row (xoff % wq is the tap's column shift) */
+            int x0 = b * DW_VW;
+            __global const float *dyb = dyr + x0, *xb = xr + x0;
+            DVEC dv[DW_TM], xv[DW_TN];
+            _Pragma("unroll") for (int i = 0; i < DW_TM; i++) dv[i] = dload_tail(dyb + dyoff[i], wout - x0);
+            _Pragma("unroll") for (int j = 0; j < DW_TN; j++)
+                xv[j] = dload_tail(xb + xoff[j], wq - x0 - (int)(xoff[j] % wq));
+            _Pragma("unroll") for (int i = 0; i < DW_TM; i++)
+                _Pragma("unroll") for (int j = 0; j < DW_TN; j++) acc[i][j] = fma(dv[i], xv[j], acc[i][j]);
+        }
+        t += b1 - b0;
+    }
+
+    __global float *o = out + (direct ? 0 : (size_t)chunk * cout * kw_total);
+    _Pragma("unroll") for (int i = 0; i < DW_TM; i++) {
+        if (co0 + i >= cout) break;
+        _Pragma("unroll") for (int j = 0; j < DW_TN; j++) {
+            if (j0 + j >= kw_total) break;
+            size_t idx = (size_t)(co0 + i) * kw_total + j0 + j;
+            float s = dsum(acc[i][j]);
+            o[idx] = direct ? o[idx] + s : s;
+        }
+    }
+}
+
+/* out[i] += sum_c part[c * len + i]: folds the chunks of conv_dw into dW. */
+__kernel void conv_reduce_add(__global float *out, __global const float *part, const int len,
+                              const int chunks)
+{
+    int i = get_global_id(0);
+    if (i >= len) return;
+    float s = 0.0f;
+    for (int c = 0; c < chunks; c++) s += part[(size_t)c * len + i];
+    out[i] += s;
+}
+
+/* db[co] += sum over images and pixels of dy[n, co, :]; one work-item per channel. */
+__kernel void conv_db(__global float *db, __global const float *dy, const int n, const int cout,
+                      const int pix)
+{
+    int co = get_global_id(0);
+    if (co >= cout) return;
+    float8 acc = (float8)(0.0f);
+    float tail = 0.0f;
+    int full = pix / 8 * 8;
+    for (int b = 0; b < n; b++) {
+        __global const float *p = dy + ((size_t)b * cout + co) * pix;
+        for (int i = 0; i < full; i += 8) acc += vload8(0, p + i);
+        for (int i = full; i < pix; i++) tail += p[i];
+    }
+    float4 s4 = acc.lo + acc.hi;
+    float2 s2 = s4.lo + s4.hi;
+    db[co] += s2.x + s2.y + tail;
+}

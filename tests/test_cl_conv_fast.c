@@ -1,0 +1,240 @@
+/* conv_fast (kernels/conv_gemm.cl) against a plain double-precision reference written here:
+ * forward with bias / ReLU / residual, dX (overwrite and accumulate), dW and db (both
+ * accumulate), on odd sizes, k = 1, 3, 4, stride 1 and 2, with default and odd tile sets,
+ * with the weight-gradient reduction done in one pass and split into chunks (the first
+ * compile of its 18 programs costs about 36 s on PoCL; later runs hit the caches: < 1 s). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clrestore/conv_fast.h"
+#include "clrestore/runtime.h"
+#include "testutil.h"
+
+typedef struct shape {
+    int n, cin, h, w, cout, k, s;
+} shape;
+
+static unsigned rng_state = 12345;
+static float frand(void) /* uniform in [-1, 1) */
+{
+    rng_state = rng_state * 1664525u + 1013904223u;
+    return (float)((rng_state >> 8) & 0xffff) / 32768.0f - 1.0f;
+}
+static float *rand_buf(size_t count)
+{
+    float *p = malloc(count * sizeof *p);
+    for (size_t i = 0; i < count; i++) p[i] = frand();
+    return p;
+}
+
+/* The input pixel that output pixel o reads at tap kt, or -1 when it falls in the padding. */
+static int src_index(int o, int kt, int s, int pad, int in)
+{
+    int i = o * s + kt - pad;
+    return i >= 0 && i < in ? i : -1;
+}
+
+static void ref_forward(const shape *c, const float *x, const float *w, const float *b, const float *r, int relu,
+                        int ho, int wo, int pt, int pl, double *y)
+{
+    int k = c->k;
+    for (int n = 0; n < c->n; n++)
+        for (int co = 0; co < c->cout; co++)
+            for (int oy = 0; oy < ho; oy++)
+                for (int ox = 0; ox < wo; ox++) {
+                    double acc = b ? b[co] : 0.0;
+                    for (int ci = 0; ci < c->cin; ci++)
+                        for (int kh = 0; kh < k; kh++) {
+                            int iy = src_index(oy, kh, c->s, pt, c->h);
+                            if (iy < 0) continue;
+                            for (int kw = 0; kw < k; kw++) {
+                                int ix = src_index(ox, kw, c->s, pl, c->w);
+                                if (ix < 0) continue;
+                                acc += (double)w[((co * c->cin + ci) * k + kh) * k + kw] *
+                                       x[((n * c->cin + ci) * c->h + iy) * c->w + ix];
+                            }
+                        }
+                    if (relu && acc < 0) acc = 0;
+                    size_t o = ((size_t)(n * c->cout + co) * ho + oy) * wo + ox;
+                    if (r) acc += r[o];
+                    y[o] = acc;
+                }
+}
+
+/* dx, dw, db accumulate into what they hold. */
+static void ref_backward(const shape *c, const float *x, const float *w, const float *dy, int ho, int wo, int pt,
+                         int pl, double *dx, double *dw, double *db)
+{
+    int k = c->k;
+    for (int n = 0; n < c->n; n++)
+        for (int co = 0; co < c->cout; co++)
+            for (int oy = 0; oy < ho; oy++)
+                for (int ox = 0; ox < wo; ox++) {
+                    double g = dy[((size_t)(n * c->cout + co) * ho + oy) * wo + ox];
+                    db[co] += g;
+                    for (int ci = 0; ci < c->cin; ci++)
+                        for (int kh = 0; kh < k; kh++) {
+                            int iy = src_index(oy, kh, c->s, pt, c->h);
+                            if (iy < 0) continue;
+                            for (int kw = 0; kw < k; kw++) {
+                                int ix = src_index(ox, kw, c->s, pl, c->w);
+                                if (ix < 0) continue;
+                                size_t xi = ((size_t)(n * c->cin + ci) * c->h + iy) * c->w + ix;
+                                size_t wi = ((size_t)(co * c->cin + ci) * k + kh) * k + kw;
+                                dx[xi] += g * w[wi];
+                                dw[wi] += g * x[xi];
+                            }
+                        }
+                }
+}
+
+/* max |got - want| / max |want|: a norm-wise relative error, robust to values near zero. */
+static double rel_err(const float *got, const double *want, size_t count)
+{
+    double num = 0, den = 1e-30;
+    for (size_t i = 0; i < count; i++) {
+        double d = fabs(got[i] - want[i]);
+        if (d > num || d != d) num = d != d ? INFINITY : d;
+        if (fabs(want[i]) > den) den = fabs(want[i]);
+    }
+    return num / den;
+}
+
+static cl_mem upload(cr_runtime *rt, const float *p, size_t count)
+{
+    cl_mem m = NULL;
+    CHECK_OK(cr_buffer_create(rt, count * sizeof(float), "test buffer", &m));
+    if (m) CHECK_OK(cr_buffer_write(rt, m, 0, count * sizeof(float), p));
+    return m;
+}
+
+static float *download(cr_runtime *rt, cl_mem m, size_t count)
+{
+    float *p = calloc(count, sizeof *p);
+    CHECK_OK(cr_buffer_read(rt, m, 0, count * sizeof(float), p));
+    return p;
+}
+
+static void run_case(cr_runtime *rt, conv_fast *cf, const shape *c, const char *label)
+{
+    int ho, wo, pt, pl;
+    conv_fast_geometry(c->h, c->k, c->s, &ho, &pt);
+    conv_fast_geometry(c->w, c->k, c->s, &wo, &pl);
+    size_t nx = (size_t)c->n * c->cin * c->h * c->w, ny = (size_t)c->n * c->cout * ho * wo;
+    size_t nw = (size_t)c->cout * c->cin * c->k * c->k;
+    float *x = rand_buf(nx), *w = rand_buf(nw), *b = rand_buf(c->cout), *r = rand_buf(ny), *dy = rand_buf(ny);
+    float *dx0 = rand_buf(nx), *dw0 = rand_buf(nw), *db0 = rand_buf(c->cout);
+    double *ry = malloc(ny * sizeof *ry), *rdx = malloc(nx * sizeof *rdx);
+    double *rdw = malloc(nw * sizeof *rdw), *rdb = malloc(c->cout * sizeof *rdb);
+    cl_mem bx = upload(rt, x, nx), bw = upload(rt, w, nw), bb = upload(rt, b, c->cout), br = upload(rt, r, ny);
+    cl_mem bdy = upload(rt, dy, ny), bdx = upload(rt, dx0, nx), bdw = upload(rt, dw0, nw);
+    cl_mem bdb = upload(rt, db0, c->cout), by = NULL;
+    CHECK_OK(cr_buffer_create(rt, ny * sizeof(float), "y", &by));
+    const double tol = 1e-5;
+
+    /* forward: plain + bias, + ReLU, + residual, ReLU then residual */
+    for (int mode = 0; mode < 4; mode++) {
+        int relu = mode == 1 || mode == 3;
+        const float *res = mode >= 2 ? r : NULL;
+        CHECK_OK(conv_fast_forward(cf, by, bx, bw, bb, res ? br : NULL, relu, c->n, c->cin, c->h, c->w,
+                                   c->cout, c->k, c->s));
+        float *y = download(rt, by, ny);
+        ref_forward(c, x, w, b, res, relu, ho, wo, pt, pl, ry);
+        double e = rel_err(y, ry, ny);
+        CHECK_MSG(e < tol, "%s forward mode %d: rel err %.3g", label, mode, e);
+        free(y);
+    }
+    /* forward without bias */
+    CHECK_OK(conv_fast_forward(cf, by, bx, bw, NULL, NULL, 0, c->n, c->cin, c->h, c->w, c->cout, c->k, c->s));
+    float *y = download(rt, by, ny);
+    ref_forward(c, x, w, NULL, NULL, 0, ho, wo, pt, pl, ry);
+    CHECK_MSG(rel_err(y, ry, ny) < tol, "%s forward without bias: %.3g", label, rel_err(y, ry, ny));
+    free(y);
+
+    /* backward: dx accumulate onto dx0, dw onto dw0, db onto db0 */
+    for (size_t i = 0; i < nx; i++) rdx[i] = dx0[i];
+    for (size_t i = 0; i < nw; i++) rdw[i] = dw0[i];
+    for (int i = 0; i < c->cout; i++) rdb[i] = db0[i];
+    ref_backward(c, x, w, dy, ho, wo, pt, pl, rdx, rdw, rdb);
+    CHECK_OK(conv_fast_backward_input(cf, bdx, bdy, bw, 1, c->n, c->cin, c->h, c->w, c->cout, c->k, c->s));
+    CHECK_OK(conv_fast_backward_weights(cf, bdw, bdb, bdy, bx, c->n, c->cin, c->h, c->w, c->cout, c->k, c->s));
+    float *gdx = download(rt, bdx, nx), *gdw = download(rt, bdw, nw), *gdb = download(rt, bdb, c->cout);
+    double e;
+    e = rel_err(gdx, rdx, nx);
+    CHECK_MSG(e < tol, "%s dX (accumulate): rel err %.3g", label, e);
+    e = rel_err(gdw, rdw, nw);
+    CHECK_MSG(e < tol, "%s dW: rel err %.3g", label, e);
+    e = rel_err(gdb, rdb, c->cout);
+    CHECK_MSG(e < tol, "%s db: rel err %.3g", label, e);
+    free(gdx);
+
+    /* dx overwrite: the reference without dx0 */
+    memset(rdx, 0, nx * sizeof *rdx);
+    memset(rdw, 0, nw * sizeof *rdw);
+    ref_backward(c, x, w, dy, ho, wo, pt, pl, rdx, rdw, rdb);
+    CHECK_OK(conv_fast_backward_input(cf, bdx, bdy, bw, 0, c->n, c->cin, c->h, c->w, c->cout, c->k, c->s));
+    gdx = download(rt, bdx, nx);
+    e = rel_err(gdx, rdx, nx);
+    CHECK_MSG(e < tol, "%s dX: rel err %.3g", label, e);
+
+    free(gdx), free(gdw), free(gdb);
+    cl_mem bufs[] = {bx, bw, bb, br, bdy, bdx, bdw, bdb, by};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) cr_buffer_release(rt, &bufs[i]);
+    free(x), free(w), free(b), free(r), free(dy), free(dx0), free(dw0), free(db0);
+    free(ry), free(rdx), free(rdw), free(rdb);
+}
+
+int main(void)
+{
+    cr_runtime *rt = NULL;
+    cr_status st = cr_runtime_create(getenv("CLRESTORE_DEVICE"), &rt);
+    if (st == CR_ERR_NO_DEVICE) {
+        printf("SKIP: no OpenCL device\n");
+        return 77;
+    }
+    CHECK_OK(st);
+    if (!rt) return test_finish("test_cl_conv_fast");
+    conv_fast *cf = NULL;
+    CHECK_OK(conv_fast_create(rt, &cf));
+    if (!cf) return test_finish("test_cl_conv_fast");
+
+    /* geometry: TF "same" */
+    int o, p;
+    conv_fast_geometry(8, 4, 1, &o, &p);
+    CHECK(o == 8 && p == 1);
+    conv_fast_geometry(8, 3, 2, &o, &p);
+    CHECK(o == 4 && p == 0);
+    conv_fast_geometry(7, 3, 2, &o, &p);
+    CHECK(o == 4 && p == 1);
+
+    static const shape cases[] = {
+        {2, 5, 7, 11, 6, 1, 1}, {2, 5, 7, 11, 6, 3, 1}, {2, 5, 7, 11, 6, 4, 1}, {2, 5, 7, 11, 6, 3, 2},
+        {1, 5, 8, 10, 7, 3, 2}, {2, 3, 5, 7, 3, 1, 2},  {1, 19, 13, 21, 25, 4, 1}, {3, 17, 9, 13, 18, 1, 1},
+    };
+    char label[96];
+    conv_fast_tiles *t = conv_fast_tiles_of(cf), defaults = *t;
+    for (int set = 0; set < 3; set++) {
+        *t = defaults;
+        if (set == 1) { /* every tail: odd tiles, one-pass dW reduction */
+            t->fwd_tm = 5, t->fwd_vw = 4, t->fwd_local = 0;
+            t->dw_tm = 3, t->dw_tn = 5, t->dw_vw = 4, t->dw_min_items = 1;
+        } else if (set == 2) { /* default tiles (no new compiles), dW split into tiny chunks */
+            t->dw_chunk_px = 32, t->dw_min_items = 1;
+        }
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            const shape *c = &cases[i];
+            /* odd tiles: the shapes with every kind of tail, fewer programs to compile */
+            if (set == 1 && !(i == 0 || i == 3 || i == 6 || i == 7)) continue;
+            snprintf(label, sizeof label, "tiles %d: n%d %d->%d %dx%d k%d s%d", set, c->n, c->cin, c->cout, c->h,
+                     c->w, c->k, c->s);
+            run_case(rt, cf, c, label);
+        }
+    }
+    /* a bad shape is an argument error, not a crash */
+    CHECK(conv_fast_forward(cf, NULL, NULL, NULL, NULL, NULL, 0, 0, 1, 1, 1, 1, 1, 1) == CR_ERR_ARG);
+
+    conv_fast_free(cf);
+    cr_runtime_free(rt);
+    return test_finish("test_cl_conv_fast");
+}
