@@ -12,6 +12,7 @@
 static const cr_command *const cr_commands[] = {
     &cr_cmd_devices,
     &cr_cmd_info,
+    &cr_cmd_denoise,
 };
 #define CR_NCOMMANDS (sizeof cr_commands / sizeof cr_commands[0])
 

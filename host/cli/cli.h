@@ -29,5 +29,6 @@ int cr_cli_take_global(int *argc, char **argv, cr_global_opts *g, const char *cm
 
 extern const cr_command cr_cmd_devices;
 extern const cr_command cr_cmd_info;
+extern const cr_command cr_cmd_denoise;
 
 #endif
