@@ -36,6 +36,8 @@ extern const cr_command cr_cmd_devices;
 extern const cr_command cr_cmd_info;
 extern const cr_command cr_cmd_simulate;
 extern const cr_command cr_cmd_prepare;
+extern const cr_command cr_cmd_train;
+extern const cr_command cr_cmd_denoise;
 extern const cr_command cr_cmd_bench;
 
 #endif

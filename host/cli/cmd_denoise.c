@@ -1,0 +1,219 @@
+/* clrestore denoise: applies a trained model to micrographs.
+ *
+ * Structure: options -> one runtime, engine and model for the run -> one
+ * function per mode over the inputs. --network-only (denoise_network_only)
+ * runs the network alone on each image as it is; the full pipeline of
+ * REFERENCE.md "Denoising a full micrograph" (normalise, phase flip, Fourier
+ * crop, band-pass, network, un-bin, merge) will be a second mode function
+ * with the same inputs and output naming (not written yet). */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "clrestore/checkpoint.h"
+#include "clrestore/log.h"
+#include "clrestore/mrc.h"
+#include "clrestore/runtime.h"
+#include "clrestore/waunet.h"
+
+static const char denoise_usage[] =
+    "usage: clrestore denoise -p MODEL.h5 --network-only FILE.mrc... [-o OUTDIR]\n"
+    "       clrestore denoise -p MODEL.h5 -m MICS.star | FILE.mrc...   (full pipeline: not yet implemented)\n\n"
+    "Denoises micrographs with a model trained by 'clrestore train'.\n\n"
+    "options:\n"
+    "  -p, --model MODEL.h5     the checkpoint to apply (required)\n"
+    "  -o, --output-dir DIR     where to write <stem><suffix>.mrc (default: beside each input)\n"
+    "      --suffix S           output name suffix (default _denoised)\n"
+    "      --network-only       apply the network alone to each image as it is: no normalisation\n"
+    "                           or Fourier steps; the image is padded with its edge mean (the mean\n"
+    "                           of its border pixels) to a multiple of 2^levels and cropped back\n"
+    "  -m, --micrographs STAR   micrographs from a RELION STAR file (full pipeline)\n"
+    "      --device D, --quiet, --verbose   as for every command\n";
+
+typedef struct denoise_opts {
+    const char *model;   /* -p */
+    const char *outdir;  /* -o; NULL = beside each input */
+    const char *suffix;  /* --suffix */
+    const char *star;    /* -m */
+    int network_only;
+    char **inputs;       /* (ninputs) MRC paths */
+    int ninputs;
+} denoise_opts;
+
+/* The value of option argv[*i] (separate or after '='), or NULL after a usage error. */
+static const char *opt_value(int argc, char **argv, int *i, const char *eq)
+{
+    if (eq) return eq + 1;
+    if (*i + 1 >= argc) return NULL;
+    return argv[++*i];
+}
+
+/* 0 on success, else the exit code of a usage error (already printed). */
+static int parse(int argc, char **argv, denoise_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->suffix = "_denoised";
+    o->inputs = calloc((size_t)argc, sizeof *o->inputs);
+    if (!o->inputs) return cr_cli_usage_error("denoise", "out of memory");
+    for (int i = 1; i < argc; i++) {
+        char *a = argv[i];
+        char *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
+        size_t len = eq ? (size_t)(eq - a) : strlen(a);
+#define IS(s) (len == strlen(s) && strncmp(a, s, len) == 0)
+        const char **target = NULL;
+        if (IS("-p") || IS("--model"))
+            target = &o->model;
+        else if (IS("-o") || IS("--output-dir"))
+            target = &o->outdir;
+        else if (IS("--suffix"))
+            target = &o->suffix;
+        else if (IS("-m") || IS("--micrographs"))
+            target = &o->star;
+        else if (IS("--network-only") && !eq)
+            o->network_only = 1;
+        else if (a[0] == '-' && a[1])
+            return cr_cli_usage_error("denoise", "unknown option '%s'", a);
+        else
+            o->inputs[o->ninputs++] = a;
+        if (target) {
+            const char *v = opt_value(argc, argv, &i, eq);
+            if (!v) return cr_cli_usage_error("denoise", "%.*s needs a value", (int)len, a);
+            *target = v;
+        }
+#undef IS
+    }
+    if (!o->model) return cr_cli_usage_error("denoise", "no model given (-p MODEL.h5)");
+    if (strchr(o->suffix, '/')) return cr_cli_usage_error("denoise", "--suffix '%s' contains '/'", o->suffix);
+    if (!o->network_only)
+        return cr_cli_usage_error("denoise", "the full denoising pipeline is not yet implemented: use --network-only");
+    if (o->star) return cr_cli_usage_error("denoise", "--network-only takes MRC files, not -m");
+    if (o->ninputs == 0) return cr_cli_usage_error("denoise", "no input files");
+    return 0;
+}
+
+/* <outdir or the input's directory>/<input name without extension><suffix>.mrc */
+static cr_status output_path(const denoise_opts *o, const char *in, char *out, size_t outlen)
+{
+    const char *slash = strrchr(in, '/');
+    const char *base = slash ? slash + 1 : in;
+    const char *dot = strrchr(base, '.');
+    int stem = dot && dot != base ? (int)(dot - base) : (int)strlen(base);
+    int dirlen = slash ? (int)(slash - in) : 0;
+    int n;
+    if (o->outdir)
+        n = snprintf(out, outlen, "%s/%.*s%s.mrc", o->outdir, stem, base, o->suffix);
+    else if (slash)
+        n = snprintf(out, outlen, "%.*s/%.*s%s.mrc", dirlen == 0 ? 1 : dirlen, dirlen == 0 ? "/" : in, stem, base,
+                     o->suffix);
+    else
+        n = snprintf(out, outlen, "%.*s%s.mrc", stem, base, o->suffix);
+    if (n < 0 || (size_t)n >= outlen) return cr_fail(CR_ERR_ARG, "%s: output path too long", in);
+    return CR_OK;
+}
+
+/* Refuses an output that is one of the inputs (same file, however named):
+ * writing it would destroy the data being denoised. */
+static cr_status check_not_input(const denoise_opts *o, const char *out)
+{
+    struct stat so, si;
+    for (int i = 0; i < o->ninputs; i++) {
+        int same = strcmp(out, o->inputs[i]) == 0;
+        if (!same && stat(out, &so) == 0 && stat(o->inputs[i], &si) == 0)
+            same = so.st_dev == si.st_dev && so.st_ino == si.st_ino;
+        if (same)
+            return cr_fail(CR_ERR_ARG, "%s: output would overwrite input %s (choose -o or --suffix)", out,
+                           o->inputs[i]);
+    }
+    return CR_OK;
+}
+
+/* One image through the network alone; writes float32 MRC with its pixel size. */
+static cr_status network_only_one(cr_waunet *m, const denoise_opts *o, const char *in, char *out, size_t outlen)
+{
+    cr_status st;
+    cr_mrc_header h;
+    float *img = NULL, *res = NULL;
+    CR_TRY(output_path(o, in, out, outlen));
+    CR_TRY(check_not_input(o, out));
+    CR_TRY(cr_mrc_read(in, &h, &img));
+    if (h.nz != 1) {
+        st = cr_fail(CR_ERR_UNSUPPORTED, "%s: %d sections; --network-only takes single images", in, h.nz);
+        goto cleanup;
+    }
+    CR_TRY(cr_mrc_check_finite(in, img, h.nx, h.ny, 1));
+    res = malloc((size_t)h.nx * h.ny * sizeof *res);
+    if (!res) {
+        st = cr_fail(CR_ERR_NOMEM, "%s: out of memory for a %d x %d result", in, h.nx, h.ny);
+        goto cleanup;
+    }
+    st = cr_waunet_apply_image(m, img, h.nx, h.ny, res);
+    if (st != CR_OK) {
+        cr_error_prefix("%s", in);
+        goto cleanup;
+    }
+    CR_TRY(cr_mrc_write(out, res, h.nx, h.ny, 1, h.apix, "clrestore denoise --network-only"));
+cleanup:
+    free(img);
+    free(res);
+    return st;
+}
+
+/* Every input in turn; a failing file is reported and the others still run.
+ * Returns the exit code. */
+static int denoise_network_only(cr_waunet *m, const denoise_opts *o)
+{
+    int rc = CR_EXIT_OK;
+    char out[4096];
+    cr_progress pr;
+    cr_progress_begin(&pr, "denoise", "images", o->ninputs);
+    for (int i = 0; i < o->ninputs; i++) {
+        cr_error_clear();
+        if (network_only_one(m, o, o->inputs[i], out, sizeof out) != CR_OK) {
+            cr_progress_end(&pr);
+            rc = cr_cli_fail();
+            cr_progress_begin(&pr, "denoise", "images", o->ninputs);
+        } else {
+            cr_debug("%s -> %s", o->inputs[i], out);
+        }
+        cr_progress_update(&pr, i + 1);
+    }
+    cr_progress_end(&pr);
+    return rc;
+}
+
+static int run_denoise(int argc, char **argv, const cr_global_opts *g)
+{
+    denoise_opts o;
+    cr_runtime *rt = NULL;
+    cr_nn *nn = NULL;
+    cr_checkpoint *ck = NULL;
+    cr_waunet *m = NULL;
+    int rc = parse(argc, argv, &o);
+    if (rc != 0) goto cleanup;
+    if (cr_checkpoint_load(o.model, &ck) != CR_OK || cr_runtime_create(g->device, &rt) != CR_OK ||
+        cr_nn_create(rt, CR_FLOAT, &nn) != CR_OK || cr_waunet_create(nn, &ck->arch, &m) != CR_OK) {
+        rc = cr_cli_fail();
+        goto cleanup;
+    }
+    if (cr_waunet_upload(m, ck) != CR_OK) {
+        cr_error_prefix("%s", o.model);
+        rc = cr_cli_fail();
+        goto cleanup;
+    }
+    cr_debug("model %s: levels %d, blocks %d, filters %d, expansion %d; device %s", o.model, ck->arch.levels,
+             ck->arch.blocks, ck->arch.filters, ck->arch.expansion, rt->dev.device_name);
+    rc = denoise_network_only(m, &o);
+cleanup:
+    cr_waunet_free(m);
+    cr_nn_free(nn);
+    cr_checkpoint_free(ck);
+    cr_runtime_free(rt);
+    free(o.inputs);
+    return rc;
+}
+
+const cr_command cr_cmd_denoise = {"denoise", run_denoise, "denoise micrographs with a trained model", denoise_usage};

@@ -1,0 +1,268 @@
+/* The WA-U-Net model: parameter table from the architecture, activation
+ * arenas per batch shape and mode, forward and backward over the layer graph
+ * of waunet_plan.c, and the training step. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn_internal.h"
+#include "waunet_internal.h"
+
+cr_status cr_waunet_create(cr_nn *nn, const cr_arch *a, cr_waunet **out)
+{
+    cr_status st;
+    cr_conv_spec *spec = NULL;
+    int nspec = 0;
+    cr_waunet *m = calloc(1, sizeof *m);
+    *out = NULL;
+    if (!m) return cr_fail(CR_ERR_NOMEM, "out of memory creating the network");
+    m->nn = nn;
+    m->arch = *a;
+    m->w_stale = 1;
+    CR_TRY(cr_arch_convs(a, &spec, &nspec));
+    CR_TRY(wn_graph_build(a, &m->graph));
+    CR_TRY(cr_params_create(nn, &m->params));
+    for (int i = 0; i < nspec; i++)
+        CR_TRY(cr_params_add_conv(m->params, spec[i].name, spec[i].cin, spec[i].cout, spec[i].k, NULL));
+    CR_TRY(cr_params_alloc(m->params));
+    m->zeroed = calloc((size_t)m->graph.nt, 1);
+    if (!m->zeroed) {
+        st = cr_fail(CR_ERR_NOMEM, "out of memory creating the network");
+        goto cleanup;
+    }
+    *out = m;
+    m = NULL;
+cleanup:
+    free(spec);
+    cr_waunet_free(m);
+    return st;
+}
+
+static void release_arenas(cr_waunet *m)
+{
+    if (m->arenas)
+        for (int i = 0; i < m->plan.narenas; i++) cr_buffer_release(m->nn->rt, &m->arenas[i]);
+    free(m->arenas);
+    m->arenas = NULL;
+    wn_plan_free(&m->plan);
+    m->prepared = 0;
+    m->fwd_done = 0;
+}
+
+void cr_waunet_free(cr_waunet *m)
+{
+    if (!m) return;
+    if (m->nn) release_arenas(m);
+    cr_params_free(m->params);
+    wn_graph_free(&m->graph);
+    free(m->zeroed);
+    free(m);
+}
+
+const cr_arch *cr_waunet_arch(const cr_waunet *m) { return &m->arch; }
+cr_nn *cr_waunet_nn(const cr_waunet *m) { return m->nn; }
+cr_params *cr_waunet_params(cr_waunet *m) { return m->params; }
+void cr_waunet_params_changed(cr_waunet *m) { m->w_stale = 1; }
+
+cr_status cr_waunet_init(cr_waunet *m, uint64_t seed)
+{
+    m->w_stale = 1;
+    return cr_params_init_glorot(m->params, seed);
+}
+
+size_t wn_max_arena_count(const cr_waunet *m)
+{
+    /* kernels index with int, and one buffer can be at most max_alloc bytes */
+    size_t by_int = (size_t)INT_MAX - 1;
+    size_t by_dev = (size_t)(m->nn->rt->dev.max_alloc / m->nn->real_size);
+    size_t c = by_dev > 0 && by_dev < by_int ? by_dev : by_int;
+    return c / 64 * 64;
+}
+
+static cr_status check_shape(const cr_waunet *m, int n, int h, int w)
+{
+    int q = 1 << m->arch.levels;
+    if (n < 1 || h < q || w < q || h % q || w % q)
+        return cr_fail(CR_ERR_ARG, "network input %d x %d x %d: height and width must be positive multiples of "
+                                   "2^levels = %d, and the batch at least 1",
+                       n, h, w, q);
+    return CR_OK;
+}
+
+cr_status cr_waunet_memory_estimate(const cr_waunet *m, cr_waunet_mode mode, int n, int h, int w,
+                                    cr_waunet_memory *out)
+{
+    cr_status st;
+    wn_plan p;
+    memset(out, 0, sizeof *out);
+    CR_TRY(check_shape(m, n, h, w));
+    CR_TRY(wn_plan_make(&m->graph, mode, n, h, w, wn_max_arena_count(m), &p));
+    size_t rs = m->nn->real_size;
+    out->parameters = cr_arch_param_count(&m->arch);
+    out->param_bytes = (4 * m->params->total + 2 * m->params->total_w) * rs;
+    for (int i = 0; i < p.narenas; i++) out->activation_bytes += p.arena_count[i] * rs;
+    out->live_peak_bytes = p.live_peak * rs;
+    out->arenas = p.narenas;
+    wn_plan_free(&p);
+cleanup:
+    return st;
+}
+
+cr_status cr_waunet_prepare(cr_waunet *m, cr_waunet_mode mode, int n, int h, int w)
+{
+    cr_status st;
+    if (m->prepared && m->plan.mode == mode && m->plan.n == n && m->plan.h == h && m->plan.w == w)
+        return CR_OK;
+    CR_TRY(check_shape(m, n, h, w));
+    /* drop the old arenas first: the new ones may need the memory */
+    release_arenas(m);
+    CR_TRY(wn_plan_make(&m->graph, mode, n, h, w, wn_max_arena_count(m), &m->plan));
+    m->arenas = calloc((size_t)m->plan.narenas, sizeof *m->arenas);
+    if (!m->arenas) {
+        st = cr_fail(CR_ERR_NOMEM, "out of memory preparing the network");
+        goto cleanup;
+    }
+    for (int i = 0; i < m->plan.narenas; i++)
+        CR_TRY(cr_buffer_create(m->nn->rt, m->plan.arena_count[i] * m->nn->real_size,
+                                mode == CR_WAUNET_TRAINING ? "network training activations"
+                                                           : "network activations",
+                                &m->arenas[i]));
+    m->prepared = 1;
+cleanup:
+    if (st != CR_OK) release_arenas(m);
+    return st;
+}
+
+/* The view of a slot holding tensor t's shape (t = -1: the output's shape). */
+static cr_tensor slot_view(const cr_waunet *m, int slot, int t)
+{
+    cr_tensor v;
+    memset(&v, 0, sizeof v);
+    if (!m->prepared || m->plan.slot[slot].arena < 0) return v;
+    const wn_tensor *tt = &m->graph.t[t < 0 ? m->graph.output : t];
+    const wn_slot *s = &m->plan.slot[slot];
+    return cr_tensor_view(m->arenas[s->arena], s->off, m->plan.n, tt->c, m->plan.h >> tt->lv,
+                          m->plan.w >> tt->lv);
+}
+
+cr_tensor cr_waunet_input(const cr_waunet *m) { return slot_view(m, m->graph.input, m->graph.input); }
+cr_tensor cr_waunet_output(const cr_waunet *m) { return slot_view(m, m->graph.output, m->graph.output); }
+cr_tensor cr_waunet_target(const cr_waunet *m) { return slot_view(m, WN_SLOT_TARGET(&m->graph), -1); }
+cr_tensor cr_waunet_doutput(const cr_waunet *m) { return slot_view(m, WN_SLOT_DOUT(&m->graph), -1); }
+
+static cr_status run_op(cr_waunet *m, const wn_op *op)
+{
+    cr_tensor y = slot_view(m, op->y, op->y), a = slot_view(m, op->a, op->a);
+    cr_tensor b = op->b >= 0 ? slot_view(m, op->b, op->b) : a;
+    switch (op->kind) {
+    case WN_CONV: {
+        cr_tensor w = cr_params_w(m->params, op->conv), bias = cr_params_b(m->params, op->conv);
+        return cr_conv2d_forward(m->nn, &y, &a, op->b >= 0 ? &b : NULL, &w, &bias, &op->cv);
+    }
+    case WN_POOL: return cr_maxpool2_forward(m->nn, &y, &a);
+    case WN_D2S: return cr_depth_to_space_forward(m->nn, &y, &a);
+    case WN_ADD: return cr_add_forward(m->nn, &y, &a, &b);
+    case WN_CONCAT: return cr_concat_forward(m->nn, &y, &a, &b);
+    }
+    return cr_fail(CR_ERR_INTERNAL, "network op of unknown kind %d", (int)op->kind);
+}
+
+cr_status cr_waunet_forward(cr_waunet *m)
+{
+    cr_status st = CR_OK;
+    if (!m->prepared) return cr_fail(CR_ERR_ARG, "network forward before cr_waunet_prepare");
+    m->fwd_done = 0;
+    if (m->w_stale) {
+        CR_TRY(cr_params_weightnorm_forward(m->params));
+        m->w_stale = 0;
+    }
+    for (int i = 0; i < m->graph.nops; i++) CR_TRY(run_op(m, &m->graph.ops[i]));
+    m->fwd_done = 1;
+cleanup:
+    return st;
+}
+
+/* The gradient of tensor t for a backward op to add into: the caller's for
+ * the image (NULL when not wanted), else its slot, cleared on first use in
+ * this backward pass. */
+static cr_status grad_for_write(cr_waunet *m, int t, const cr_tensor *dinput, cr_tensor *out, int *want)
+{
+    *want = 0;
+    if (t == m->graph.input) {
+        if (dinput) {
+            *out = *dinput;
+            *want = 1;
+        }
+        return CR_OK;
+    }
+    *out = slot_view(m, WN_SLOT_GRAD(&m->graph, t), t);
+    *want = 1;
+    if (m->zeroed[t]) return CR_OK;
+    m->zeroed[t] = 1;
+    return cr_nn_fill(m->nn, out, 0.0);
+}
+
+static cr_status backward_op(cr_waunet *m, const wn_op *op, const cr_tensor *dout, const cr_tensor *dinput)
+{
+    cr_status st;
+    int wa = 0, wb = 0;
+    cr_tensor dy = op->y == m->graph.output ? *dout : slot_view(m, WN_SLOT_GRAD(&m->graph, op->y), op->y);
+    cr_tensor y = slot_view(m, op->y, op->y), a = slot_view(m, op->a, op->a);
+    cr_tensor b = op->b >= 0 ? slot_view(m, op->b, op->b) : a, da, db;
+    CR_TRY(grad_for_write(m, op->a, dinput, &da, &wa));
+    if (op->b >= 0) CR_TRY(grad_for_write(m, op->b, dinput, &db, &wb));
+    switch (op->kind) {
+    case WN_CONV: {
+        cr_tensor w = cr_params_w(m->params, op->conv), dw = cr_params_dw(m->params, op->conv);
+        cr_tensor dbias = cr_params_db(m->params, op->conv);
+        return cr_conv2d_backward(m->nn, wa ? &da : NULL, &dw, &dbias, wb ? &db : NULL, &dy, &y, &a,
+                                  op->b >= 0 ? &b : NULL, &w, &op->cv);
+    }
+    case WN_POOL: return wa ? cr_maxpool2_backward(m->nn, &da, &dy, &a) : CR_OK;
+    case WN_D2S: return wa ? cr_depth_to_space_backward(m->nn, &da, &dy) : CR_OK;
+    case WN_ADD: return cr_add_backward(m->nn, wa ? &da : NULL, wb ? &db : NULL, &dy);
+    case WN_CONCAT: return cr_concat_backward(m->nn, wa ? &da : NULL, wb ? &db : NULL, &dy);
+    }
+    st = cr_fail(CR_ERR_INTERNAL, "network op of unknown kind %d", (int)op->kind);
+cleanup:
+    return st;
+}
+
+cr_status cr_waunet_backward(cr_waunet *m, const cr_tensor *dy, const cr_tensor *dinput)
+{
+    cr_status st;
+    const wn_plan *p = &m->plan;
+    if (!m->prepared || p->mode != CR_WAUNET_TRAINING)
+        return cr_fail(CR_ERR_ARG, "network backward needs cr_waunet_prepare in training mode");
+    if (!m->fwd_done) return cr_fail(CR_ERR_ARG, "network backward without a forward of the current input");
+    CR_TRY(cr_nn_check_shape(m->nn, dy, "network dL/doutput", p->n, 1, p->h, p->w));
+    if (dinput) CR_TRY(cr_nn_check_shape(m->nn, dinput, "network dL/dinput", p->n, 1, p->h, p->w));
+    /* dW is a per-pass intermediate: the weight norm backward turns it into
+     * dv, dg, which (like db) accumulate across passes */
+    cr_tensor dw = cr_tensor_view(m->params->dweights, 0, 1, 1, 1, (int)m->params->total_w);
+    CR_TRY(cr_nn_fill(m->nn, &dw, 0.0));
+    memset(m->zeroed, 0, (size_t)m->graph.nt);
+    for (int i = m->graph.nops - 1; i >= 0; i--) CR_TRY(backward_op(m, &m->graph.ops[i], dy, dinput));
+    CR_TRY(cr_params_weightnorm_backward(m->params));
+cleanup:
+    return st;
+}
+
+cr_status cr_waunet_train_step(cr_waunet *m, const cr_adam *hp, double *loss)
+{
+    cr_status st;
+    double l = 0;
+    if (!m->prepared || m->plan.mode != CR_WAUNET_TRAINING)
+        return cr_fail(CR_ERR_ARG, "training step needs cr_waunet_prepare in training mode");
+    cr_tensor out = cr_waunet_output(m), target = cr_waunet_target(m), dout = cr_waunet_doutput(m);
+    CR_TRY(cr_params_zero_grad(m->params));
+    CR_TRY(cr_waunet_forward(m));
+    CR_TRY(cr_mse_forward(m->nn, &l, &out, &target));
+    CR_TRY(cr_nn_fill(m->nn, &dout, 0.0));
+    CR_TRY(cr_mse_backward(m->nn, &dout, &out, &target, 1.0));
+    CR_TRY(cr_waunet_backward(m, &dout, NULL));
+    CR_TRY(cr_params_adam(m->params, hp));
+    m->w_stale = 1;
+    if (loss) *loss = l;
+cleanup:
+    return st;
+}

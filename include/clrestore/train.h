@@ -1,0 +1,54 @@
+/* `train`: noise2noise training (REFERENCE.md "Training"): even patches in,
+ * odd patches as targets, MSE, Adam with weight normalisation, the quarter
+ * learning-rate schedule, a checkpoint after every epoch, resumable. */
+#ifndef CLRESTORE_TRAIN_H
+#define CLRESTORE_TRAIN_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "clrestore/arch.h"
+#include "clrestore/runtime.h"
+#include "clrestore/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cr_train_opts {
+    const char *trainset;       /* HDF5 training set */
+    const char *outdir;         /* MODELDIR: epoch_NNN.h5, last.h5, history.csv */
+    const char *initial_model;  /* start from these weights (architecture must match) */
+    int resume;                 /* continue from MODELDIR/last.h5 */
+    cr_arch arch;
+    int epochs;                 /* 100 */
+    int batches_per_epoch;      /* 500 */
+    int batch;                  /* 10 */
+    double lr;                  /* 1e-4 */
+    uint64_t seed;              /* weights and batch order */
+    int augment;                /* random even/odd swap and dihedral transforms */
+    int keep;                   /* keep the newest N epoch files; 0 = all */
+    double validation_fraction; /* for sets without held-out micrographs */
+    int max_validation;         /* validation pairs evaluated per epoch, 0 = all */
+    volatile sig_atomic_t *stop; /* set by a signal handler: finish the step, save, return */
+    int stop_after_batches;     /* testing: stop after this many batches in total (0 = never) */
+} cr_train_opts;
+
+void cr_train_opts_default(cr_train_opts *o);
+
+typedef struct cr_train_report {
+    int epochs_done;            /* epochs completed, including earlier runs */
+    double last_train_loss, last_val_loss;
+    int interrupted;            /* stopped by *stop or stop_after_batches */
+} cr_train_report;
+
+cr_status cr_train_run(cr_runtime *rt, const cr_train_opts *o, cr_train_report *rep);
+
+/* Learning rate of an epoch under the quarter schedule: x1, x0.5, x0.25,
+ * x0.125 over the four quarters of the epochs. */
+double cr_train_lr(double base, int epoch, int epochs);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
