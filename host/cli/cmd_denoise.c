@@ -14,35 +14,43 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "denoise_cli.h"
 #include "clrestore/checkpoint.h"
+#include "clrestore/fileutil.h"
 #include "clrestore/log.h"
 #include "clrestore/mrc.h"
 #include "clrestore/runtime.h"
 #include "clrestore/waunet.h"
 
 static const char denoise_usage[] =
-    "usage: clrestore denoise -p MODEL.h5 --network-only FILE.mrc... [-o OUTDIR]\n"
-    "       clrestore denoise -p MODEL.h5 -m MICS.star | FILE.mrc...   (full pipeline: not yet implemented)\n\n"
-    "Denoises micrographs with a model trained by 'clrestore train'.\n\n"
+    "usage: clrestore denoise -p MODEL.h5 -m MICS.star [options]\n"
+    "       clrestore denoise -p MODEL.h5 --no-phaseflip FILE.mrc... [options]\n"
+    "       clrestore denoise -p MODEL.h5 --network-only FILE.mrc... [-o OUTDIR]\n\n"
+    "Denoises micrographs with a model trained by 'clrestore train': normalise, phase flip\n"
+    "with the micrograph's CTF, Fourier crop to the model's resolution, band-pass, the\n"
+    "network (in tiles that bound memory), then back to the original size with a soft\n"
+    "low-pass (or --merge-noisy). Writes <stem><suffix>.mrc (float32, same shape and pixel\n"
+    "size) and denoised_micrographs.star listing them.\n\n"
     "options:\n"
     "  -p, --model MODEL.h5     the checkpoint to apply (required)\n"
-    "  -o, --output-dir DIR     where to write <stem><suffix>.mrc (default: beside each input)\n"
+    "  -m, --micrographs STAR   micrographs and their CTF from a RELION STAR file\n"
+    "  -o, --output-dir DIR     where to write the outputs (default: beside each input)\n"
     "      --suffix S           output name suffix (default _denoised)\n"
+    "      --max-resolution A   override the model's Fourier-crop resolution (A)\n"
+    "      --no-phaseflip       no CTF phase flip (the model must have been trained so)\n"
+    "      --merge-noisy        blend the raw image's high frequencies back in\n"
+    "      --merge-resolution R resolution of the merge/low-pass, A (default 3)\n"
+    "      --merge-width W      width of its transition, A (default 2)\n"
+    "      --flip-back          multiply by sign(CTF) again at the end\n"
+    "      --tile N             network tile core in binned pixels (default: from device memory)\n"
+    "      --tta                average over the 8 rotations/flips (8x slower)\n"
+    "      --preview            <stem>_preview.png: raw and denoised side by side\n"
+    "      --skip-existing      skip micrographs whose output exists (resumable batch runs)\n"
     "      --network-only       apply the network alone to each image as it is: no normalisation\n"
     "                           or Fourier steps; the image is padded with its edge mean (the mean\n"
     "                           of its border pixels) to a multiple of 2^levels and cropped back\n"
-    "  -m, --micrographs STAR   micrographs from a RELION STAR file (full pipeline)\n"
     "      --device D, --quiet, --verbose   as for every command\n";
 
-typedef struct denoise_opts {
-    const char *model;   /* -p */
-    const char *outdir;  /* -o; NULL = beside each input */
-    const char *suffix;  /* --suffix */
-    const char *star;    /* -m */
-    int network_only;
-    char **inputs;       /* (ninputs) MRC paths */
-    int ninputs;
-} denoise_opts;
 
 /* The value of option argv[*i] (separate or after '='), or NULL after a usage error. */
 static const char *opt_value(int argc, char **argv, int *i, const char *eq)
@@ -73,8 +81,28 @@ static int parse(int argc, char **argv, denoise_opts *o)
             target = &o->suffix;
         else if (IS("-m") || IS("--micrographs"))
             target = &o->star;
+        else if (IS("--max-resolution"))
+            target = &o->max_res;
+        else if (IS("--merge-resolution"))
+            target = &o->merge_res;
+        else if (IS("--merge-width"))
+            target = &o->merge_width;
+        else if (IS("--tile"))
+            target = &o->tile;
         else if (IS("--network-only") && !eq)
             o->network_only = 1;
+        else if (IS("--no-phaseflip") && !eq)
+            o->no_phaseflip = 1;
+        else if (IS("--merge-noisy") && !eq)
+            o->merge_noisy = 1;
+        else if (IS("--flip-back") && !eq)
+            o->flip_back = 1;
+        else if (IS("--tta") && !eq)
+            o->tta = 1;
+        else if (IS("--preview") && !eq)
+            o->preview = 1;
+        else if (IS("--skip-existing") && !eq)
+            o->skip_existing = 1;
         else if (a[0] == '-' && a[1])
             return cr_cli_usage_error("denoise", "unknown option '%s'", a);
         else
@@ -88,15 +116,14 @@ static int parse(int argc, char **argv, denoise_opts *o)
     }
     if (!o->model) return cr_cli_usage_error("denoise", "no model given (-p MODEL.h5)");
     if (strchr(o->suffix, '/')) return cr_cli_usage_error("denoise", "--suffix '%s' contains '/'", o->suffix);
-    if (!o->network_only)
-        return cr_cli_usage_error("denoise", "the full denoising pipeline is not yet implemented: use --network-only");
-    if (o->star) return cr_cli_usage_error("denoise", "--network-only takes MRC files, not -m");
-    if (o->ninputs == 0) return cr_cli_usage_error("denoise", "no input files");
+    if (o->network_only && o->star) return cr_cli_usage_error("denoise", "--network-only takes MRC files, not -m");
+    if (o->star && o->ninputs) return cr_cli_usage_error("denoise", "give -m STAR or MRC files, not both");
+    if (!o->star && o->ninputs == 0) return cr_cli_usage_error("denoise", "no input files (-m MICS.star or FILE.mrc...)");
     return 0;
 }
 
 /* <outdir or the input's directory>/<input name without extension><suffix>.mrc */
-static cr_status output_path(const denoise_opts *o, const char *in, char *out, size_t outlen)
+cr_status denoise_output_path(const denoise_opts *o, const char *in, char *out, size_t outlen)
 {
     const char *slash = strrchr(in, '/');
     const char *base = slash ? slash + 1 : in;
@@ -117,7 +144,7 @@ static cr_status output_path(const denoise_opts *o, const char *in, char *out, s
 
 /* Refuses an output that is one of the inputs (same file, however named):
  * writing it would destroy the data being denoised. */
-static cr_status check_not_input(const denoise_opts *o, const char *out)
+cr_status denoise_check_not_input(const denoise_opts *o, const char *out)
 {
     struct stat so, si;
     for (int i = 0; i < o->ninputs; i++) {
@@ -137,8 +164,8 @@ static cr_status network_only_one(cr_waunet *m, const denoise_opts *o, const cha
     cr_status st;
     cr_mrc_header h;
     float *img = NULL, *res = NULL;
-    CR_TRY(output_path(o, in, out, outlen));
-    CR_TRY(check_not_input(o, out));
+    CR_TRY(denoise_output_path(o, in, out, outlen));
+    CR_TRY(denoise_check_not_input(o, out));
     CR_TRY(cr_mrc_read(in, &h, &img));
     if (h.nz != 1) {
         st = cr_fail(CR_ERR_UNSUPPORTED, "%s: %d sections; --network-only takes single images", in, h.nz);
@@ -194,7 +221,8 @@ static int run_denoise(int argc, char **argv, const cr_global_opts *g)
     cr_waunet *m = NULL;
     int rc = parse(argc, argv, &o);
     if (rc != 0) goto cleanup;
-    if (cr_checkpoint_load(o.model, &ck) != CR_OK || cr_runtime_create(g->device, &rt) != CR_OK ||
+    if (cr_checkpoint_load(o.model, &ck) != CR_OK || (o.outdir && cr_mkdir_p(o.outdir) != CR_OK) ||
+        cr_runtime_create(g->device, &rt) != CR_OK ||
         cr_nn_create(rt, CR_FLOAT, &nn) != CR_OK || cr_waunet_create(nn, &ck->arch, &m) != CR_OK) {
         rc = cr_cli_fail();
         goto cleanup;
@@ -206,7 +234,7 @@ static int run_denoise(int argc, char **argv, const cr_global_opts *g)
     }
     cr_debug("model %s: levels %d, blocks %d, filters %d, expansion %d; device %s", o.model, ck->arch.levels,
              ck->arch.blocks, ck->arch.filters, ck->arch.expansion, rt->dev.device_name);
-    rc = denoise_network_only(m, &o);
+    rc = o.network_only ? denoise_network_only(m, &o) : denoise_full(rt, m, ck, &o);
 cleanup:
     cr_waunet_free(m);
     cr_nn_free(nn);

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "clrestore/fileutil.h"
 #include "clrestore/log.h"
 #include "clrestore/mrc.h"
 #include "clrestore/simulate.h"
@@ -42,19 +43,6 @@ static const char simulate_usage[] =
     "  --ice T                 mean ice thickness, A (default 300; 0 = none)\n"
     "  --ice-variation V       relative smooth thickness variation (default 0.05)\n"
     "  --carbon                a carbon film edge in each micrograph (200 A)\n";
-
-static int mkdir_p(const char *path)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = 0;
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
-}
 
 static int parse_double(const char *s, double *out)
 {
@@ -154,15 +142,9 @@ static int run_simulate(int argc, char **argv, const cr_global_opts *g)
         goto done;
     }
     snprintf(path, sizeof path, "%s/micrographs", outdir);
-    if (mkdir_p(path) != 0) {
-        cr_fail(CR_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
-        goto done;
-    }
+    if (cr_mkdir_p(path) != CR_OK) goto done;
     snprintf(path, sizeof path, "%s/truth", outdir);
-    if (mkdir_p(path) != 0) {
-        cr_fail(CR_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
-        goto done;
-    }
+    if (cr_mkdir_p(path) != CR_OK) goto done;
     cr_status st;
     if (map)
         st = cr_specimen_from_map(map, o.apix, map_apix, map_thr, &sp);

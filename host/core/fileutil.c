@@ -92,6 +92,22 @@ void cr_atomic_abort(cr_atomic_file *f)
     f->tmp_path[0] = '\0';
 }
 
+cr_status cr_mkdir_p(const char *dir)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf) return cr_fail(CR_ERR_ARG, "%s: path too long", dir);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST) return cr_fail(CR_ERR_IO, "%s: cannot create: %s", buf, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST) return cr_fail(CR_ERR_IO, "%s: cannot create: %s", buf, strerror(errno));
+    struct stat sb;
+    if (stat(buf, &sb) != 0 || !S_ISDIR(sb.st_mode)) return cr_fail(CR_ERR_IO, "%s: exists and is not a directory", dir);
+    return CR_OK;
+}
+
 cr_status cr_file_size(const char *path, int64_t *size)
 {
     struct stat sb;

@@ -53,22 +53,6 @@ typedef struct trainer {
     char path[4096];
 } trainer;
 
-static cr_status mkdir_p(const char *dir)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", dir);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST) return cr_fail(CR_ERR_IO, "%s: cannot create: %s", buf, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(buf, 0755) != 0 && errno != EEXIST) return cr_fail(CR_ERR_IO, "%s: cannot create: %s", buf, strerror(errno));
-    struct stat sb;
-    if (stat(buf, &sb) != 0 || !S_ISDIR(sb.st_mode)) return cr_fail(CR_ERR_IO, "%s: not a directory", dir);
-    return CR_OK;
-}
-
 /* history.csv: one line per completed epoch, rewritten whole (temp +
  * rename) from the checkpoint's record, with the timings of earlier lines
  * kept from the existing file (a line lost to a kill between the checkpoint
@@ -229,7 +213,7 @@ cr_status cr_train_run(cr_runtime *rt, const cr_train_opts *o, cr_train_report *
         goto cleanup;
     }
     CR_TRY(cr_trainset_split(t.ts, o->validation_fraction, &t.tr, &t.ntr, &t.va, &t.nva));
-    CR_TRY(mkdir_p(o->outdir));
+    CR_TRY(cr_mkdir_p(o->outdir));
     snprintf(t.path, sizeof t.path, "%s/last.h5", o->outdir);
     if (!o->resume && access(t.path, F_OK) == 0) {
         st = cr_fail(CR_ERR_ARG, "%s exists: use --resume to continue that run, or another output directory",

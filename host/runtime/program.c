@@ -60,20 +60,6 @@ static uint64_t cr_fnv1a_str(uint64_t h, const char *s)
     return cr_fnv1a(h, s, strlen(s) + 1); /* include NUL so "ab"+"c" != "a"+"bc" */
 }
 
-static int cr_mkdir_p(const char *path)
-{
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
-    return 0;
-}
-
 void cr_program_cache_init(cr_runtime *rt)
 {
     const char *env = getenv("CLRESTORE_CACHE_DIR");
@@ -87,8 +73,9 @@ void cr_program_cache_init(cr_runtime *rt)
         snprintf(rt->cache_dir, sizeof rt->cache_dir, "%s/clrestore/kernels", xdg);
     else if (home && *home)
         snprintf(rt->cache_dir, sizeof rt->cache_dir, "%s/.cache/clrestore/kernels", home);
-    if (rt->cache_dir[0] && cr_mkdir_p(rt->cache_dir) != 0) {
-        cr_debug("kernel cache %s unusable (%s); building without it", rt->cache_dir, strerror(errno));
+    if (rt->cache_dir[0] && cr_mkdir_p(rt->cache_dir) != CR_OK) {
+        cr_debug("kernel cache unusable (%s); building without it", cr_error_message());
+        cr_error_clear();
         rt->cache_dir[0] = '\0';
     }
 }

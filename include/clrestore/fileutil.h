@@ -34,6 +34,10 @@ void cr_tmp_path(char *out, size_t outlen, const char *path);
 /* fsync the file at tmp, rename it to final, fsync the directory. */
 cr_status cr_commit_path(const char *tmp, const char *final);
 
+/* Creates a directory and its missing parents (mkdir -p); an error names the
+ * part that could not be made, or a path that exists and is not a directory. */
+cr_status cr_mkdir_p(const char *dir);
+
 /* Size of a regular file, with a clear error for missing files and directories. */
 cr_status cr_file_size(const char *path, int64_t *size);
 /* Reads a whole file into a NUL-terminated buffer (caller frees). */

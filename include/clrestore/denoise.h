@@ -1,0 +1,60 @@
+/* Denoising a full micrograph (REFERENCE.md "Denoising a full micrograph"):
+ * the shared pre-processing chain, the network on the padded binned image in
+ * seamless tiles (bounded memory), optional test-time augmentation, and the
+ * un-binning chain back to the original size. */
+#ifndef CLRESTORE_DENOISE_H
+#define CLRESTORE_DENOISE_H
+
+#include "clrestore/fourier.h"
+#include "clrestore/status.h"
+#include "clrestore/waunet.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cr_denoise_opts {
+    double max_resolution;   /* Å: the model's (checkpoint) unless overridden */
+    double model_apix;       /* binned pixel size the model was trained at; 0 = unchecked */
+    int phaseflip;           /* flip with the micrograph's CTF before the network */
+    double merge_resolution; /* Å, 3 */
+    double merge_width;      /* Å, 2 */
+    int merge_noisy;         /* blend the raw high frequencies back in */
+    int flip_back;           /* multiply by sign(CTF) again at the end */
+    int tile;                /* core size of the network tiles in binned pixels; 0 = from device memory */
+    int tta;                 /* average over the 8 dihedral transforms */
+} cr_denoise_opts;
+
+void cr_denoise_opts_default(cr_denoise_opts *o);
+
+/* Per-run state: the Fourier object and the model (not owned). */
+typedef struct cr_denoiser {
+    cr_fourier *fw;
+    cr_waunet *net;
+    int margin;        /* tile margin: the receptive field, rounded to 2^levels */
+} cr_denoiser;
+
+cr_status cr_denoiser_init(cr_denoiser *d, cr_fourier *fw, cr_waunet *net);
+
+/* The network's output on an already pre-processed (binned, normalised)
+ * image of bx×by pixels, padded with its mean to multiples of 2^levels,
+ * tiled with the given core size (0 = automatic) and cropped back. */
+cr_status cr_denoise_binned(cr_denoiser *d, const float *binned, int bx, int by, int tile, int tta, float *out);
+
+/* The whole chain on one micrograph (nx×ny at apix; ctf may be NULL without
+ * phase flipping). out: nx×ny. When binned_raw/binned_den are not NULL they
+ * receive malloc'd copies of the pre-processed input and the network output
+ * (bx×by) for previews and SNR measurements. */
+cr_status cr_denoise_micrograph(cr_denoiser *d, const float *img, int nx, int ny, double apix,
+                                const cr_ctf_params *ctf, const cr_denoise_opts *o, float *out, float **binned_raw,
+                                float **binned_den, int *bx, int *by);
+
+/* The automatic tile core for a bx×by binned image: the largest multiple of
+ * 2^levels whose inference activations fit in a third of the device memory
+ * (and the largest buffer), at least 2^levels. */
+int cr_denoise_auto_tile(cr_denoiser *d, int bx, int by);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
