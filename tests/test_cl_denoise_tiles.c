@@ -1,0 +1,90 @@
+/* Tiled network = untiled network (max |difference| < 1e-4) on an image the
+ * untiled run fits, with a real WA-U-Net; the same tiling without the margin
+ * differs at the seams (so the test can fail); the response to a single
+ * changed pixel stays inside the receptive field derived in tiles.c. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clrestore/denoise.h"
+#include "clrestore/tiles.h"
+#include "testutil.h"
+
+int main(void)
+{
+    cr_runtime *rt = NULL;
+    if (cr_runtime_create(NULL, &rt) != CR_OK) {
+        printf("SKIP: no OpenCL device (%s)\n", cr_error_message());
+        return 77;
+    }
+    cr_nn *nn = NULL;
+    cr_waunet *net = NULL;
+    cr_fourier *fw = NULL;
+    cr_arch a = {2, 1, 4, 2, 3, 4};
+    CHECK_OK(cr_nn_create(rt, CR_FLOAT, &nn));
+    CHECK_OK(cr_waunet_create(nn, &a, &net));
+    CHECK_OK(cr_waunet_init(net, 5));
+    CHECK_OK(cr_fourier_create(rt, &fw));
+    cr_denoiser d;
+    CHECK_OK(cr_denoiser_init(&d, fw, net));
+    int before = 0, after = 0;
+    cr_arch_receptive_field(&a, &before, &after);
+    printf("receptive field %d before, %d after; tile margin %d\n", before, after, d.margin);
+
+    enum { BX = 150, BY = 118 };
+    float *img = malloc(sizeof(float) * BX * BY), *full = malloc(sizeof(float) * BX * BY),
+          *tiled = malloc(sizeof(float) * BX * BY);
+    unsigned s = 99;
+    for (int i = 0; i < BX * BY; i++) {
+        s = s * 1664525u + 1013904223u;
+        img[i] = (float)((s >> 8) & 0xffff) / 32768.0f - 1.0f;
+    }
+    CHECK_OK(cr_denoise_binned(&d, img, BX, BY, 4096, 0, full)); /* one window: the whole image */
+    CHECK_OK(cr_denoise_binned(&d, img, BX, BY, 16, 0, tiled));
+    double maxd = 0;
+    for (int i = 0; i < BX * BY; i++) maxd = fmax(maxd, fabs(full[i] - tiled[i]));
+    printf("tiles of 16 + margin %d vs untiled: max |difference| %.3g\n", d.margin, maxd);
+    CHECK(maxd < 1e-4);
+    /* TTA of the untiled and tiled runs agree as well */
+    CHECK_OK(cr_denoise_binned(&d, img, BX, BY, 4096, 1, full));
+    CHECK_OK(cr_denoise_binned(&d, img, BX, BY, 24, 1, tiled));
+    maxd = 0;
+    for (int i = 0; i < BX * BY; i++) maxd = fmax(maxd, fabs(full[i] - tiled[i]));
+    CHECK(maxd < 1e-4);
+    /* without a margin the seams show */
+    int margin = d.margin;
+    d.margin = 0;
+    CHECK_OK(cr_denoise_binned(&d, img, BX, BY, 16, 0, tiled));
+    CHECK_OK(cr_denoise_binned(&d, img, BX, BY, 4096, 0, full));
+    maxd = 0;
+    for (int i = 0; i < BX * BY; i++) maxd = fmax(maxd, fabs(full[i] - tiled[i]));
+    CHECK_MSG(maxd > 1e-3, "no-margin tiling differs by only %.3g", maxd);
+    d.margin = margin;
+
+    /* impulse response along the row of a changed pixel (image width a
+     * multiple of 4 so no padding shifts it) */
+    enum { W = 128, H = 64, X0 = 64, Y0 = 32 };
+    float *z = calloc(W * H, sizeof(float)), *r0 = malloc(sizeof(float) * W * H), *r1 = malloc(sizeof(float) * W * H);
+    CHECK_OK(cr_denoise_binned(&d, z, W, H, 4096, 0, r0));
+    z[Y0 * W + X0] = 10.0f;
+    CHECK_OK(cr_denoise_binned(&d, z, W, H, 4096, 0, r1));
+    int lo = W, hi = -1, outside = 0;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            if (r1[y * W + x] == r0[y * W + x]) continue;
+            /* output p depends on input p - before .. p + after, so the
+             * impulse at X0 reaches outputs X0 - after .. X0 + before */
+            outside += x < X0 - after || x > X0 + before || y < Y0 - after || y > Y0 + before;
+            if (y == Y0) lo = x < lo ? x : lo, hi = x > hi ? x : hi;
+        }
+    printf("impulse at x=%d reaches x=%d..%d (derived bound %d..%d)\n", X0, lo, hi, X0 - after, X0 + before);
+    CHECK(outside == 0);
+    CHECK(hi >= X0 && lo <= X0 && hi - lo >= (before + after) / 2);
+    free(z), free(r0), free(r1), free(img), free(full), free(tiled);
+    cr_fourier_free(fw);
+    cr_waunet_free(net);
+    cr_nn_free(nn);
+    cr_runtime_free(rt);
+    return test_finish("test_cl_denoise_tiles");
+}
