@@ -1,0 +1,232 @@
+/* clrestore snr: signal, noise and bias of raw and denoised even/odd pairs
+ * (REFERENCE.md "Measuring signal, noise and bias"; Palovcak et al. 2020,
+ * Sec. 3.3 and Fig. 3), per micrograph and per Fourier ring. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "clrestore/checkpoint.h"
+#include "clrestore/denoise.h"
+#include "clrestore/fileutil.h"
+#include "clrestore/log.h"
+#include "clrestore/mrc.h"
+#include "clrestore/snr.h"
+#include "clrestore/star.h"
+
+static const char snr_usage[] =
+    "usage: clrestore snr -p MODEL.h5 -m MICS.star -o SNR.csv [options]\n\n"
+    "For each micrograph: pre-process its even and odd sums (R_e, R_o), denoise both with\n"
+    "the network (D_e, D_o), and estimate var_S = cov(R_e, R_o), the raw and denoised noise,\n"
+    "the bias var_B = cov(D_e, D_o) + var_S - 2 cov(D_e, R_o), SNR raw and denoised and the\n"
+    "signal-to-noise-and-bias ratio SNBR. One CSV row per micrograph; means and medians on\n"
+    "stdout.\n\n"
+    "  -p, --model MODEL.h5     checkpoint (its max resolution and phase flip are used)\n"
+    "  -m, --micrographs STAR   micrographs with CTF (names of the full sums)\n"
+    "  -o, --output SNR.csv     per-micrograph table\n"
+    "      --spectral FILE.csv  per-ring signal, bias and noise power over PxP patches\n"
+    "      --patch N            patch size of the spectral estimate (default 192)\n"
+    "      --suffixes A,B,C     full-sum, even and odd suffixes (default DW,EVN,ODD)\n"
+    "      --no-phaseflip       no CTF phase flip\n"
+    "      --max-micrographs N  use at most N micrographs\n"
+    "      --tile N             network tile core (default: from device memory)\n";
+
+typedef struct snr_opts {
+    const char *model, *star, *out, *spectral, *suffixes;
+    int patch, no_phaseflip, max_mics, tile;
+} snr_opts;
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    if (n == 0) return NAN;
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* Pre-processed pair and its denoised versions for one row. */
+static cr_status measure(cr_denoiser *d, const snr_opts *o, const cr_checkpoint *ck, const cr_micrograph_row *row,
+                         cr_snr_stats *s, cr_snr_spectral *sp, double *bapix_out)
+{
+    cr_status st = CR_OK;
+    char en[4096], on[4096], ep[4096], op[4096];
+    cr_mrc_header he, ho;
+    float *e = NULL, *od = NULL, *re = NULL, *ro = NULL, *de = NULL, *dd = NULL;
+    int bx = 0, by = 0;
+    double bapix = 0;
+    if (row->name_even && row->name_odd) {
+        snprintf(en, sizeof en, "%s", row->name_even);
+        snprintf(on, sizeof on, "%s", row->name_odd);
+    } else {
+        CR_TRY(cr_even_odd_names(row->name, o->suffixes, en, on, sizeof en));
+    }
+    CR_TRY(cr_resolve_path(o->star, en, ep, sizeof ep));
+    CR_TRY(cr_resolve_path(o->star, on, op, sizeof op));
+    CR_TRY(cr_mrc_read(ep, &he, &e));
+    CR_TRY(cr_mrc_read(op, &ho, &od));
+    if (he.nx != ho.nx || he.ny != ho.ny) {
+        st = cr_fail(CR_ERR_FORMAT, "%s: %dx%d, but the odd sum %s is %dx%d", ep, he.nx, he.ny, op, ho.nx, ho.ny);
+        goto cleanup;
+    }
+    cr_ctf_params ctf = {row->defocus_u, row->defocus_v, row->defocus_angle, row->voltage,
+                         row->cs,        row->amp_contrast, row->phase_shift};
+    cr_preprocess_opts po;
+    cr_preprocess_opts_default(&po);
+    po.apix = row->apix > 0 ? row->apix : he.apix;
+    po.max_resolution = ck->max_resolution > 0 ? ck->max_resolution : 4.5;
+    po.phaseflip = ck->phaseflip != 0 && !o->no_phaseflip;
+    po.ctf = po.phaseflip ? &ctf : NULL;
+    CR_TRY(cr_preprocess(d->fw, e, he.nx, he.ny, &po, &re, &bx, &by, &bapix));
+    CR_TRY(cr_preprocess(d->fw, od, ho.nx, ho.ny, &po, &ro, &bx, &by, &bapix));
+    de = malloc((size_t)bx * by * sizeof(float));
+    dd = malloc((size_t)bx * by * sizeof(float));
+    if (!de || !dd) {
+        st = cr_fail(CR_ERR_NOMEM, "%s: out of memory", ep);
+        goto cleanup;
+    }
+    CR_TRY(cr_denoise_binned(d, re, bx, by, o->tile, 0, de));
+    CR_TRY(cr_denoise_binned(d, ro, bx, by, o->tile, 0, dd));
+    cr_snr_compute(re, ro, de, dd, (size_t)bx * by, s);
+    if (sp) CR_TRY(cr_snr_spectral_add(sp, re, ro, de, dd, bx, by));
+    *bapix_out = bapix;
+cleanup:
+    if (st != CR_OK && !strstr(cr_error_message(), row->name)) cr_error_prefix("%s", row->name);
+    free(e), free(od), free(re), free(ro), free(de), free(dd);
+    return st;
+}
+
+static int run_snr(int argc, char **argv, const cr_global_opts *g)
+{
+    static const struct option longopts[] = {
+        {"model", required_argument, NULL, 'p'}, {"micrographs", required_argument, NULL, 'm'},
+        {"output", required_argument, NULL, 'o'}, {"spectral", required_argument, NULL, 1000},
+        {"patch", required_argument, NULL, 1001}, {"suffixes", required_argument, NULL, 1002},
+        {"no-phaseflip", no_argument, NULL, 1003}, {"max-micrographs", required_argument, NULL, 1004},
+        {"tile", required_argument, NULL, 1005}, {NULL, 0, NULL, 0}};
+    snr_opts o = {0};
+    o.suffixes = "DW,EVN,ODD";
+    o.patch = 192;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":p:m:o:", longopts, NULL)) != -1) {
+        int bad = 0;
+        switch (c) {
+        case 'p': o.model = optarg; break;
+        case 'm': o.star = optarg; break;
+        case 'o': o.out = optarg; break;
+        case 1000: o.spectral = optarg; break;
+        case 1001: bad = cr_opt_int("snr", "--patch", optarg, 16, 4096, &o.patch) || (o.patch % 2 && cr_cli_usage_error("snr", "--patch must be even")); break;
+        case 1002: o.suffixes = optarg; break;
+        case 1003: o.no_phaseflip = 1; break;
+        case 1004: bad = cr_opt_int("snr", "--max-micrographs", optarg, 1, 100000000, &o.max_mics); break;
+        case 1005: bad = cr_opt_int("snr", "--tile", optarg, 8, 65536, &o.tile); break;
+        case ':': return cr_cli_usage_error("snr", "%s needs a value", argv[optind - 1]);
+        default: return cr_cli_usage_error("snr", "unknown option '%s'", argv[optind - 1]);
+        }
+        if (bad) return CR_EXIT_USAGE;
+    }
+    if (optind < argc) return cr_cli_usage_error("snr", "unexpected argument '%s'", argv[optind]);
+    if (!o.model || !o.star || !o.out) return cr_cli_usage_error("snr", "-p MODEL.h5, -m MICS.star and -o SNR.csv are required");
+
+    int rc = CR_EXIT_OK, n = 0, done = 0;
+    cr_checkpoint *ck = NULL;
+    cr_runtime *rt = NULL;
+    cr_nn *nn = NULL;
+    cr_waunet *net = NULL;
+    cr_fourier *fw = NULL;
+    cr_star_file *star = NULL;
+    cr_micrograph_row *rows = NULL;
+    cr_snr_spectral *sp = NULL;
+    cr_snr_stats *stats = NULL;
+    double bapix = 0;
+    cr_atomic_file f = {0};
+    cr_denoiser d;
+    if (cr_checkpoint_load(o.model, &ck) != CR_OK || cr_star_read(o.star, &star) != CR_OK ||
+        cr_star_micrographs(star, ck->phaseflip != 0 && !o.no_phaseflip, &rows, &n) != CR_OK ||
+        cr_runtime_create(g->device, &rt) != CR_OK || cr_nn_create(rt, CR_FLOAT, &nn) != CR_OK ||
+        cr_waunet_create(nn, &ck->arch, &net) != CR_OK || cr_waunet_upload(net, ck) != CR_OK ||
+        cr_fourier_create(rt, &fw) != CR_OK || cr_denoiser_init(&d, fw, net) != CR_OK ||
+        (o.spectral && cr_snr_spectral_create(rt, cr_fourier_fft(fw), o.patch, &sp) != CR_OK)) {
+        rc = cr_cli_fail();
+        goto cleanup;
+    }
+    if (o.max_mics > 0 && n > o.max_mics) n = o.max_mics;
+    stats = calloc((size_t)n + 1, sizeof *stats);
+    if (!stats || cr_atomic_open(&f, o.out) != CR_OK) {
+        rc = stats ? cr_cli_fail() : CR_EXIT_FAIL;
+        goto cleanup;
+    }
+    fprintf(f.fp, "micrograph,var_s,var_n_raw,var_n_denoised,var_b,snr_raw,snr_denoised,snbr\n");
+    cr_progress pr;
+    cr_progress_begin(&pr, "snr", "mic", n);
+    for (int i = 0; i < n; i++) {
+        cr_snr_stats *s = &stats[done];
+        if (measure(&d, &o, ck, &rows[i], s, sp, &bapix) != CR_OK) {
+            cr_progress_end(&pr);
+            rc = cr_cli_fail();
+            cr_progress_begin(&pr, "snr", "mic", n);
+            continue;
+        }
+        fprintf(f.fp, "%s,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g\n", rows[i].name, s->var_s, s->var_n_raw, s->var_n_den,
+                s->var_b, s->snr_raw, s->snr_den, s->snbr);
+        done++;
+        cr_progress_update(&pr, i + 1);
+    }
+    cr_progress_end(&pr);
+    if (done == 0 || cr_atomic_commit(&f) != CR_OK) {
+        if (done == 0) cr_fail(CR_ERR_FORMAT, "%s: no micrograph could be measured", o.star);
+        rc = cr_cli_fail();
+        goto cleanup;
+    }
+    if (sp) {
+        double *sig = calloc((size_t)sp->nrings * 4, sizeof(double));
+        cr_atomic_file fs = {0};
+        if (sig && cr_atomic_open(&fs, o.spectral) == CR_OK) {
+            double *bias = sig + sp->nrings, *nr = bias + sp->nrings, *nd = nr + sp->nrings;
+            cr_snr_spectral_result(sp, sig, bias, nr, nd);
+            fprintf(fs.fp, "ring,frequency,signal,bias,noise_raw,noise_denoised,ssnr_raw,ssnr_denoised\n");
+            for (int k = 0; k < sp->nrings; k++)
+                fprintf(fs.fp, "%d,%.6g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g\n", k, k / (sp->patch * bapix), sig[k], bias[k],
+                        nr[k], nd[k], sig[k] / nr[k], (sig[k] + bias[k]) / nd[k]);
+            if (cr_atomic_commit(&fs) != CR_OK) rc = cr_cli_fail();
+        } else {
+            rc = cr_cli_fail();
+        }
+        cr_atomic_abort(&fs);
+        free(sig);
+    }
+    double *v = malloc(sizeof(double) * (size_t)done * 3 + 8);
+    if (v) {
+        double mean[3] = {0, 0, 0};
+        for (int i = 0; i < done; i++) {
+            v[i] = stats[i].snr_raw, v[done + i] = stats[i].snr_den, v[2 * done + i] = stats[i].snbr;
+            mean[0] += v[i] / done, mean[1] += v[done + i] / done, mean[2] += v[2 * done + i] / done;
+        }
+        printf("%d micrographs: SNR raw mean %.4g median %.4g; SNR denoised mean %.4g median %.4g; "
+               "SNBR mean %.4g median %.4g\n",
+               done, mean[0], median(v, done), mean[1], median(v + done, done), mean[2], median(v + 2 * done, done));
+        free(v);
+    }
+cleanup:
+    cr_atomic_abort(&f);
+    free(stats);
+    cr_snr_spectral_free(sp);
+    cr_fourier_free(fw);
+    cr_waunet_free(net);
+    cr_nn_free(nn);
+    cr_runtime_free(rt);
+    cr_micrograph_rows_free(rows, n);
+    cr_star_free(star);
+    cr_checkpoint_free(ck);
+    return rc;
+}
+
+const cr_command cr_cmd_snr = {"snr", run_snr, "signal, noise and bias of raw and denoised even/odd pairs", snr_usage};
