@@ -33,7 +33,7 @@ step "denoise with previews"
 
 step "snr: signal, noise and bias of the even/odd pairs"
 "$B" snr -p demo/model/last.h5 -m demo/data/micrographs.star -o demo/snr.csv \
-  --spectral demo/snr_spectral.csv --patch 64 | tee demo/snr_summary.txt
+  --spectral demo/snr_spectral.csv --patch 64 --plot demo/snr | tee demo/snr_summary.txt
 
 cp demo/denoised/sim_0001_DW_denoised_preview.png demo/preview.png
 cat > demo/README.txt <<TXT
@@ -48,6 +48,8 @@ denoised/        denoise: <name>_DW_denoised.mrc (same size and pixel size as th
 preview.png      the preview of the first micrograph
 snr.csv          per micrograph: var_s, noise and bias variances, SNR raw / denoised, SNBR
 snr_spectral.csv per Fourier ring (frequency in 1/A): signal, bias, raw and denoised noise power
+snr_snr.png      histograms of SNR raw, SNR denoised and SNBR over the micrographs (paper Fig. 3a)
+snr_spectral.png signal, bias and noise power against frequency (paper Fig. 3b)
 snr_summary.txt  $(cat demo/snr_summary.txt)
 
 Training history (model/history.csv):

@@ -13,6 +13,7 @@
 #include "clrestore/fileutil.h"
 #include "clrestore/log.h"
 #include "clrestore/mrc.h"
+#include "clrestore/plot.h"
 #include "clrestore/snr.h"
 #include "clrestore/star.h"
 
@@ -27,6 +28,9 @@ static const char snr_usage[] =
     "  -m, --micrographs STAR   micrographs with CTF (names of the full sums)\n"
     "  -o, --output SNR.csv     per-micrograph table\n"
     "      --spectral FILE.csv  per-ring signal, bias and noise power over PxP patches\n"
+    "      --plot PREFIX        PREFIX_snr.png (histograms of SNR raw, denoised and SNBR, as\n"
+    "                           the paper's Fig. 3a) and, with --spectral, PREFIX_spectral.png\n"
+    "                           (signal, bias and noise power per frequency, Fig. 3b)\n"
     "      --patch N            patch size of the spectral estimate (default 192)\n"
     "      --suffixes A,B,C     full-sum, even and odd suffixes (default DW,EVN,ODD)\n"
     "      --no-phaseflip       no CTF phase flip\n"
@@ -34,7 +38,7 @@ static const char snr_usage[] =
     "      --tile N             network tile core (default: from device memory)\n";
 
 typedef struct snr_opts {
-    const char *model, *star, *out, *spectral, *suffixes;
+    const char *model, *star, *out, *spectral, *suffixes, *plot;
     int patch, no_phaseflip, max_mics, tile;
 } snr_opts;
 
@@ -109,7 +113,7 @@ static int run_snr(int argc, char **argv, const cr_global_opts *g)
         {"output", required_argument, NULL, 'o'}, {"spectral", required_argument, NULL, 1000},
         {"patch", required_argument, NULL, 1001}, {"suffixes", required_argument, NULL, 1002},
         {"no-phaseflip", no_argument, NULL, 1003}, {"max-micrographs", required_argument, NULL, 1004},
-        {"tile", required_argument, NULL, 1005}, {NULL, 0, NULL, 0}};
+        {"tile", required_argument, NULL, 1005}, {"plot", required_argument, NULL, 1006}, {NULL, 0, NULL, 0}};
     snr_opts o = {0};
     o.suffixes = "DW,EVN,ODD";
     o.patch = 192;
@@ -128,6 +132,7 @@ static int run_snr(int argc, char **argv, const cr_global_opts *g)
         case 1003: o.no_phaseflip = 1; break;
         case 1004: bad = cr_opt_int("snr", "--max-micrographs", optarg, 1, 100000000, &o.max_mics); break;
         case 1005: bad = cr_opt_int("snr", "--tile", optarg, 8, 65536, &o.tile); break;
+        case 1006: o.plot = optarg; break;
         case ':': return cr_cli_usage_error("snr", "%s needs a value", argv[optind - 1]);
         default: return cr_cli_usage_error("snr", "unknown option '%s'", argv[optind - 1]);
         }
@@ -197,6 +202,20 @@ static int run_snr(int argc, char **argv, const cr_global_opts *g)
                 fprintf(fs.fp, "%d,%.6g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g\n", k, k / (sp->patch * bapix), sig[k], bias[k],
                         nr[k], nd[k], sig[k] / nr[k], (sig[k] + bias[k]) / nd[k]);
             if (cr_atomic_commit(&fs) != CR_OK) rc = cr_cli_fail();
+            if (o.plot && rc == CR_EXIT_OK) {
+                char pp[4200];
+                double *fq = malloc(sizeof(double) * (size_t)sp->nrings);
+                for (int k = 0; fq && k < sp->nrings; k++) fq[k] = k / (sp->patch * bapix);
+                cr_plot_series ser[4] = {{fq + 1, sig + 1, sp->nrings - 1, "signal"},
+                                         {fq + 1, bias + 1, sp->nrings - 1, "bias"},
+                                         {fq + 1, nr + 1, sp->nrings - 1, "noise (raw)"},
+                                         {fq + 1, nd + 1, sp->nrings - 1, "noise (denoised)"}};
+                snprintf(pp, sizeof pp, "%s_spectral.png", o.plot);
+                if (!fq || cr_plot_lines(pp, "Spectral power (mean over patches and micrographs)",
+                                         "spatial frequency (1/A)", "power", 1, ser, 4) != CR_OK)
+                    rc = cr_cli_fail();
+                free(fq);
+            }
         } else {
             rc = cr_cli_fail();
         }
@@ -209,6 +228,13 @@ static int run_snr(int argc, char **argv, const cr_global_opts *g)
         for (int i = 0; i < done; i++) {
             v[i] = stats[i].snr_raw, v[done + i] = stats[i].snr_den, v[2 * done + i] = stats[i].snbr;
             mean[0] += v[i] / done, mean[1] += v[done + i] / done, mean[2] += v[2 * done + i] / done;
+        }
+        if (o.plot) {
+            char pp[4200];
+            cr_plot_series ser[3] = {{NULL, v, done, "SNR raw"}, {NULL, v + done, done, "SNR denoised"},
+                                     {NULL, v + 2 * done, done, "SNBR"}};
+            snprintf(pp, sizeof pp, "%s_snr.png", o.plot);
+            if (cr_plot_log_histogram(pp, "Per-micrograph SNR", "SNR", ser, 3, 30) != CR_OK) rc = cr_cli_fail();
         }
         printf("%d micrographs: SNR raw mean %.4g median %.4g; SNR denoised mean %.4g median %.4g; "
                "SNBR mean %.4g median %.4g\n",
