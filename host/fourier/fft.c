@@ -105,8 +105,14 @@ static cr_status cr_clfft_acquire(const cr_runtime *rt)
     pthread_mutex_lock(&cr_clfft_lock);
     if (cr_clfft_users == 0) {
         cr_clfft_cache_path(rt);
+        /* clfftInitSetupData is a C99 "inline" without an external
+         * definition: an unoptimised build cannot link it, so fill the
+         * struct as it would (clFFT.h). */
         clfftSetupData setup;
-        clfftInitSetupData(&setup);
+        memset(&setup, 0, sizeof setup);
+        setup.major = clfftVersionMajor;
+        setup.minor = clfftVersionMinor;
+        setup.patch = clfftVersionPatch;
         clfftStatus s = clfftSetup(&setup);
         if (s != CLFFT_SUCCESS) st = cr_fail_clfft(s, "clfftSetup", NULL);
     }
