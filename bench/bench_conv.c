@@ -84,12 +84,12 @@ typedef struct bufs {
 static void run_pass(conv_fast *cf, const layer *l, bufs *B, pass p)
 {
     if (p == FWD)
-        DIE(conv_fast_forward(cf, B->y, B->x, B->w, B->b, NULL, 1, l->n, l->cin, l->size, l->size, l->cout, l->k,
+        DIE(conv_fast_forward(cf, cf_mem(B->y), cf_mem(B->x), cf_mem(B->w), cf_mem(B->b), cf_mem(NULL), 1, l->n, l->cin, l->size, l->size, l->cout, l->k,
                               l->s));
     else if (p == DX)
-        DIE(conv_fast_backward_input(cf, B->dx, B->dy, B->w, 0, l->n, l->cin, l->size, l->size, l->cout, l->k, l->s));
+        DIE(conv_fast_backward_input(cf, cf_mem(B->dx), cf_mem(B->dy), cf_mem(B->w), 0, l->n, l->cin, l->size, l->size, l->cout, l->k, l->s));
     else
-        DIE(conv_fast_backward_weights(cf, B->dw, B->db, B->dy, B->x, l->n, l->cin, l->size, l->size, l->cout, l->k,
+        DIE(conv_fast_backward_weights(cf, cf_mem(B->dw), cf_mem(B->db), cf_mem(B->dy), cf_mem(B->x), l->n, l->cin, l->size, l->size, l->cout, l->k,
                                        l->s));
 }
 

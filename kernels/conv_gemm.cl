@@ -19,7 +19,10 @@
  * products of dY rows with shifted X rows) over a chunk of pixels; chunks are summed by
  * conv_reduce_add.
  *
- * Compile-time: CONV_K (kernel size), CONV_S (stride, i.e. phases of the padded input). */
+ * Compile-time: CONV_K (kernel size), CONV_S (stride, i.e. phases of the padded input).
+ *
+ * Every buffer argument comes with an element offset (the network's tensors are views into
+ * large arenas); kernels add it to the pointer once at entry. */
 
 #ifndef CONV_K
 #define CONV_K 1
@@ -75,10 +78,12 @@ static DVEC dload_tail(__global const float *p, int valid)
  * mode 0 (forward): ci' = ci, co' = co, tap' = tap, from w[co, ci, kh, kw].
  * mode 1 (backward input): ci' = co, co' = ci, tap' = k*k-1-tap (the flipped kernel).
  * One work-item per output element; global = cin' * k*k * cout_pad. */
-__kernel void conv_prep_weights(__global float *wt, __global const float *w, const int cout,
-                                const int cin, const int kk, const int cout_pad, const int mode)
+__kernel void conv_prep_weights(__global float *wt, __global const float *w, const int w_off,
+                                const int cout, const int cin, const int kk, const int cout_pad,
+                                const int mode)
 {
     int i = get_global_id(0);
+    w += w_off;
     int cin_t = mode ? cout : cin;
     int cout_t = mode ? cin : cout;
     if (i >= cin_t * kk * cout_pad) return;
@@ -101,10 +106,11 @@ __kernel void conv_prep_weights(__global float *wt, __global const float *w, con
  * one vector load (stride 1) or a load and an even/odd split (stride 2) where the 8 sources
  * lie inside the row, element by element at the borders. A scalar 1-D version with four
  * divisions per element took longer than the convolution after it. */
-__kernel void conv_pad(__global float *xp, __global const float *x, const int nc, const int h,
-                       const int w, const int hp, const int s, const int wq, const int pt,
-                       const int pl, const int dil)
+__kernel void conv_pad(__global float *xp, __global const float *x, const int x_off, const int nc,
+                       const int h, const int w, const int hp, const int s, const int wq,
+                       const int pt, const int pl, const int dil)
 {
+    x += x_off;
     int q0 = get_global_id(0) * 8, rs = get_global_id(1), c = get_global_id(2);
     if (q0 >= wq) return;
     int r = rs / s, ph = rs - r * s;
@@ -155,11 +161,16 @@ __kernel void conv_pad(__global float *xp, __global const float *x, const int nc
  * block of output channels reads the same input pixels while they are still in cache
  * (with pixels fastest, large images streamed the whole input from DRAM once per block:
  * the planes are 4 MiB apart at 1024^2, beyond what L2 and its associativity keep). */
-__kernel void conv_fwd(__global float *y, __global const float *x, __global const float *wt,
-                       __global const float *bias, __global const float *res, const int flags,
+__kernel void conv_fwd(__global float *y, const int y_off, __global const float *x, const int x_off,
+                       __global const float *wt, __global const float *bias, const int b_off,
+                       __global const float *res, const int r_off, const int flags,
                        const int cin, const int cout, const int cout_pad, const int hout,
                        const int wout, const int hp, const int wq)
 {
+    y += y_off;
+    x += x_off;
+    bias += b_off;
+    res += r_off;
     int xbc = (wout + CONV_VW - 1) / CONV_VW;
     int g = get_global_id(1);
     if (g >= hout * xbc) return;
@@ -234,12 +245,15 @@ static float dsum(DVEC v)
  * into; else out is this chunk's slice of the partial sums [chunks, cout, kw_total].
  * global = (ceil(kw_total / DW_TN), ceil(cout / DW_TM), chunks); chunks vary slowest, so
  * the work-items running together share one chunk of dY and X in cache. */
-__kernel void conv_dw(__global float *out, __global const float *dy, __global const float *x,
-                      const int direct, const int cin, const int cout, const int hout,
+__kernel void conv_dw(__global float *out, const int out_off, __global const float *dy,
+                      const int dy_off, __global const float *x, const int x_off, const int direct, const int cin, const int cout, const int hout,
                       const int wout, const int hp, const int wq, const int steps,
                       const int chunk_steps)
 {
     const int kk = CONV_K * CONV_K, kw_total = cin * kk;
+    out += out_off;
+    dy += dy_off;
+    x += x_off;
     int j0 = get_global_id(0) * DW_TN, co0 = get_global_id(1) * DW_TM;
     int chunk = get_global_id(2);
     if (j0 >= kw_total || co0 >= cout) return;
@@ -299,9 +313,10 @@ __kernel void conv_dw(__global float *out, __global const float *dy, __global co
 }
 
 /* out[i] += sum_c part[c * len + i]: folds the chunks of conv_dw into dW. */
-__kernel void conv_reduce_add(__global float *out, __global const float *part, const int len,
-                              const int chunks)
+__kernel void conv_reduce_add(__global float *out, const int out_off, __global const float *part,
+                              const int len, const int chunks)
 {
+    out += out_off;
     int i = get_global_id(0);
     if (i >= len) return;
     float s = 0.0f;
@@ -310,9 +325,11 @@ __kernel void conv_reduce_add(__global float *out, __global const float *part, c
 }
 
 /* db[co] += sum over images and pixels of dy[n, co, :]; one work-item per channel. */
-__kernel void conv_db(__global float *db, __global const float *dy, const int n, const int cout,
-                      const int pix)
+__kernel void conv_db(__global float *db, const int db_off, __global const float *dy,
+                      const int dy_off, const int n, const int cout, const int pix)
 {
+    db += db_off;
+    dy += dy_off;
     int co = get_global_id(0);
     if (co >= cout) return;
     float8 acc = (float8)(0.0f);
@@ -326,4 +343,39 @@ __kernel void conv_db(__global float *db, __global const float *dy, const int n,
     float4 s4 = acc.lo + acc.hi;
     float2 s2 = s4.lo + s4.hi;
     db[co] += s2.x + s2.y + tail;
+}
+
+/* The gradient through y = relu(z) + res: dz = dy where y > res (y > 0 without a residual:
+ * has_res = 0), else 0; dres += dy when has_dres. Each work-item handles MASK_VW elements
+ * (one vector, masked only at the end), global = ceil(count / MASK_VW). */
+#ifndef MASK_VW
+#define MASK_VW 16
+#endif
+#define MVEC CAT(float, MASK_VW)
+#define MVLOAD CAT(vload, MASK_VW)
+#define MVSTORE CAT(vstore, MASK_VW)
+__kernel void conv_relu_mask(__global float *dz, const int dz_off, __global float *dres,
+                             const int dres_off, __global const float *dy, const int dy_off,
+                             __global const float *y, const int y_off, __global const float *res,
+                             const int r_off, const int has_res, const int has_dres, const int count)
+{
+    int i0 = get_global_id(0) * MASK_VW;
+    if (i0 >= count) return;
+    dz += dz_off + i0;
+    dres += dres_off + i0;
+    dy += dy_off + i0;
+    y += y_off + i0;
+    res += r_off + i0;
+    if (i0 + MASK_VW <= count) {
+        MVEC g = MVLOAD(0, dy), yv = MVLOAD(0, y);
+        MVEC thr = has_res ? MVLOAD(0, res) : (MVEC)(0.0f);
+        MVSTORE(select((MVEC)(0.0f), g, yv > thr), 0, dz);
+        if (has_dres) MVSTORE(MVLOAD(0, dres) + g, 0, dres);
+        return;
+    }
+    for (int j = 0; i0 + j < count; j++) {
+        float g = dy[j];
+        dz[j] = y[j] > (has_res ? res[j] : 0.0f) ? g : 0.0f;
+        if (has_dres) dres[j] += g;
+    }
 }

@@ -137,7 +137,7 @@ static void run_case(cr_runtime *rt, conv_fast *cf, const shape *c, const char *
     for (int mode = 0; mode < 4; mode++) {
         int relu = mode == 1 || mode == 3;
         const float *res = mode >= 2 ? r : NULL;
-        CHECK_OK(conv_fast_forward(cf, by, bx, bw, bb, res ? br : NULL, relu, c->n, c->cin, c->h, c->w,
+        CHECK_OK(conv_fast_forward(cf, cf_mem(by), cf_mem(bx), cf_mem(bw), cf_mem(bb), cf_mem(res ? br : NULL), relu, c->n, c->cin, c->h, c->w,
                                    c->cout, c->k, c->s));
         float *y = download(rt, by, ny);
         ref_forward(c, x, w, b, res, relu, ho, wo, pt, pl, ry);
@@ -146,7 +146,7 @@ static void run_case(cr_runtime *rt, conv_fast *cf, const shape *c, const char *
         free(y);
     }
     /* forward without bias */
-    CHECK_OK(conv_fast_forward(cf, by, bx, bw, NULL, NULL, 0, c->n, c->cin, c->h, c->w, c->cout, c->k, c->s));
+    CHECK_OK(conv_fast_forward(cf, cf_mem(by), cf_mem(bx), cf_mem(bw), cf_mem(NULL), cf_mem(NULL), 0, c->n, c->cin, c->h, c->w, c->cout, c->k, c->s));
     float *y = download(rt, by, ny);
     ref_forward(c, x, w, NULL, NULL, 0, ho, wo, pt, pl, ry);
     CHECK_MSG(rel_err(y, ry, ny) < tol, "%s forward without bias: %.3g", label, rel_err(y, ry, ny));
@@ -157,8 +157,8 @@ static void run_case(cr_runtime *rt, conv_fast *cf, const shape *c, const char *
     for (size_t i = 0; i < nw; i++) rdw[i] = dw0[i];
     for (int i = 0; i < c->cout; i++) rdb[i] = db0[i];
     ref_backward(c, x, w, dy, ho, wo, pt, pl, rdx, rdw, rdb);
-    CHECK_OK(conv_fast_backward_input(cf, bdx, bdy, bw, 1, c->n, c->cin, c->h, c->w, c->cout, c->k, c->s));
-    CHECK_OK(conv_fast_backward_weights(cf, bdw, bdb, bdy, bx, c->n, c->cin, c->h, c->w, c->cout, c->k, c->s));
+    CHECK_OK(conv_fast_backward_input(cf, cf_mem(bdx), cf_mem(bdy), cf_mem(bw), 1, c->n, c->cin, c->h, c->w, c->cout, c->k, c->s));
+    CHECK_OK(conv_fast_backward_weights(cf, cf_mem(bdw), cf_mem(bdb), cf_mem(bdy), cf_mem(bx), c->n, c->cin, c->h, c->w, c->cout, c->k, c->s));
     float *gdx = download(rt, bdx, nx), *gdw = download(rt, bdw, nw), *gdb = download(rt, bdb, c->cout);
     double e;
     e = rel_err(gdx, rdx, nx);
@@ -173,7 +173,7 @@ static void run_case(cr_runtime *rt, conv_fast *cf, const shape *c, const char *
     memset(rdx, 0, nx * sizeof *rdx);
     memset(rdw, 0, nw * sizeof *rdw);
     ref_backward(c, x, w, dy, ho, wo, pt, pl, rdx, rdw, rdb);
-    CHECK_OK(conv_fast_backward_input(cf, bdx, bdy, bw, 0, c->n, c->cin, c->h, c->w, c->cout, c->k, c->s));
+    CHECK_OK(conv_fast_backward_input(cf, cf_mem(bdx), cf_mem(bdy), cf_mem(bw), 0, c->n, c->cin, c->h, c->w, c->cout, c->k, c->s));
     gdx = download(rt, bdx, nx);
     e = rel_err(gdx, rdx, nx);
     CHECK_MSG(e < tol, "%s dX: rel err %.3g", label, e);
@@ -232,7 +232,7 @@ int main(void)
         }
     }
     /* a bad shape is an argument error, not a crash */
-    CHECK(conv_fast_forward(cf, NULL, NULL, NULL, NULL, NULL, 0, 0, 1, 1, 1, 1, 1, 1) == CR_ERR_ARG);
+    CHECK(conv_fast_forward(cf, cf_mem(NULL), cf_mem(NULL), cf_mem(NULL), cf_mem(NULL), cf_mem(NULL), 0, 0, 1, 1, 1, 1, 1, 1) == CR_ERR_ARG);
 
     conv_fast_free(cf);
     cr_runtime_free(rt);

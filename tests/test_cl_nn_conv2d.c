@@ -2,7 +2,9 @@
  * engine) against a plain-C double reference written here; gradients of x, w,
  * b and the residual (double engine) against central differences of the
  * device forward, for k = 1, 3, 4, strides 1 and 2, odd and even sizes, with
- * and without bias, ReLU and residual. */
+ * and without bias, ReLU and residual. The float engine's backward (other
+ * kernels: conv_fast) against the double engine's on the same inputs, with
+ * every float tensor a view at an odd offset into one shared buffer. */
 #include "clrestore/nn.h"
 #include "nn_testutil.h"
 
@@ -170,6 +172,90 @@ static void run_case(cr_nn *nf, cr_nn *nd, const conv_case *c)
     free(rr);
 }
 
+/* Float backward vs double backward. The forward output y (the ReLU mask) is
+ * computed once in double and written to both engines, so both use the same
+ * mask. Float tensors live at odd offsets in one buffer, like the network's
+ * arena views. */
+static void check_float_backward(cr_nn *nf, cr_nn *nd, const conv_case *c)
+{
+    int ho, wo, py, px;
+    ref_same(c->h, c->k, c->s, &ho, &py);
+    ref_same(c->w, c->k, c->s, &wo, &px);
+    size_t nx = (size_t)c->n * c->cin * c->h * c->w, nw = (size_t)c->cout * c->cin * c->k * c->k;
+    size_t ny = (size_t)c->n * c->cout * ho * wo;
+    double *x = tu_alloc(nx), *w = tu_alloc(nw), *b = tu_alloc(c->cout), *res = tu_alloc(ny);
+    double *y = tu_alloc(ny), *dy = tu_alloc(ny);
+    tu_fill(x, nx, -1, 1);
+    tu_fill(w, nw, -0.5, 0.5);
+    tu_fill(b, c->cout, -0.3, 0.3);
+    tu_fill(res, ny, -1, 1);
+    tu_fill(dy, ny, -1, 1);
+    ref_conv(y, x, res, w, b, c);
+    cr_conv2d cv = {c->cin, c->cout, c->k, c->s, c->flags};
+    /* x, w, b, res, y, dy, dx, dw, db, dres */
+    const size_t counts[10] = {nx, nw, (size_t)c->cout, ny, ny, ny, nx, nw, (size_t)c->cout, ny};
+    const int shapes[10][4] = {{c->n, c->cin, c->h, c->w}, {c->cout, c->cin, c->k, c->k}, {1, c->cout, 1, 1},
+                               {c->n, c->cout, ho, wo}, {c->n, c->cout, ho, wo}, {c->n, c->cout, ho, wo},
+                               {c->n, c->cin, c->h, c->w}, {c->cout, c->cin, c->k, c->k}, {1, c->cout, 1, 1},
+                               {c->n, c->cout, ho, wo}};
+    const double *host[10] = {x, w, b, res, y, dy, NULL, NULL, NULL, NULL};
+    size_t total = 0;
+    for (int i = 0; i < 10; i++) total += counts[i] + 3;
+    cl_mem arena = NULL;
+    CHECK_OK(cr_buffer_create(cr_nn_runtime(nf), total * sizeof(float), "test arena", &arena));
+    cr_tensor whole = cr_tensor_view(arena, 0, 1, 1, 1, (int)total);
+    CHECK_OK(cr_nn_fill(nf, &whole, 0.0));
+    cr_tensor tf[10], td[10];
+    size_t off = 3;
+    for (int i = 0; i < 10; i++) {
+        const int *sh = shapes[i];
+        tf[i] = cr_tensor_view(arena, off, sh[0], sh[1], sh[2], sh[3]);
+        off += counts[i] + 3;
+        td[i] = tu_tensor(nd, sh[0], sh[1], sh[2], sh[3], host[i], "t");
+        if (host[i])
+            CHECK_OK(cr_tensor_write(nf, &tf[i], host[i]));
+        else {
+            CHECK_OK(cr_nn_fill(nf, &tf[i], 0.25));
+            CHECK_OK(cr_nn_fill(nd, &td[i], 0.25));
+        }
+    }
+    cr_tensor *T[2] = {tf, td};
+    cr_nn *E[2] = {nf, nd};
+    double *g[2][4];
+    for (int e = 0; e < 2; e++) {
+        cr_tensor *t = T[e];
+        CHECK_OK(cr_conv2d_backward(E[e], &t[6], &t[7], c->bias ? &t[8] : NULL, &t[9], &t[5], &t[4], &t[0], &t[3],
+                                    &t[1], &cv));
+        for (int i = 0; i < 4; i++) g[e][i] = tu_read(E[e], &t[6 + i]);
+    }
+    static const char *names[4] = {"dx", "dw", "db", "dres"};
+    for (int i = 0; i < 4; i++) {
+        double err = tu_maxrel(g[0][i], g[1][i], counts[6 + i]);
+        CHECK_MSG(err < 1e-4, "n%d cin%d cout%d %dx%d k%d s%d flags%u bias%d: float %s vs double rel error %.3g",
+                  c->n, c->cin, c->cout, c->h, c->w, c->k, c->s, c->flags, c->bias, names[i], err);
+        free(g[0][i]);
+        free(g[1][i]);
+    }
+    /* the padding between the views is untouched */
+    float *all = malloc(total * sizeof *all);
+    CHECK(all != NULL);
+    CHECK_OK(cr_buffer_read(cr_nn_runtime(nf), arena, 0, total * sizeof(float), all));
+    off = 0;
+    for (int i = 0; i < 10; i++) {
+        for (int j = 0; j < 3; j++) CHECK_MSG(all[off + j] == 0.0f, "view %d: guard %d overwritten", i, j);
+        off += counts[i] + 3;
+    }
+    free(all);
+    for (int i = 0; i < 10; i++) cr_tensor_release(nd, &td[i]);
+    cr_buffer_release(cr_nn_runtime(nf), &arena);
+    free(x);
+    free(w);
+    free(b);
+    free(res);
+    free(y);
+    free(dy);
+}
+
 static void check_geometry(void)
 {
     int out, pb;
@@ -226,7 +312,10 @@ int main(void)
         {2, 3, 4, 6, 10, 3, 2, CR_CONV_RELU | CR_CONV_RESIDUAL, 1},
         {2, 4, 3, 7, 11, 4, 1, CR_CONV_RELU | CR_CONV_RESIDUAL, 1},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(nf, nd, &cases[i]);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        run_case(nf, nd, &cases[i]);
+        if (nd) check_float_backward(nf, nd, &cases[i]);
+    }
     cr_nn_free(nf);
     cr_nn_free(nd);
     CHECK(rt->mem_current == 0);

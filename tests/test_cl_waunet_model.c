@@ -194,8 +194,11 @@ static void test_memory(cr_runtime *rt, cr_nn *nn)
            sec, measured / mib, inf.activation_bytes / mib, inf.live_peak_bytes / mib, inf.arenas,
            tr.activation_bytes / mib, tr.live_peak_bytes / mib, tr.arenas, (long long)inf.parameters,
            inf.param_bytes / mib);
-    double rel = fabs((double)measured - (double)inf.activation_bytes) / (double)inf.activation_bytes;
-    CHECK_MSG(rel < 0.03, "measured %zu vs estimated %zu bytes", measured, inf.activation_bytes);
+    /* the engine's convolution scratch (padded inputs, GEMM-order weights) is part of the peak */
+    size_t expect = inf.activation_bytes + inf.scratch_bytes;
+    double rel = fabs((double)measured - (double)expect) / (double)expect;
+    CHECK_MSG(rel < 0.03, "measured %zu vs estimated %zu + %zu bytes", measured, inf.activation_bytes,
+              inf.scratch_bytes);
     CHECK(inf.activation_bytes >= inf.live_peak_bytes);
     CHECK_MSG(inf.activation_bytes < 1.15 * inf.live_peak_bytes, "planner wastes %.0f%%",
               100.0 * ((double)inf.activation_bytes / inf.live_peak_bytes - 1));

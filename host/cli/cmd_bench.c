@@ -10,19 +10,26 @@
 #include "clrestore/fourier.h"
 #include "clrestore/log.h"
 #include "clrestore/runtime.h"
+#include "clrestore/waunet.h"
 
 static const char bench_usage[] =
-    "usage: clrestore bench [--fourier] [--network] [--repeat N]\n\n"
+    "usage: clrestore bench [--fourier] [--network [--torch] [--no-jemalloc]] [--repeat N]\n\n"
     "Measures the device. With no section named, runs every section.\n"
     "  --fourier    FFT forward + inverse at 4096x4096, 3838x3710 (K2) and 5760x4092 (K3)\n"
     "               for each backend (clFFT, VkFFT), and the pre-processing chain on a\n"
     "               4096x4096 micrograph at 1 A/px binned to 4.5 A\n"
-    "  --network    network inference and training step (not implemented yet)\n"
+    "  --network    the WA-U-Net (default architecture): a 1024x1024 forward (inference\n"
+    "               mode) and a training step on 10 x 192x192; ms, GFLOP/s, device memory peak\n"
+    "  --torch      also run bench/torch_reference.py bench --json (PyTorch, 2 threads, same\n"
+    "               model and counting) and print the ratio; the script is looked up in\n"
+    "               $CLRESTORE_SOURCE_DIR/bench, else in the source tree this was built from\n"
+    "  --no-jemalloc  PyTorch with its default allocator (slower: page faults)\n"
     "  --repeat N   timed repetitions after one warm-up (default 3); the median is shown\n";
 
 typedef struct bench_ctx {
     cr_runtime *rt;
     int repeat;
+    int torch, no_jemalloc; /* --torch, --no-jemalloc */
 } bench_ctx;
 
 static int cmp_double(const void *a, const void *b)
@@ -150,10 +157,100 @@ cleanup:
     return st;
 }
 
+/* PyTorch's numbers for the same two benchmarks, from bench/torch_reference.py's JSON line.
+ * Returns 0 (with a note on stdout) when python, torch or the script are missing. */
+typedef struct torch_result {
+    double fwd_ms, fwd_gflops, train_ms, train_gflops;
+    char version[32];
+} torch_result;
+
+static double json_number(const char *js, const char *key)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\"", key);
+    const char *p = strstr(js, pat);
+    if (!p) return -1.0;
+    p += strlen(pat);
+    while (*p == ' ' || *p == ':') p++;
+    return strtod(p, NULL);
+}
+
+static int run_torch(const bench_ctx *b, torch_result *r)
+{
+    const char *dir = getenv("CLRESTORE_SOURCE_DIR");
+#ifdef CLRESTORE_SOURCE_DIR
+    if (!dir) dir = CLRESTORE_SOURCE_DIR;
+#endif
+    char script[1024], cmd[1400], line[4096] = "";
+    if (!dir) {
+        printf("  PyTorch: skipped (set CLRESTORE_SOURCE_DIR to the source tree)\n");
+        return 0;
+    }
+    snprintf(script, sizeof script, "%s/bench/torch_reference.py", dir);
+    FILE *f = fopen(script, "r");
+    if (!f) {
+        printf("  PyTorch: skipped (no %s)\n", script);
+        return 0;
+    }
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "python3 '%s' bench --json --repeat %d%s 2>/dev/null", script, b->repeat,
+             b->no_jemalloc ? " --no-jemalloc" : "");
+    FILE *pp = popen(cmd, "r");
+    if (!pp) {
+        printf("  PyTorch: skipped (cannot run python3)\n");
+        return 0;
+    }
+    char buf[4096];
+    while (fgets(buf, sizeof buf, pp))
+        if (buf[0] == '{') snprintf(line, sizeof line, "%s", buf);
+    int rc = pclose(pp);
+    if (rc != 0 || !line[0]) {
+        printf("  PyTorch: skipped (python3 or torch missing, or the script failed: exit %d)\n", rc);
+        return 0;
+    }
+    r->fwd_ms = json_number(line, "forward_ms");
+    r->fwd_gflops = json_number(line, "forward_gflops");
+    r->train_ms = json_number(line, "train_step_ms");
+    r->train_gflops = json_number(line, "train_gflops");
+    const char *v = strstr(line, "\"torch\": \"");
+    snprintf(r->version, sizeof r->version, "%s", "?");
+    if (v) sscanf(v + 10, "%31[^\"]", r->version);
+    if (r->fwd_ms <= 0 || r->train_ms <= 0) {
+        printf("  PyTorch: skipped (unexpected output: %.200s)\n", line);
+        return 0;
+    }
+    return 1;
+}
+
 static cr_status bench_network(bench_ctx *b)
 {
-    (void)b;
-    printf("Network: not implemented yet\n");
+    cr_status st;
+    cr_arch a = cr_arch_default();
+    cr_bench_result fwd, train;
+    printf("Network (WA-U-Net levels %d, blocks %d, filters %d, expansion %d) on %s (%s)\n", a.levels, a.blocks,
+           a.filters, a.expansion, b->rt->dev.device_name, b->rt->dev.platform_name);
+    if ((st = cr_waunet_bench(b->rt, &a, 1024, 1, 0, b->repeat, &fwd)) != CR_OK) return st;
+    if ((st = cr_waunet_bench(b->rt, &a, 192, 10, 1, b->repeat, &train)) != CR_OK) return st;
+    torch_result t;
+    memset(&t, 0, sizeof t);
+    int have_torch = b->torch && run_torch(b, &t);
+    printf("  %-28s %10s %9s %12s", "", "ms", "GFLOP/s", "peak MiB");
+    if (have_torch) printf(" %12s %9s %7s", "PyTorch ms", "GFLOP/s", "speed");
+    printf("\n");
+    const cr_bench_result *rs[2] = {&fwd, &train};
+    const char *names[2] = {"forward 1 x 1024^2", "training step 10 x 192^2"};
+    const double tms[2] = {t.fwd_ms, t.train_ms}, tgf[2] = {t.fwd_gflops, t.train_gflops};
+    for (int i = 0; i < 2; i++) {
+        printf("  %-28s %10.1f %9.1f %12.1f", names[i], rs[i]->ms, rs[i]->gflops,
+               (double)rs[i]->peak_bytes / (1 << 20));
+        if (have_torch) printf(" %12.1f %9.1f %6.2fx", tms[i], tgf[i], tms[i] / rs[i]->ms);
+        printf("\n");
+    }
+    if (have_torch)
+        printf("  PyTorch %s, 2 threads, %s; speed = PyTorch time / ours\n", t.version,
+               b->no_jemalloc ? "default allocator" : "jemalloc");
+    printf("  (per-layer GFLOP/s against OpenBLAS SGEMM of the same shapes: bench_conv, "
+           "-DCLRESTORE_BUILD_BENCH=ON)\n");
     return CR_OK;
 }
 
@@ -171,13 +268,17 @@ static const bench_section bench_sections[] = {
 static int run_bench(int argc, char **argv, const cr_global_opts *g)
 {
     int chosen[BENCH_NSECTIONS] = {0}, any = 0;
-    bench_ctx b = {NULL, 3};
+    bench_ctx b = {NULL, 3, 0, 0};
     for (int i = 1; i < argc; i++) {
         int matched = 0;
         for (int s = 0; s < BENCH_NSECTIONS; s++)
             if (strcmp(argv[i], bench_sections[s].option) == 0) chosen[s] = matched = any = 1;
         if (matched) continue;
-        if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) {
+        if (strcmp(argv[i], "--torch") == 0) {
+            b.torch = 1;
+        } else if (strcmp(argv[i], "--no-jemalloc") == 0) {
+            b.torch = b.no_jemalloc = 1;
+        } else if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) {
             char *end = NULL;
             long r = strtol(argv[++i], &end, 10);
             if (*end || r < 1 || r > 64) return cr_cli_usage_error("bench", "--repeat wants 1..64, not '%s'", argv[i]);

@@ -52,6 +52,8 @@ void cr_nn_free(cr_nn *nn)
     for (int i = 0; i < CR_NNK_COUNT; i++)
         if (nn->k[i]) clReleaseKernel(nn->k[i]);
     cr_buffer_release(nn->rt, &nn->mse_partial);
+    cr_buffer_release(nn->rt, &nn->conv_dz);
+    conv_fast_free(nn->cf);
     free(nn);
 }
 

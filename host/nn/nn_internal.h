@@ -6,6 +6,7 @@
 
 #include <limits.h>
 
+#include "clrestore/conv_fast.h"
 #include "clrestore/nn.h"
 
 /* Every kernel the engine launches; cr_nn_kernel_table in nn.c names its file
@@ -44,6 +45,9 @@ struct cr_nn {
     char options[64];         /* build options: "" or "-DCR_REAL_DOUBLE=1" */
     cl_kernel k[CR_NNK_COUNT]; /* NULL until first use */
     cl_mem mse_partial;       /* (CR_NN_MSE_PARTS) reals, NULL until first use */
+    conv_fast *cf;            /* float engines: the fast convolutions, created on first use */
+    cl_mem conv_dz;           /* float engines: dL/d(pre-ReLU) of the convolution in backward */
+    size_t conv_dz_bytes;     /* its size; grows to the largest layer, then is reused */
 };
 
 /* The kernel for id, built on first use with the engine's options. */

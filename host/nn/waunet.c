@@ -88,6 +88,35 @@ static cr_status check_shape(const cr_waunet *m, int n, int h, int w)
     return CR_OK;
 }
 
+/* The float engine's convolution scratch (host/nn/conv2d.c, conv_fast): each buffer grows
+ * to the largest need over the layers and passes run in this mode. */
+static size_t conv_scratch_bytes(const cr_waunet *m, cr_waunet_mode mode, int n, int h, int w)
+{
+    if (m->nn->prec != CR_FLOAT) return 0;
+    conv_fast_tiles t = conv_fast_default_tiles(m->nn->rt);
+    conv_fast_scratch most = {0, 0, 0};
+    size_t dz = 0;
+    for (int i = 0; i < m->graph.nops; i++) {
+        const wn_op *op = &m->graph.ops[i];
+        if (op->kind != WN_CONV) continue;
+        const wn_tensor *in = &m->graph.t[op->a];
+        int hi = h >> in->lv, wi = w >> in->lv, ho, wo, pb;
+        for (int pass = 0; pass < (mode == CR_WAUNET_TRAINING ? 3 : 1); pass++) {
+            if (pass == 1 && op->a == m->graph.input) continue; /* no dX of the image */
+            conv_fast_scratch s;
+            conv_fast_scratch_need(&t, pass, n, op->cv.cin, hi, wi, op->cv.cout, op->cv.k, op->cv.stride, &s);
+            most.pad = s.pad > most.pad ? s.pad : most.pad;
+            most.wt = s.wt > most.wt ? s.wt : most.wt;
+            most.part = s.part > most.part ? s.part : most.part;
+        }
+        cr_conv2d_same(hi, op->cv.k, op->cv.stride, &ho, &pb);
+        cr_conv2d_same(wi, op->cv.k, op->cv.stride, &wo, &pb);
+        size_t z = (size_t)n * op->cv.cout * ho * wo * sizeof(float);
+        if (mode == CR_WAUNET_TRAINING && (op->cv.flags & CR_CONV_RELU) && z > dz) dz = z;
+    }
+    return most.pad + most.wt + most.part + dz;
+}
+
 cr_status cr_waunet_memory_estimate(const cr_waunet *m, cr_waunet_mode mode, int n, int h, int w,
                                     cr_waunet_memory *out)
 {
@@ -101,6 +130,7 @@ cr_status cr_waunet_memory_estimate(const cr_waunet *m, cr_waunet_mode mode, int
     out->param_bytes = (4 * m->params->total + 2 * m->params->total_w) * rs;
     for (int i = 0; i < p.narenas; i++) out->activation_bytes += p.arena_count[i] * rs;
     out->live_peak_bytes = p.live_peak * rs;
+    out->scratch_bytes = conv_scratch_bytes(m, mode, n, h, w);
     out->arenas = p.narenas;
     wn_plan_free(&p);
 cleanup:

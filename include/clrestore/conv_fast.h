@@ -8,7 +8,11 @@
  * A conv_fast handle owns the compiled kernels (one program per kernel size, stride and
  * tile set) and scratch buffers (transposed weights, padded input, partial sums) that
  * grow to the largest shape seen and are then reused: no allocation per call once warm.
- * All work goes to rt->queue in order; nothing here waits for it. */
+ * All work goes to rt->queue in order; nothing here waits for it.
+ *
+ * Buffers are passed as (cl_mem, element offset) pairs, as CLBlast does: the network keeps
+ * its activations as views into a few large arenas, and sub-buffers would need offsets
+ * aligned to CL_DEVICE_MEM_BASE_ADDR_ALIGN, which the arena planner does not give. */
 #ifndef CLRESTORE_CONV_FAST_H
 #define CLRESTORE_CONV_FAST_H
 
@@ -34,6 +38,21 @@ typedef struct conv_fast_tiles {
 
 typedef struct conv_fast conv_fast;
 
+/* A float buffer and the element offset of the tensor's first element in it. */
+typedef struct conv_fast_mem {
+    cl_mem buf; /* NULL: absent (bias, residual, db) */
+    size_t off; /* in floats; off + count must stay below INT_MAX */
+} conv_fast_mem;
+
+/* The whole buffer from its start. */
+static inline conv_fast_mem cf_mem(cl_mem buf)
+{
+    conv_fast_mem m = {buf, 0};
+    return m;
+}
+
+/* The tiles conv_fast_create starts with on rt's device. */
+conv_fast_tiles conv_fast_default_tiles(const cr_runtime *rt);
 cr_status conv_fast_create(cr_runtime *rt, conv_fast **out);
 /* Accepts NULL and half-built handles. */
 void conv_fast_free(conv_fast *cf);
@@ -42,21 +61,38 @@ conv_fast_tiles *conv_fast_tiles_of(conv_fast *cf);
 /* Output size and padding before, TensorFlow "same" rule. */
 void conv_fast_geometry(int in, int k, int stride, int *out, int *pad_before);
 
+/* Bytes of the handle's scratch buffers one call needs (each buffer grows to the largest
+ * need seen): pass 0 forward, 1 backward input, 2 backward weights. For memory plans. */
+typedef struct conv_fast_scratch {
+    size_t pad, wt, part; /* padded input, GEMM-order weights, dW partial sums */
+} conv_fast_scratch;
+void conv_fast_scratch_need(const conv_fast_tiles *t, int pass, int n, int cin, int h, int w_, int cout, int k,
+                            int stride, conv_fast_scratch *out);
+
 /* y (n, cout, ho, wo) = act(conv(x, w) + b) + residual.
  * x (n, cin, h, w); w (cout, cin, k, k); b (cout) or NULL; residual (n, cout, ho, wo) or
  * NULL (may be y itself: y += ...); relu != 0 applies max(., 0) before the residual add. */
-cr_status conv_fast_forward(conv_fast *cf, cl_mem y, cl_mem x, cl_mem w, cl_mem b, cl_mem residual,
-                            int relu, int n, int cin, int h, int w_, int cout, int k, int stride);
+cr_status conv_fast_forward(conv_fast *cf, conv_fast_mem y, conv_fast_mem x, conv_fast_mem w, conv_fast_mem b,
+                            conv_fast_mem residual, int relu, int n, int cin, int h, int w_, int cout, int k, int stride);
 
 /* dx (n, cin, h, w) = conv^T(dy, w), or dx += that when accumulate != 0.
  * dy (n, cout, ho, wo): the gradient after any fused ReLU has been applied to it. */
-cr_status conv_fast_backward_input(conv_fast *cf, cl_mem dx, cl_mem dy, cl_mem w, int accumulate,
+cr_status conv_fast_backward_input(conv_fast *cf, conv_fast_mem dx, conv_fast_mem dy, conv_fast_mem w,
+                                   int accumulate,
                                    int n, int cin, int h, int w_, int cout, int k, int stride);
 
 /* dw (cout, cin, k, k) += sum over images and pixels of dy * shifted x; db (cout) += sum of
- * dy, db may be NULL. x (n, cin, h, w) is the forward input. */
-cr_status conv_fast_backward_weights(conv_fast *cf, cl_mem dw, cl_mem db, cl_mem dy, cl_mem x, int n,
-                                     int cin, int h, int w_, int cout, int k, int stride);
+ * dy. Either may be NULL (then it is not computed). x (n, cin, h, w) is the forward input. */
+cr_status conv_fast_backward_weights(conv_fast *cf, conv_fast_mem dw, conv_fast_mem db, conv_fast_mem dy,
+                                     conv_fast_mem x, int n, int cin, int h, int w_, int cout, int k,
+                                     int stride);
+
+/* The gradient through the fused epilogue y = relu(z) + res, count elements:
+ * dz = dy where y > res (y > 0 without a residual), else 0; and dres += dy when dres is
+ * given. res may be NULL (no residual). dz gets its own buffer (it is a scratch of the
+ * caller): dy stays as it was. */
+cr_status conv_fast_relu_mask(conv_fast *cf, conv_fast_mem dz, conv_fast_mem dres, conv_fast_mem dy,
+                              conv_fast_mem y, conv_fast_mem res, size_t count);
 
 #ifdef __cplusplus
 }

@@ -87,6 +87,8 @@ typedef struct cr_waunet_memory {
     size_t param_bytes;      /* parameter table on the device: values, gradients, 2 Adam moments, W, dW */
     size_t activation_bytes; /* activation arenas for the shape and mode */
     size_t live_peak_bytes;  /* lower bound: most bytes of activations alive at one time */
+    size_t scratch_bytes;    /* engine scratch of the convolutions (padded inputs, GEMM-order
+                                weights, dW partial sums, masked gradients); float engines */
     int arenas;              /* device buffers the activations are split into */
 } cr_waunet_memory;
 
