@@ -18,22 +18,22 @@ step() { echo; echo "== $*"; }
 step "OpenCL devices"
 "$B" devices
 
-step "simulate: 6 micrographs of 768x768 at 1.5 A/px, 40 e/A^2, with ground truth"
-"$B" simulate -o demo/data --count 6 --size 768x768 --apix 1.5 --seed 1
+step "simulate: 8 micrographs of 1024x1024 at 1.5 A/px, 40 e/A^2, with ground truth"
+"$B" simulate -o demo/data --count 8 --size 1024x1024 --apix 1.5 --seed 1
 
-step "prepare: phase flip, bin to 4.5 A, band-pass, 64x64 patches"
-"$B" prepare -m demo/data/micrographs.star -o demo/train.h5 --patch 64 --validation-fraction 0.2
+step "prepare: phase flip, bin to 4.5 A, band-pass, 96x96 patches"
+"$B" prepare -m demo/data/micrographs.star -o demo/train.h5 --patch 96 --validation-fraction 0.125
 
 step "train: a small WA-U-Net (levels 2, blocks 2, 16 filters) for a few minutes"
 "$B" train -t demo/train.h5 -o demo/model --levels 2 --blocks 2 --filters 16 --expansion 2 \
-  --epochs ${DEMO_EPOCHS:-4} --batches-per-epoch ${DEMO_BATCHES:-40} --batch-size 8 --lr 1e-3
+  --epochs ${DEMO_EPOCHS:-8} --batches-per-epoch ${DEMO_BATCHES:-60} --batch-size 8 --lr 1e-3
 
 step "denoise with previews"
 "$B" denoise -p demo/model/last.h5 -m demo/data/micrographs.star -o demo/denoised --preview
 
 step "snr: signal, noise and bias of the even/odd pairs"
 "$B" snr -p demo/model/last.h5 -m demo/data/micrographs.star -o demo/snr.csv \
-  --spectral demo/snr_spectral.csv --patch 64 --plot demo/snr | tee demo/snr_summary.txt
+  --spectral demo/snr_spectral.csv --patch 96 --plot demo/snr | tee demo/snr_summary.txt
 
 cp demo/denoised/sim_0001_DW_denoised_preview.png demo/preview.png
 cat > demo/README.txt <<TXT
@@ -41,7 +41,7 @@ clrestore demo ($(date -u +%Y-%m-%d), $("$B" --version), device: $("$B" devices 
 
 data/            simulate: micrographs/<name>_DW/_EVN/_ODD.mrc (Poisson even/odd halves and
                  their sum), truth/<name>.mrc (noise-free image, same CTF), micrographs.star
-train.h5         prepare: even/odd 64x64 patch pairs at ~2.25 A/px
+train.h5         prepare: even/odd 96x96 patch pairs at ~2.25 A/px
 model/           train: epoch_NNN.h5 checkpoints, last.h5, history.csv (losses per epoch)
 denoised/        denoise: <name>_DW_denoised.mrc (same size and pixel size as the input),
                  <name>_DW_denoised_preview.png (binned raw | denoised), denoised_micrographs.star
