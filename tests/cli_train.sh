@@ -30,6 +30,18 @@ cmp -s A/epoch_002.h5 B/epoch_002.h5; check "epoch_002.h5 identical" 0 $?
 cmp -s A/last.h5 C/last.h5; check "last.h5 identical after two resumes" 0 $?
 check "history after resumes" 4 "$(wc -l < C/history.csv)"
 
+# Ctrl-C (SIGINT) finishes the step, saves last.h5 mid-epoch and exits 130;
+# --resume continues from there
+GN="--levels 2 --blocks 1 --filters 4 --expansion 2 --epochs 1 --batches-per-epoch 100000 --batch-size 2 --quiet"
+"$BIN" train -t t.h5 -o G $GN &
+pid=$!
+sleep 4
+kill -INT $pid; wait $pid; check "SIGINT exit status" 130 $?
+[ -f G/last.h5 ]; check "last.h5 written on SIGINT" 0 $?
+before=$(cksum < G/last.h5)
+"$BIN" train -t t.h5 -o G $GN --resume --stop-after-batches 3; check "resume after SIGINT" 0 $?
+checks=$((checks + 1)); [ "$(cksum < G/last.h5)" != "$before" ] || { echo "FAIL: resume did not continue"; fail=$((fail + 1)); }
+
 # bad inputs: exit 1, one line naming the file, nothing overwritten
 sum=$(cksum < A/last.h5)
 err=$("$BIN" train -t t.h5 -o A $NET 2>&1); check "existing run without --resume" 1 $?
