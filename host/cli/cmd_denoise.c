@@ -46,6 +46,7 @@ static const char denoise_usage[] =
     "      --tta                average over the 8 rotations/flips (8x slower)\n"
     "      --preview            <stem>_preview.png: raw and denoised side by side\n"
     "      --skip-existing      skip micrographs whose output exists (resumable batch runs)\n"
+    "      --devices all|I,J    denoise on several devices in parallel, one thread each\n"
     "      --network-only       apply the network alone to each image as it is: no normalisation\n"
     "                           or Fourier steps; the image is padded with its edge mean (the mean\n"
     "                           of its border pixels) to a multiple of 2^levels and cropped back\n"
@@ -89,6 +90,8 @@ static int parse(int argc, char **argv, denoise_opts *o)
             target = &o->merge_width;
         else if (IS("--tile"))
             target = &o->tile;
+        else if (IS("--devices"))
+            target = &o->devices;
         else if (IS("--network-only") && !eq)
             o->network_only = 1;
         else if (IS("--no-phaseflip") && !eq)
@@ -221,8 +224,15 @@ static int run_denoise(int argc, char **argv, const cr_global_opts *g)
     cr_waunet *m = NULL;
     int rc = parse(argc, argv, &o);
     if (rc != 0) goto cleanup;
+    /* with --devices, the first listed device is the one opened here (worker 0) */
+    char first[256];
+    const char *sel = g->device;
+    if (o.devices) {
+        snprintf(first, sizeof first, "%.*s", (int)strcspn(o.devices, ","), o.devices);
+        sel = strcmp(first, "all") == 0 ? "0" : first;
+    }
     if (cr_checkpoint_load(o.model, &ck) != CR_OK || (o.outdir && cr_mkdir_p(o.outdir) != CR_OK) ||
-        cr_runtime_create(g->device, &rt) != CR_OK ||
+        cr_runtime_create(sel, &rt) != CR_OK ||
         cr_nn_create(rt, CR_FLOAT, &nn) != CR_OK || cr_waunet_create(nn, &ck->arch, &m) != CR_OK) {
         rc = cr_cli_fail();
         goto cleanup;

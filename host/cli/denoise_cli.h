@@ -19,6 +19,7 @@ typedef struct denoise_opts {
     int ninputs;
     const char *max_res, *merge_res, *merge_width, *tile; /* numbers, parsed later */
     int no_phaseflip, merge_noisy, flip_back, tta, preview, skip_existing;
+    const char *devices; /* --devices all | i,j,... (NULL: the one --device) */
 } denoise_opts;
 
 /* <outdir or the input's directory>/<input name without extension><suffix>.mrc */

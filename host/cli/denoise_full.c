@@ -4,6 +4,7 @@
  * denoised_micrographs.star listing the outputs with the input's other
  * columns (and optics table) kept. */
 #include <libgen.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,6 @@ static const cr_star_table *micrograph_table(const cr_star_file *f)
 typedef struct full_run {
     const denoise_opts *o;
     cr_denoise_opts dopt;
-    cr_denoiser den;
     cr_star_file *in_star, *out_star;
     const cr_star_table *src_table; /* micrographs table of the input STAR */
     cr_star_table *out_table;
@@ -96,8 +96,8 @@ static void preview_path(const char *out, char *pv, size_t len)
 
 /* One micrograph: in = resolved input path, name = as it will appear in the
  * output STAR's directory terms; *written = 1 when an output exists after. */
-static cr_status one(full_run *r, const char *in, const cr_ctf_params *ctf, double star_apix, char *out,
-                     size_t outlen, int *written)
+static cr_status one(full_run *r, cr_denoiser *den, const char *in, const cr_ctf_params *ctf, double star_apix,
+                     char *out, size_t outlen, int *written)
 {
     cr_status st = CR_OK;
     cr_mrc_header h;
@@ -130,7 +130,7 @@ static cr_status one(full_run *r, const char *in, const cr_ctf_params *ctf, doub
         st = cr_fail(CR_ERR_NOMEM, "%s: out of memory", in);
         goto cleanup;
     }
-    st = cr_denoise_micrograph(&r->den, img, h.nx, h.ny, apix, ctf, &r->dopt, res, r->o->preview ? &braw : NULL,
+    st = cr_denoise_micrograph(den, img, h.nx, h.ny, apix, ctf, &r->dopt, res, r->o->preview ? &braw : NULL,
                                r->o->preview ? &bden : NULL, &bx, &by);
     if (st != CR_OK) {
         cr_error_prefix("%s", in);
@@ -179,38 +179,55 @@ static cr_status options(full_run *r, const cr_checkpoint *ck)
     return CR_OK;
 }
 
-int denoise_full(cr_runtime *rt, cr_waunet *m, const cr_checkpoint *ck, const denoise_opts *o)
+/* One device: its own runtime (worker 0 borrows the caller's), engine,
+ * model copy, Fourier object and denoiser. */
+typedef struct worker {
+    full_run *r;
+    cr_runtime *rt;
+    int own;          /* rt, nn, net made here (not worker 0's) */
+    cr_nn *nn;
+    cr_waunet *net;
+    cr_fourier *fw;
+    cr_denoiser den;
+    pthread_t thread;
+    cr_status st;     /* set-up failure */
+} worker;
+
+/* Per-micrograph results, kept in input order for the STAR file. */
+typedef struct job {
+    char name[4096]; /* as the output STAR lists it */
+    int ok;
+} job;
+
+typedef struct queue {
+    pthread_mutex_t mu;
+    int next, n, done, failed;
+    job *jobs;
+    cr_progress *pr;
+} queue;
+
+static queue q;
+
+/* Claims micrographs one at a time until none is left. Errors are printed
+ * (one line each, under the lock) and counted; the others go on. */
+static void *work(void *arg)
 {
-    full_run r;
-    memset(&r, 0, sizeof r);
-    r.o = o;
-    int rc = CR_EXIT_OK, ok = 0, failed = 0;
-    cr_fourier *fw = NULL;
-    if (options(&r, ck) != CR_OK) return CR_EXIT_USAGE;
-    if (o->star) {
-        if (cr_star_read(o->star, &r.in_star) != CR_OK ||
-            cr_star_micrographs(r.in_star, r.dopt.phaseflip, &r.rows, &r.nrows) != CR_OK) {
-            rc = cr_cli_fail();
-            goto cleanup;
-        }
-        r.src_table = micrograph_table(r.in_star);
-    }
-    if (cr_fourier_create(rt, &fw) != CR_OK || cr_denoiser_init(&r.den, fw, m) != CR_OK || setup_star(&r) != CR_OK) {
-        rc = cr_cli_fail();
-        goto cleanup;
-    }
-    int n = o->star ? r.nrows : o->ninputs;
-    cr_progress pr;
-    cr_progress_begin(&pr, "denoise", "mic", n);
-    for (int i = 0; i < n; i++) {
-        char in[4096], out[4096], name[4096];
+    worker *w = arg;
+    full_run *r = w->r;
+    const denoise_opts *o = r->o;
+    for (;;) {
+        pthread_mutex_lock(&q.mu);
+        int i = q.next < q.n ? q.next++ : -1;
+        pthread_mutex_unlock(&q.mu);
+        if (i < 0) break;
+        char in[4096], out[4096];
         cr_ctf_params ctf, *pctf = NULL;
         double apix = 0;
         int written = 0;
         cr_status st = CR_OK;
         cr_error_clear();
         if (o->star) {
-            const cr_micrograph_row *row = &r.rows[i];
+            const cr_micrograph_row *row = &r->rows[i];
             st = cr_resolve_path(o->star, row->name, in, sizeof in);
             cr_ctf_params c = {row->defocus_u, row->defocus_v, row->defocus_angle, row->voltage,
                                row->cs,        row->amp_contrast, row->phase_shift};
@@ -220,41 +237,171 @@ int denoise_full(cr_runtime *rt, cr_waunet *m, const cr_checkpoint *ck, const de
         } else {
             snprintf(in, sizeof in, "%s", o->inputs[i]);
         }
-        if (st == CR_OK) st = one(&r, in, pctf, apix, out, sizeof out, &written);
+        if (st == CR_OK) st = one(r, &w->den, in, pctf, apix, out, sizeof out, &written);
+        job *jb = &q.jobs[i];
         if (st == CR_OK && written) {
-            /* the name as the output STAR sees it */
             if (o->outdir) {
                 char tmp[4096];
                 snprintf(tmp, sizeof tmp, "%s", out);
-                snprintf(name, sizeof name, "%s", basename(tmp));
+                snprintf(jb->name, sizeof jb->name, "%s", basename(tmp));
             } else if (o->star) {
                 denoise_opts rel = *o;
                 rel.outdir = NULL;
-                st = denoise_output_path(&rel, r.rows[i].name, name, sizeof name);
+                st = denoise_output_path(&rel, r->rows[i].name, jb->name, sizeof jb->name);
             } else {
-                snprintf(name, sizeof name, "%s", out);
+                snprintf(jb->name, sizeof jb->name, "%s", out);
             }
-            if (st == CR_OK) st = star_row(&r, o->star ? r.rows[i].source_row : 0, name);
+            jb->ok = st == CR_OK;
         }
+        pthread_mutex_lock(&q.mu);
         if (st != CR_OK) {
-            cr_progress_end(&pr);
+            cr_progress_end(q.pr);
             cr_cli_fail();
-            failed++;
-            cr_progress_begin(&pr, "denoise", "mic", n);
+            q.failed++;
+            cr_progress_begin(q.pr, "denoise", "mic", q.n);
+        }
+        cr_progress_update(q.pr, ++q.done);
+        pthread_mutex_unlock(&q.mu);
+    }
+    return NULL;
+}
+
+static cr_status worker_setup(worker *w, const cr_checkpoint *ck)
+{
+    cr_status st = CR_OK;
+    if (w->own) {
+        CR_TRY(cr_nn_create(w->rt, CR_FLOAT, &w->nn));
+        CR_TRY(cr_waunet_create(w->nn, &ck->arch, &w->net));
+        CR_TRY(cr_waunet_upload(w->net, ck));
+    }
+    CR_TRY(cr_fourier_create(w->rt, &w->fw));
+    CR_TRY(cr_denoiser_init(&w->den, w->fw, w->net));
+cleanup:
+    return st;
+}
+
+static void worker_free(worker *w)
+{
+    cr_fourier_free(w->fw);
+    if (w->own) {
+        cr_waunet_free(w->net);
+        cr_nn_free(w->nn);
+        cr_runtime_free(w->rt);
+    }
+}
+
+/* The devices of --devices: "all", or a comma list of indices or names. */
+static cr_status device_list(const char *spec, cr_device_desc **sel, int *nsel)
+{
+    cr_device_desc *all = NULL;
+    int n = 0;
+    cr_status st = cr_devices_list(&all, &n);
+    *sel = NULL;
+    *nsel = 0;
+    if (st != CR_OK) return st;
+    *sel = calloc((size_t)n + 64, sizeof **sel);
+    if (!*sel) {
+        free(all);
+        return cr_fail(CR_ERR_NOMEM, "out of memory");
+    }
+    if (strcmp(spec, "all") == 0) {
+        for (int i = 0; i < n; i++) (*sel)[(*nsel)++] = all[i];
+    } else {
+        char buf[1024];
+        snprintf(buf, sizeof buf, "%s", spec);
+        for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok && *nsel < n + 64;
+             tok = strtok_r(NULL, ",", &save)) {
+            int idx = 0;
+            if ((st = cr_device_select(all, n, tok, &idx)) != CR_OK) break;
+            (*sel)[(*nsel)++] = all[idx];
+        }
+    }
+    free(all);
+    if (st == CR_OK && *nsel == 0) st = cr_fail(CR_ERR_NO_DEVICE, "--devices %s: no device", spec);
+    return st;
+}
+
+int denoise_full(cr_runtime *rt, cr_waunet *m, const cr_checkpoint *ck, const denoise_opts *o)
+{
+    full_run r;
+    memset(&r, 0, sizeof r);
+    r.o = o;
+    int rc = CR_EXIT_OK, nw = 1, ok = 0;
+    worker *w = NULL;
+    cr_device_desc *devs = NULL;
+    if (options(&r, ck) != CR_OK) return CR_EXIT_USAGE;
+    if (o->devices && device_list(o->devices, &devs, &nw) != CR_OK) return cr_cli_fail();
+    if (o->star) {
+        if (cr_star_read(o->star, &r.in_star) != CR_OK ||
+            cr_star_micrographs(r.in_star, r.dopt.phaseflip, &r.rows, &r.nrows) != CR_OK) {
+            rc = cr_cli_fail();
+            goto cleanup;
+        }
+        r.src_table = micrograph_table(r.in_star);
+    }
+    w = calloc((size_t)nw, sizeof *w);
+    if (!w || setup_star(&r) != CR_OK) {
+        rc = w ? cr_cli_fail() : CR_EXIT_FAIL;
+        goto cleanup;
+    }
+    /* worker 0 runs on the caller's runtime and model (the first device of
+     * --devices is the one run_denoise opened); the others get their own */
+    for (int i = 0; i < nw; i++) {
+        w[i].r = &r;
+        if (i == 0) {
+            w[i].rt = rt, w[i].net = m;
         } else {
+            w[i].own = 1;
+            if (cr_runtime_create_for(&devs[i], &w[i].rt) != CR_OK) {
+                rc = cr_cli_fail();
+                goto cleanup;
+            }
+        }
+        if (worker_setup(&w[i], ck) != CR_OK) {
+            rc = cr_cli_fail();
+            goto cleanup;
+        }
+    }
+    cr_progress pr;
+    q.n = o->star ? r.nrows : o->ninputs;
+    q.next = q.done = q.failed = 0;
+    q.jobs = calloc((size_t)q.n + 1, sizeof *q.jobs);
+    q.pr = &pr;
+    if (!q.jobs) {
+        rc = CR_EXIT_FAIL;
+        goto cleanup;
+    }
+    pthread_mutex_init(&q.mu, NULL);
+    cr_progress_begin(&pr, "denoise", "mic", q.n);
+    int started = 0;
+    for (int i = 1; i < nw; i++)
+        if (pthread_create(&w[i].thread, NULL, work, &w[i]) == 0) started = i;
+        else break;
+    work(&w[0]);
+    for (int i = 1; i <= started; i++) pthread_join(w[i].thread, NULL);
+    cr_progress_end(&pr);
+    pthread_mutex_destroy(&q.mu);
+    for (int i = 0; i < q.n; i++)
+        if (q.jobs[i].ok) {
+            if (star_row(&r, o->star ? r.rows[i].source_row : 0, q.jobs[i].name) != CR_OK) {
+                rc = cr_cli_fail();
+                goto cleanup;
+            }
             ok++;
         }
-        cr_progress_update(&pr, i + 1);
-    }
-    cr_progress_end(&pr);
     if (ok > 0 && cr_star_write(r.out_star, r.star_out) != CR_OK) {
         rc = cr_cli_fail();
         goto cleanup;
     }
-    if (failed) rc = CR_EXIT_FAIL;
-    cr_info("denoised %d of %d micrographs%s; list in %s", ok, n, failed ? " (see errors above)" : "", r.star_out);
+    if (q.failed) rc = CR_EXIT_FAIL;
+    cr_info("denoised %d of %d micrographs on %d device%s%s; list in %s", ok, q.n, nw, nw == 1 ? "" : "s",
+            q.failed ? " (see errors above)" : "", r.star_out);
 cleanup:
-    cr_fourier_free(fw);
+    for (int i = 0; w && i < nw; i++) worker_free(&w[i]);
+    free(w);
+    free(devs);
+    free(q.jobs);
+    q.jobs = NULL;
     cr_star_free(r.out_star);
     cr_micrograph_rows_free(r.rows, r.nrows);
     cr_star_free(r.in_star);
