@@ -14,6 +14,7 @@
 #include "clrestore/log.h"
 #include "clrestore/mrc.h"
 #include "clrestore/plot.h"
+#include "clrestore/prepare.h"
 #include "clrestore/snr.h"
 #include "clrestore/star.h"
 
@@ -79,8 +80,7 @@ static cr_status measure(cr_denoiser *d, const snr_opts *o, const cr_checkpoint 
         st = cr_fail(CR_ERR_FORMAT, "%s: %dx%d, but the odd sum %s is %dx%d", ep, he.nx, he.ny, op, ho.nx, ho.ny);
         goto cleanup;
     }
-    cr_ctf_params ctf = {row->defocus_u, row->defocus_v, row->defocus_angle, row->voltage,
-                         row->cs,        row->amp_contrast, row->phase_shift};
+    cr_ctf_params ctf = cr_ctf_from_row(row);
     cr_preprocess_opts po;
     cr_preprocess_opts_default(&po);
     po.apix = row->apix > 0 ? row->apix : he.apix;

@@ -14,6 +14,7 @@
 #include "clrestore/denoise.h"
 #include "clrestore/log.h"
 #include "clrestore/mrc.h"
+#include "clrestore/prepare.h"
 #include "clrestore/preview.h"
 #include "clrestore/star.h"
 #include "denoise_cli.h"
@@ -229,9 +230,7 @@ static void *work(void *arg)
         if (o->star) {
             const cr_micrograph_row *row = &r->rows[i];
             st = cr_resolve_path(o->star, row->name, in, sizeof in);
-            cr_ctf_params c = {row->defocus_u, row->defocus_v, row->defocus_angle, row->voltage,
-                               row->cs,        row->amp_contrast, row->phase_shift};
-            ctf = c;
+            ctf = cr_ctf_from_row(row);
             pctf = &ctf;
             apix = row->apix;
         } else {

@@ -29,6 +29,13 @@ void cr_prepare_opts_default(cr_prepare_opts *o)
     o->seed = 1;
 }
 
+cr_ctf_params cr_ctf_from_row(const cr_micrograph_row *row)
+{
+    cr_ctf_params c = {row->defocus_u, row->defocus_v, row->defocus_angle, row->voltage,
+                       row->cs,        row->amp_contrast, row->phase_shift};
+    return c;
+}
+
 /* z-score in double: the patch is small, and double keeps std exact enough
  * that tests can check it at 1e-6. */
 static void normalise_patch(float *p, int n)
@@ -154,8 +161,7 @@ static cr_status prepare_one(prep_state *s, int i, cr_prepare_report *rep, int *
                 base_name(even_path), he.nx, he.ny, apix, s->first_shape[1], s->first_shape[0], s->first_apix);
         goto cleanup;
     }
-    cr_ctf_params ctf = {row->defocus_u, row->defocus_v, row->defocus_angle, row->voltage,
-                         row->cs,        row->amp_contrast, row->phase_shift};
+    cr_ctf_params ctf = cr_ctf_from_row(row);
     cr_preprocess_opts po;
     cr_preprocess_opts_default(&po);
     po.apix = apix;

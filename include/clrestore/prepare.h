@@ -5,7 +5,9 @@
 
 #include <stdint.h>
 
+#include "clrestore/fourier.h"
 #include "clrestore/runtime.h"
+#include "clrestore/star.h"
 #include "clrestore/status.h"
 
 #ifdef __cplusplus
@@ -26,6 +28,9 @@ typedef struct cr_prepare_opts {
 } cr_prepare_opts;
 
 void cr_prepare_opts_default(cr_prepare_opts *o);
+
+/* The CTF parameters of a micrograph row (RELION units as the STAR has them). */
+cr_ctf_params cr_ctf_from_row(const cr_micrograph_row *row);
 
 typedef struct cr_prepare_report {
     int micrographs;  /* rows considered */
