@@ -49,6 +49,19 @@ check "input untouched" "$sum" "$(cksum < sim/micrographs/sim_0001_DW.mrc)"
 err=$("$BIN" denoise -p model/last.h5 -m coarse/micrographs.star -o c 2>&1); check "pixel-size mismatch" 1 $?
 has "mismatch explained" "$err" "pixel size mismatch"
 [ ! -f c/sim_0001_DW_denoised.mrc ]; check "nothing written on mismatch" 0 $?
+# a corrupt micrograph among good ones: the others are denoised, it is named, exit 1
+mkdir -p mixed && cp sim/micrographs/sim_000[12]_DW.mrc mixed/ && head -c 5000 sim/micrographs/sim_0003_DW.mrc > mixed/bad_DW.mrc
+err=$("$BIN" denoise -p model/last.h5 --no-phaseflip mixed/sim_0001_DW.mrc mixed/bad_DW.mrc mixed/sim_0002_DW.mrc -o mo 2>&1)
+check "corrupt among good" 1 $?
+has "corrupt named" "$err" "mixed/bad_DW.mrc"
+[ -f mo/sim_0001_DW_denoised.mrc ] && [ -f mo/sim_0002_DW_denoised.mrc ] && [ ! -f mo/bad_DW_denoised.mrc ]
+check "good ones denoised" 0 $?
+# an output directory that cannot be made; a missing model; a model of another architecture works (any architecture denoises)
+: > notadir
+err=$("$BIN" denoise -p model/last.h5 -m sim/micrographs.star -o notadir/out 2>&1); check "unwritable output dir" 1 $?
+has "output dir named" "$err" "notadir"
+err=$("$BIN" denoise -p nomodel.h5 -m sim/micrographs.star -o x 2>&1); check "missing model" 1 $?
+has "model named" "$err" "nomodel.h5"
 checks=$((checks + 1)); ! find . -name '*.tmp.*' | grep -q . || { echo "FAIL: temporary files left"; fail=$((fail + 1)); }
 
 echo "cli_denoise: $checks checks, $((checks - fail)) passed, $fail failed"
