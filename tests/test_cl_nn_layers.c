@@ -177,6 +177,34 @@ static void test_all(cr_nn *nf, cr_nn *nd)
                                 a[((n * 12 + (2 * i + j) * 3 + c) * 3 + r) * 5 + s];
     run_op(nf, nd, OP_D2S, 1, sd, yd, (double *[2]){a, NULL}, y);
 
+    /* wide rows, so the vector paths (8 outputs per work-item) run as well as the tails */
+    {
+        enum { PH = 4, PW = 38, DH = 3, DW = 19 };
+        enum { BIG = N * 4 * C * DH * DW > N * C * PH * PW ? N * 4 * C * DH * DW : N * C * PH * PW };
+        double *pa = tu_alloc(BIG), *py = tu_alloc(BIG);
+        tu_fill(pa, BIG, -1, 1);
+        int sw[2][4] = {{N, C, PH, PW}}, yw[4] = {N, C, PH / 2, PW / 2};
+        for (int pl = 0; pl < N * C; pl++)
+            for (int oy = 0; oy < PH / 2; oy++)
+                for (int ox = 0; ox < PW / 2; ox++) {
+                    const double *q = pa + pl * PH * PW + 2 * oy * PW + 2 * ox;
+                    py[(pl * PH / 2 + oy) * PW / 2 + ox] = fmax(fmax(q[0], q[1]), fmax(q[PW], q[PW + 1]));
+                }
+        run_op(nf, nd, OP_POOL, 1, sw, yw, (double *[2]){pa, NULL}, py);
+        int sdw[2][4] = {{N, 4 * C, DH, DW}}, ydw[4] = {N, C, 2 * DH, 2 * DW};
+        for (int n = 0; n < N; n++)
+            for (int c = 0; c < C; c++)
+                for (int r = 0; r < DH; r++)
+                    for (int q = 0; q < DW; q++)
+                        for (int i = 0; i < 2; i++)
+                            for (int j = 0; j < 2; j++)
+                                py[((n * C + c) * 2 * DH + 2 * r + i) * 2 * DW + 2 * q + j] =
+                                    pa[((n * 4 * C + (2 * i + j) * C + c) * DH + r) * DW + q];
+        run_op(nf, nd, OP_D2S, 1, sdw, ydw, (double *[2]){pa, NULL}, py);
+        free(pa);
+        free(py);
+    }
+
     /* MSE over (N, C, H, W) */
     double l = 0;
     for (int i = 0; i < CNT; i++) l += (a[i] - b[i]) * (a[i] - b[i]);

@@ -193,19 +193,25 @@ static int run_torch(const bench_ctx *b, torch_result *r)
         return 0;
     }
     fclose(f);
-    snprintf(cmd, sizeof cmd, "python3 '%s' bench --json --repeat %d%s 2>/dev/null", script, b->repeat,
-             b->no_jemalloc ? " --no-jemalloc" : "");
-    FILE *pp = popen(cmd, "r");
-    if (!pp) {
-        printf("  PyTorch: skipped (cannot run python3)\n");
-        return 0;
+    /* $CLRESTORE_PYTHON, else python3 on the PATH, else Debian's (python3-torch is a system
+     * package that a pyenv or venv python3 on the PATH does not see) */
+    const char *env_py = getenv("CLRESTORE_PYTHON");
+    const char *pythons[2] = {env_py ? env_py : "python3", env_py ? NULL : "/usr/bin/python3"};
+    int rc = -1;
+    for (int i = 0; i < 2 && pythons[i] && !line[0]; i++) {
+        snprintf(cmd, sizeof cmd, "'%s' '%s' bench --json --repeat %d%s 2>/dev/null", pythons[i], script,
+                 b->repeat, b->no_jemalloc ? " --no-jemalloc" : "");
+        FILE *pp = popen(cmd, "r");
+        if (!pp) continue;
+        char buf[4096];
+        while (fgets(buf, sizeof buf, pp))
+            if (buf[0] == '{') snprintf(line, sizeof line, "%s", buf);
+        rc = pclose(pp);
+        if (rc != 0) line[0] = 0;
     }
-    char buf[4096];
-    while (fgets(buf, sizeof buf, pp))
-        if (buf[0] == '{') snprintf(line, sizeof line, "%s", buf);
-    int rc = pclose(pp);
-    if (rc != 0 || !line[0]) {
-        printf("  PyTorch: skipped (python3 or torch missing, or the script failed: exit %d)\n", rc);
+    if (!line[0]) {
+        printf("  PyTorch: skipped (python3 with torch not found, or the script failed: exit %d; "
+               "CLRESTORE_PYTHON names the interpreter)\n", rc);
         return 0;
     }
     r->fwd_ms = json_number(line, "forward_ms");
@@ -249,6 +255,12 @@ static cr_status bench_network(bench_ctx *b)
     if (have_torch)
         printf("  PyTorch %s, 2 threads, %s; speed = PyTorch time / ours\n", t.version,
                b->no_jemalloc ? "default allocator" : "jemalloc");
+    /* the profiled runs wait after every layer, so their sums exceed the timings above */
+    printf("  time by layer kind, ms (one profiled run each)\n  %-22s %12s %12s %12s\n", "", "fwd 1024^2",
+           "train fwd", "train bwd");
+    for (int k = 0; k < CR_PROF_KINDS; k++)
+        printf("  %-22s %12.1f %12.1f %12.1f\n", cr_waunet_prof_name((cr_waunet_prof_kind)k),
+               1e3 * fwd.profile.fwd[k], 1e3 * train.profile.fwd[k], 1e3 * train.profile.bwd[k]);
     printf("  (per-layer GFLOP/s against OpenBLAS SGEMM of the same shapes: bench_conv, "
            "-DCLRESTORE_BUILD_BENCH=ON)\n");
     return CR_OK;

@@ -23,7 +23,7 @@ cr_status cr_nn_fill(cr_nn *nn, const cr_tensor *t, double value)
     int off = (int)t->off, n = (int)cr_tensor_count(t);
     cr_real_arg v = cr_nn_real(nn, value);
     CR_TRY(cr_kernel_args(k, 4, KA(t->buf), KA(off), KR(nn, v), KA(n)));
-    CR_TRY(cr_nn_launch1(nn, k, (size_t)n));
+    CR_TRY(cr_nn_launch1(nn, k, ((size_t)n + 7) / 8)); /* 8 elements per item */
 cleanup:
     return st;
 }
@@ -39,7 +39,7 @@ cr_status cr_nn_axpy(cr_nn *nn, const cr_tensor *y, const cr_tensor *x, double a
     int yoff = (int)y->off, xoff = (int)x->off, n = (int)cr_tensor_count(y);
     cr_real_arg a = cr_nn_real(nn, alpha);
     CR_TRY(cr_kernel_args(k, 6, KA(y->buf), KA(yoff), KA(x->buf), KA(xoff), KR(nn, a), KA(n)));
-    CR_TRY(cr_nn_launch1(nn, k, (size_t)n));
+    CR_TRY(cr_nn_launch1(nn, k, ((size_t)n + 7) / 8)); /* 8 elements per item */
 cleanup:
     return st;
 }
@@ -53,7 +53,7 @@ cr_status cr_relu_forward(cr_nn *nn, const cr_tensor *y, const cr_tensor *x)
     CR_TRY(cr_nn_kernel(nn, CR_NNK_RELU_FWD, &k));
     int yoff = (int)y->off, xoff = (int)x->off, n = (int)cr_tensor_count(y);
     CR_TRY(cr_kernel_args(k, 5, KA(y->buf), KA(yoff), KA(x->buf), KA(xoff), KA(n)));
-    CR_TRY(cr_nn_launch1(nn, k, (size_t)n));
+    CR_TRY(cr_nn_launch1(nn, k, ((size_t)n + 7) / 8)); /* 8 elements per item */
 cleanup:
     return st;
 }
@@ -69,7 +69,7 @@ cr_status cr_relu_backward(cr_nn *nn, const cr_tensor *dx, const cr_tensor *dy, 
     CR_TRY(cr_nn_kernel(nn, CR_NNK_RELU_BWD, &k));
     int dxoff = (int)dx->off, dyoff = (int)dy->off, yoff = (int)y->off, n = (int)cr_tensor_count(y);
     CR_TRY(cr_kernel_args(k, 7, KA(dx->buf), KA(dxoff), KA(dy->buf), KA(dyoff), KA(y->buf), KA(yoff), KA(n)));
-    CR_TRY(cr_nn_launch1(nn, k, (size_t)n));
+    CR_TRY(cr_nn_launch1(nn, k, ((size_t)n + 7) / 8)); /* 8 elements per item */
 cleanup:
     return st;
 }
@@ -84,7 +84,7 @@ cr_status cr_add_forward(cr_nn *nn, const cr_tensor *y, const cr_tensor *a, cons
     CR_TRY(cr_nn_kernel(nn, CR_NNK_ADD_FWD, &k));
     int yoff = (int)y->off, aoff = (int)a->off, boff = (int)b->off, n = (int)cr_tensor_count(y);
     CR_TRY(cr_kernel_args(k, 7, KA(y->buf), KA(yoff), KA(a->buf), KA(aoff), KA(b->buf), KA(boff), KA(n)));
-    CR_TRY(cr_nn_launch1(nn, k, (size_t)n));
+    CR_TRY(cr_nn_launch1(nn, k, ((size_t)n + 7) / 8)); /* 8 elements per item */
 cleanup:
     return st;
 }
@@ -110,7 +110,7 @@ cr_status cr_concat_forward(cr_nn *nn, const cr_tensor *y, const cr_tensor *a, c
     int n = (int)cr_tensor_count(y);
     CR_TRY(cr_kernel_args(k, 10, KA(y->buf), KA(yoff), KA(a->buf), KA(aoff), KA(b->buf), KA(boff), KA(a->c),
                           KA(b->c), KA(hw), KA(n)));
-    CR_TRY(cr_nn_launch1(nn, k, (size_t)n));
+    CR_TRY(cr_nn_launch1(nn, k, ((size_t)n + 7) / 8)); /* 8 elements per item */
 cleanup:
     return st;
 }
@@ -136,7 +136,7 @@ cr_status cr_concat_backward(cr_nn *nn, const cr_tensor *da, const cr_tensor *db
     int has_a = da != NULL, has_b = db != NULL, hw = dy->h * dy->w, n = (int)cr_tensor_count(dy);
     CR_TRY(cr_kernel_args(k, 12, KA(abuf), KA(aoff), KA(bbuf), KA(boff), KA(dy->buf), KA(dyoff), KA(ca), KA(cb),
                           KA(hw), KA(has_a), KA(has_b), KA(n)));
-    CR_TRY(cr_nn_launch1(nn, k, (size_t)n));
+    CR_TRY(cr_nn_launch1(nn, k, ((size_t)n + 7) / 8)); /* 8 elements per item */
 cleanup:
     return st;
 }

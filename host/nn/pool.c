@@ -17,9 +17,11 @@ cr_status cr_maxpool2_forward(cr_nn *nn, const cr_tensor *y, const cr_tensor *x)
     CR_TRY(pool_check(nn, x, "maxpool2 x"));
     CR_TRY(cr_nn_check_shape(nn, y, "maxpool2 y", x->n, x->c, x->h / 2, x->w / 2));
     CR_TRY(cr_nn_kernel(nn, CR_NNK_POOL_FWD, &k));
-    int yoff = (int)y->off, xoff = (int)x->off, n = (int)cr_tensor_count(y);
-    CR_TRY(cr_kernel_args(k, 7, KA(y->buf), KA(yoff), KA(x->buf), KA(xoff), KA(x->h), KA(x->w), KA(n)));
-    CR_TRY(cr_nn_launch1(nn, k, (size_t)n));
+    int yoff = (int)y->off, xoff = (int)x->off;
+    /* 8 outputs of one row per work-item (kernels/pool.cl) */
+    size_t global[3] = {(size_t)(x->w / 2 + 7) / 8, (size_t)(x->h / 2), (size_t)x->n * x->c};
+    CR_TRY(cr_kernel_args(k, 6, KA(y->buf), KA(yoff), KA(x->buf), KA(xoff), KA(x->h), KA(x->w)));
+    CR_TRY(cr_enqueue(nn->rt, k, 3, global, NULL));
 cleanup:
     return st;
 }
@@ -33,10 +35,11 @@ cr_status cr_maxpool2_backward(cr_nn *nn, const cr_tensor *dx, const cr_tensor *
     CR_TRY(cr_nn_check_shape(nn, dx, "maxpool2 backward dx", x->n, x->c, x->h, x->w));
     CR_TRY(cr_nn_check_shape(nn, dy, "maxpool2 backward dy", x->n, x->c, x->h / 2, x->w / 2));
     CR_TRY(cr_nn_kernel(nn, CR_NNK_POOL_BWD, &k));
-    int dxoff = (int)dx->off, dyoff = (int)dy->off, xoff = (int)x->off, n = (int)cr_tensor_count(dy);
-    CR_TRY(cr_kernel_args(k, 9, KA(dx->buf), KA(dxoff), KA(dy->buf), KA(dyoff), KA(x->buf), KA(xoff), KA(x->h),
-                          KA(x->w), KA(n)));
-    CR_TRY(cr_nn_launch1(nn, k, (size_t)n));
+    int dxoff = (int)dx->off, dyoff = (int)dy->off, xoff = (int)x->off;
+    size_t global[3] = {(size_t)(x->w / 2 + 7) / 8, (size_t)(x->h / 2), (size_t)x->n * x->c};
+    CR_TRY(cr_kernel_args(k, 8, KA(dx->buf), KA(dxoff), KA(dy->buf), KA(dyoff), KA(x->buf), KA(xoff), KA(x->h),
+                          KA(x->w)));
+    CR_TRY(cr_enqueue(nn->rt, k, 3, global, NULL));
 cleanup:
     return st;
 }

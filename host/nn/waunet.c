@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clrestore/log.h"
 #include "nn_internal.h"
 #include "waunet_internal.h"
 
@@ -179,6 +180,38 @@ cr_tensor cr_waunet_output(const cr_waunet *m) { return slot_view(m, m->graph.ou
 cr_tensor cr_waunet_target(const cr_waunet *m) { return slot_view(m, WN_SLOT_TARGET(&m->graph), -1); }
 cr_tensor cr_waunet_doutput(const cr_waunet *m) { return slot_view(m, WN_SLOT_DOUT(&m->graph), -1); }
 
+void cr_waunet_set_profile(cr_waunet *m, cr_waunet_profile *p) { m->prof = p; }
+
+const char *cr_waunet_prof_name(cr_waunet_prof_kind k)
+{
+    static const char *names[CR_PROF_KINDS] = {"conv 1x1", "conv kxk", "conv stride 2", "max-pool",
+                                               "depth-to-space", "add", "concat", "weight norm, zeroing"};
+    return k >= 0 && k < CR_PROF_KINDS ? names[k] : "?";
+}
+
+static cr_waunet_prof_kind prof_kind(const wn_op *op)
+{
+    switch (op->kind) {
+    case WN_CONV: return op->cv.stride > 1 ? CR_PROF_CONVS2 : op->cv.k == 1 ? CR_PROF_CONV1 : CR_PROF_CONVK;
+    case WN_POOL: return CR_PROF_POOL;
+    case WN_D2S: return CR_PROF_D2S;
+    case WN_ADD: return CR_PROF_ADD;
+    case WN_CONCAT: return CR_PROF_CONCAT;
+    }
+    return CR_PROF_WNORM;
+}
+
+/* Profiling: waits for the device and books the time since *t0 to slot, then restarts. */
+static cr_status prof_mark(cr_waunet *m, double *slot, double *t0)
+{
+    if (!m->prof) return CR_OK;
+    cr_status st = cr_finish(m->nn->rt);
+    double t = cr_now();
+    *slot += t - *t0;
+    *t0 = t;
+    return st;
+}
+
 static cr_status run_op(cr_waunet *m, const wn_op *op)
 {
     cr_tensor y = slot_view(m, op->y, op->y), a = slot_view(m, op->a, op->a);
@@ -201,11 +234,17 @@ cr_status cr_waunet_forward(cr_waunet *m)
     cr_status st = CR_OK;
     if (!m->prepared) return cr_fail(CR_ERR_ARG, "network forward before cr_waunet_prepare");
     m->fwd_done = 0;
+    double t0 = cr_now();
+    if (m->prof) CR_TRY(cr_finish(m->nn->rt));
     if (m->w_stale) {
         CR_TRY(cr_params_weightnorm_forward(m->params));
         m->w_stale = 0;
+        CR_TRY(prof_mark(m, &m->prof->fwd[CR_PROF_WNORM], &t0));
     }
-    for (int i = 0; i < m->graph.nops; i++) CR_TRY(run_op(m, &m->graph.ops[i]));
+    for (int i = 0; i < m->graph.nops; i++) {
+        CR_TRY(run_op(m, &m->graph.ops[i]));
+        if (m->prof) CR_TRY(prof_mark(m, &m->prof->fwd[prof_kind(&m->graph.ops[i])], &t0));
+    }
     m->fwd_done = 1;
 cleanup:
     return st;
@@ -268,11 +307,18 @@ cr_status cr_waunet_backward(cr_waunet *m, const cr_tensor *dy, const cr_tensor 
     if (dinput) CR_TRY(cr_nn_check_shape(m->nn, dinput, "network dL/dinput", p->n, 1, p->h, p->w));
     /* dW is a per-pass intermediate: the weight norm backward turns it into
      * dv, dg, which (like db) accumulate across passes */
+    double t0 = cr_now();
+    if (m->prof) CR_TRY(cr_finish(m->nn->rt));
     cr_tensor dw = cr_tensor_view(m->params->dweights, 0, 1, 1, 1, (int)m->params->total_w);
     CR_TRY(cr_nn_fill(m->nn, &dw, 0.0));
     memset(m->zeroed, 0, (size_t)m->graph.nt);
-    for (int i = m->graph.nops - 1; i >= 0; i--) CR_TRY(backward_op(m, &m->graph.ops[i], dy, dinput));
+    if (m->prof) CR_TRY(prof_mark(m, &m->prof->bwd[CR_PROF_WNORM], &t0));
+    for (int i = m->graph.nops - 1; i >= 0; i--) {
+        CR_TRY(backward_op(m, &m->graph.ops[i], dy, dinput));
+        if (m->prof) CR_TRY(prof_mark(m, &m->prof->bwd[prof_kind(&m->graph.ops[i])], &t0));
+    }
     CR_TRY(cr_params_weightnorm_backward(m->params));
+    if (m->prof) CR_TRY(prof_mark(m, &m->prof->bwd[CR_PROF_WNORM], &t0));
 cleanup:
     return st;
 }

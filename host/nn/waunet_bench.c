@@ -64,6 +64,13 @@ cr_status cr_waunet_bench(cr_runtime *rt, const cr_arch *a, int size, int batch,
         CR_TRY(cr_finish(rt));
         if (r >= 0) times[r] = cr_now() - t0;
     }
+    /* one more run, profiled per layer kind (waits after every layer) */
+    cr_waunet_set_profile(m, &out->profile);
+    if (train)
+        CR_TRY(cr_waunet_train_step(m, &hp, NULL));
+    else
+        CR_TRY(cr_waunet_forward(m));
+    cr_waunet_set_profile(m, NULL);
     qsort(times, (size_t)repeats, sizeof *times, cmp_double);
     double sec = times[repeats / 2];
     double flops = 2.0 * cr_arch_macs_per_pixel(a) * (double)count * (train ? 3.0 : 1.0);

@@ -78,6 +78,7 @@ struct cr_waunet {
     int prepared;
     int w_stale;        /* W must be recomputed from V, g before the next forward */
     int fwd_done;       /* the activations hold a forward of the current input */
+    cr_waunet_profile *prof; /* not owned; NULL: no per-layer timing */
 };
 
 /* Largest arena, in elements, for this model's engine and device. */

@@ -119,6 +119,30 @@ cr_status cr_waunet_apply_image(cr_waunet *m, const float *img, int nx, int ny, 
  * each pixel counted once): the padding value of cr_waunet_apply_image. */
 double cr_image_edge_mean(const float *img, int nx, int ny);
 
+/* ---- profile -------------------------------------------------------------- */
+
+/* Where the time of forward and backward goes, by layer kind. */
+typedef enum cr_waunet_prof_kind {
+    CR_PROF_CONV1,   /* 1x1 convolutions */
+    CR_PROF_CONVK,   /* k x k convolutions, stride 1 */
+    CR_PROF_CONVS2,  /* stride-2 convolutions */
+    CR_PROF_POOL,    /* max-pool */
+    CR_PROF_D2S,     /* depth-to-space */
+    CR_PROF_ADD,     /* residual adds */
+    CR_PROF_CONCAT,  /* skip concatenations */
+    CR_PROF_WNORM,   /* weight norm (forward W, backward dV, dg) and gradient clearing */
+    CR_PROF_KINDS
+} cr_waunet_prof_kind;
+
+typedef struct cr_waunet_profile {
+    double fwd[CR_PROF_KINDS], bwd[CR_PROF_KINDS]; /* seconds, summed over the profiled passes */
+} cr_waunet_profile;
+
+/* With p non-NULL, forward and backward wait for the device after every layer and add its
+ * wall time into *p (slower: no overlap of host and device); NULL turns it off. */
+void cr_waunet_set_profile(cr_waunet *m, cr_waunet_profile *p);
+const char *cr_waunet_prof_name(cr_waunet_prof_kind k);
+
 /* ---- benchmark (host/nn/waunet_bench.c) ---------------------------------- */
 
 typedef struct cr_bench_result {
@@ -128,6 +152,7 @@ typedef struct cr_bench_result {
                               was in use before; rt->mem_peak is reset to mem_current at the start */
     size_t activation_bytes;
     int size, batch, train, repeats;
+    cr_waunet_profile profile; /* one extra, profiled run (cr_waunet_set_profile) */
 } cr_bench_result;
 
 /* Times a forward (train = 0) or a training step (train = 1) of a Glorot-
