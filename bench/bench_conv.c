@@ -244,7 +244,8 @@ int main(int argc, char **argv)
     DIE(cr_runtime_create(device, &rt));
     DIE(conv_fast_create(rt, &cf));
     conv_fast_tiles *t = conv_fast_tiles_of(cf);
-    if (over.fwd_tm) t->fwd_tm = over.fwd_tm, t->fwd_vw = over.fwd_vw, t->fwd_local = over.fwd_local;
+    if (over.fwd_tm)
+        t->fwd_tm = over.fwd_tm, t->fwd_vw = over.fwd_vw, t->fwd_local = over.fwd_local, t->fwd_tm_fit = 0;
     if (over.dw_tm) t->dw_tm = over.dw_tm, t->dw_tn = over.dw_tn, t->dw_vw = over.dw_vw, t->dw_local = over.dw_local;
     if (over.dw_min_items) t->dw_min_items = over.dw_min_items, t->dw_chunk_px = over.dw_chunk_px;
     printf("device: %s (%s), %u compute units\n", rt->dev.device_name, rt->dev.device_version,

@@ -217,7 +217,7 @@ int main(void)
     for (int set = 0; set < 3; set++) {
         *t = defaults;
         if (set == 1) { /* every tail: odd tiles, one-pass dW reduction */
-            t->fwd_tm = 5, t->fwd_vw = 4, t->fwd_local = 0;
+            t->fwd_tm = 5, t->fwd_vw = 4, t->fwd_local = 0, t->fwd_tm_fit = 0; /* padded channels */
             t->dw_tm = 3, t->dw_tn = 5, t->dw_vw = 4, t->dw_min_items = 1;
         } else if (set == 2) { /* default tiles (no new compiles), dW split into tiny chunks */
             t->dw_chunk_px = 32, t->dw_min_items = 1;

@@ -244,14 +244,14 @@ static cr_status bench_network(bench_ctx *b)
     torch_result t;
     memset(&t, 0, sizeof t);
     int have_torch = b->torch && run_torch(b, &t);
-    printf("  %-28s %10s %9s %12s", "", "ms", "GFLOP/s", "peak MiB");
+    printf("  %-28s %10s %9s %9s %12s", "", "ms", "best ms", "GFLOP/s", "peak MiB");
     if (have_torch) printf(" %12s %9s %7s", "PyTorch ms", "GFLOP/s", "speed");
     printf("\n");
     const cr_bench_result *rs[2] = {&fwd, &train};
     const char *names[2] = {"forward 1 x 1024^2", "training step 10 x 192^2"};
     const double tms[2] = {t.fwd_ms, t.train_ms}, tgf[2] = {t.fwd_gflops, t.train_gflops};
     for (int i = 0; i < 2; i++) {
-        printf("  %-28s %10.1f %9.1f %12.1f", names[i], rs[i]->ms, rs[i]->gflops,
+        printf("  %-28s %10.1f %9.1f %9.1f %12.1f", names[i], rs[i]->ms, rs[i]->best_ms, rs[i]->gflops,
                (double)rs[i]->peak_bytes / (1 << 20));
         if (have_torch) printf(" %12.1f %9.1f %6.2fx", tms[i], tgf[i], tms[i] / rs[i]->ms);
         printf("\n");
@@ -265,6 +265,7 @@ static cr_status bench_network(bench_ctx *b)
     for (int k = 0; k < CR_PROF_KINDS; k++)
         printf("  %-22s %12.1f %12.1f %12.1f\n", cr_waunet_prof_name((cr_waunet_prof_kind)k),
                1e3 * fwd.profile.fwd[k], 1e3 * train.profile.fwd[k], 1e3 * train.profile.bwd[k]);
+    printf("  ms: median of %d runs, GFLOP/s from it; PyTorch likewise\n", b->repeat);
     printf("  (per-layer GFLOP/s against OpenBLAS SGEMM of the same shapes: bench_conv, "
            "-DCLRESTORE_BUILD_BENCH=ON)\n");
     return CR_OK;

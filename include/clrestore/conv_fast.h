@@ -26,6 +26,8 @@ extern "C" {
  * for the device, a bench may change them between calls. */
 typedef struct conv_fast_tiles {
     int fwd_tm;       /* output channels per work-item: CONV_TM */
+    int fwd_tm_fit;   /* != 0: per layer, CONV_TM in [fwd_tm - 4, fwd_tm + 1] (or cout itself when
+                         smaller) if that pads the output channels less (conv_fast_pick_tm) */
     int fwd_vw;       /* output pixels per work-item (vector width 4/8/16): CONV_VW */
     int fwd_local;    /* work-group size along pixels; 0 lets the driver choose */
     int dw_tm, dw_tn; /* weight-gradient tile: output channels x (input channel, tap) */
@@ -57,6 +59,9 @@ cr_status conv_fast_create(cr_runtime *rt, conv_fast **out);
 /* Accepts NULL and half-built handles. */
 void conv_fast_free(conv_fast *cf);
 conv_fast_tiles *conv_fast_tiles_of(conv_fast *cf);
+
+/* The CONV_TM used for a layer with cout output channels (see fwd_tm_fit). */
+int conv_fast_pick_tm(const conv_fast_tiles *t, int cout);
 
 /* Output size and padding before, TensorFlow "same" rule. */
 void conv_fast_geometry(int in, int k, int stride, int *out, int *pad_before);

@@ -147,6 +147,7 @@ const char *cr_waunet_prof_name(cr_waunet_prof_kind k);
 
 typedef struct cr_bench_result {
     double ms;             /* median wall time of one forward / training step */
+    double best_ms;        /* the fastest repetition (the machine may be shared: noise is one-sided) */
     double gflops;         /* 2 * MACs * pixels / time; training counts 3x the forward MACs */
     size_t peak_bytes;     /* device memory peak of the benchmark (parameters included), above what
                               was in use before; rt->mem_peak is reset to mem_current at the start */
