@@ -244,6 +244,9 @@ def cmd_bench(args):
             net.forward(x)
             times.append(time.perf_counter() - t0)
     fwd = sorted(times)[len(times) // 2]
+    import resource
+    # peak resident memory of the process so far: the model plus the 1024² forwards
+    res["forward_peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     res["forward_size"] = args.size
     res["forward_ms"] = fwd * 1e3
     res["forward_gflops"] = 2 * macs * args.size * args.size / fwd / 1e9

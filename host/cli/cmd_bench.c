@@ -165,6 +165,7 @@ cleanup:
  * Returns 0 (with a note on stdout) when python, torch or the script are missing. */
 typedef struct torch_result {
     double fwd_ms, fwd_gflops, train_ms, train_gflops;
+    double fwd_rss_mib; /* peak resident memory after the forwards */
     char version[32];
 } torch_result;
 
@@ -222,6 +223,7 @@ static int run_torch(const bench_ctx *b, torch_result *r)
     r->fwd_gflops = json_number(line, "forward_gflops");
     r->train_ms = json_number(line, "train_step_ms");
     r->train_gflops = json_number(line, "train_gflops");
+    r->fwd_rss_mib = json_number(line, "forward_peak_rss_mib");
     const char *v = strstr(line, "\"torch\": \"");
     snprintf(r->version, sizeof r->version, "%s", "?");
     if (v) sscanf(v + 10, "%31[^\"]", r->version);
@@ -256,9 +258,12 @@ static cr_status bench_network(bench_ctx *b)
         if (have_torch) printf(" %12.1f %9.1f %6.2fx", tms[i], tgf[i], tms[i] / rs[i]->ms);
         printf("\n");
     }
-    if (have_torch)
+    if (have_torch) {
         printf("  PyTorch %s, 2 threads, %s; speed = PyTorch time / ours\n", t.version,
                b->no_jemalloc ? "default allocator" : "jemalloc");
+        printf("  memory of the 1024^2 forward: ours %.0f MiB peak on the device, PyTorch %.0f MiB peak resident\n",
+               (double)fwd.peak_bytes / (1 << 20), t.fwd_rss_mib);
+    }
     /* the profiled runs wait after every layer, so their sums exceed the timings above */
     printf("  time by layer kind, ms (one profiled run each)\n  %-22s %12s %12s %12s\n", "", "fwd 1024^2",
            "train fwd", "train bwd");
