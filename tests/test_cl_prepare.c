@@ -108,6 +108,14 @@ int main(void)
     CHECK_OK(cr_trainset_open(strcat(strcpy(path, dir), "/train2.h5"), &t));
     if (t) CHECK(t->n == 2 * per);
     cr_trainset_close(t);
+    /* only micrographs whose pair is missing: a clear error, exit 1, no file */
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && sed '/sim_000[13]_DW/d' sim/micrographs.star > only2.star", dir);
+    CHECK(system(cmd) == 0);
+    CHECK(run("prepare -m only2.star -o train4.h5 --patch 64") == 1);
+    CHECK(err_contains("no usable micrograph pairs") && err_contains("only2.star"));
+    snprintf(path, sizeof path, "%s/train4.h5", dir);
+    CHECK(access(path, F_OK) != 0);
     /* no CTF columns: phase flipping needs them; without it, fine */
     snprintf(cmd, sizeof cmd,
              "cd '%s' && printf 'data_\\nloop_\\n_rlnMicrographName\\nsim/micrographs/sim_0001_DW.mrc\\n' > noctf.star", dir);
