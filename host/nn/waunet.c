@@ -239,7 +239,7 @@ cr_status cr_waunet_forward(cr_waunet *m)
     if (m->w_stale) {
         CR_TRY(cr_params_weightnorm_forward(m->params));
         m->w_stale = 0;
-        CR_TRY(prof_mark(m, &m->prof->fwd[CR_PROF_WNORM], &t0));
+        if (m->prof) CR_TRY(prof_mark(m, &m->prof->fwd[CR_PROF_WNORM], &t0));
     }
     for (int i = 0; i < m->graph.nops; i++) {
         CR_TRY(run_op(m, &m->graph.ops[i]));
