@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "clrestore/fileutil.h"
+#include "cairo_png.h"
 
 enum { PW = 720, PH = 480, ML = 80, MR = 20, MT = 40, MB = 60 };
 
@@ -105,16 +105,7 @@ static void legend(cairo_t *cr, const cr_plot_series *s, int ns)
 static cr_status finish(cairo_surface_t *surf, cairo_t *cr, const char *path)
 {
     cairo_destroy(cr);
-    char tmp[4200];
-    cr_tmp_path(tmp, sizeof tmp, path);
-    cairo_status_t cs = cairo_surface_status(surf);
-    if (cs == CAIRO_STATUS_SUCCESS) cs = cairo_surface_write_to_png(surf, tmp);
-    cairo_surface_destroy(surf);
-    if (cs != CAIRO_STATUS_SUCCESS) {
-        remove(tmp);
-        return cr_fail(CR_ERR_IO, "%s: cannot write the plot: %s", path, cairo_status_to_string(cs));
-    }
-    return cr_commit_path(tmp, path);
+    return cr_cairo_write_png(surf, path, "plot");
 }
 
 static double tr(double v, int logv) { return logv ? log10(v) : v; }

@@ -3,10 +3,12 @@
 
 #include <cairo.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cairo_png.h"
 #include "clrestore/fileutil.h"
 
 static int cmp_float(const void *a, const void *b)
@@ -97,14 +99,19 @@ cr_status cr_preview_write(const char *path, const cr_preview_panel *panels, int
         x += pw + pad;
     }
     cairo_destroy(cr);
+    return cr_cairo_write_png(out, path, "preview");
+}
+
+cr_status cr_cairo_write_png(cairo_surface_t *surf, const char *path, const char *what)
+{
     char tmp[4200];
     cr_tmp_path(tmp, sizeof tmp, path);
-    cairo_status_t cs = cairo_surface_status(out);
-    if (cs == CAIRO_STATUS_SUCCESS) cs = cairo_surface_write_to_png(out, tmp);
-    cairo_surface_destroy(out);
+    cairo_status_t cs = cairo_surface_status(surf);
+    if (cs == CAIRO_STATUS_SUCCESS) cs = cairo_surface_write_to_png(surf, tmp);
+    cairo_surface_destroy(surf);
     if (cs != CAIRO_STATUS_SUCCESS) {
         remove(tmp);
-        return cr_fail(CR_ERR_IO, "%s: cannot write the preview: %s", path, cairo_status_to_string(cs));
+        return cr_fail(CR_ERR_IO, "%s: cannot write the %s: %s", path, what, cairo_status_to_string(cs));
     }
     return cr_commit_path(tmp, path);
 }
