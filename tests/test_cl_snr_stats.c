@@ -81,6 +81,30 @@ int main(void)
             }
         }
         CHECK(bad == 0);
+        /* the spectral sums integrate to the pixel domain (Parseval): over all
+         * frequencies but the origin they give the mean per-patch covariances */
+        double cov_rr = 0, cov_dd = 0, cov_dr = 0, var_re = 0;
+        int np = 0;
+        for (int y0 = 0; y0 + P <= H; y0 += P)
+            for (int x0 = 0; x0 + P <= W; x0 += P, np++) {
+                double m[4] = {0, 0, 0, 0}, srr = 0, sdd = 0, sdr = 0, see = 0;
+                for (int y = y0; y < y0 + P; y++)
+                    for (int x = x0; x < x0 + P; x++)
+                        m[0] += re[y * W + x], m[1] += ro[y * W + x], m[2] += de[y * W + x], m[3] += dd[y * W + x];
+                for (int k = 0; k < 4; k++) m[k] /= P * P;
+                for (int y = y0; y < y0 + P; y++)
+                    for (int x = x0; x < x0 + P; x++) {
+                        double a = re[y * W + x] - m[0], b = ro[y * W + x] - m[1], c = de[y * W + x] - m[2],
+                               e = dd[y * W + x] - m[3];
+                        srr += a * b, sdd += c * e, sdr += c * b, see += a * a;
+                    }
+                cov_rr += srr / (P * P), cov_dd += sdd / (P * P), cov_dr += sdr / (P * P), var_re += see / (P * P);
+            }
+        double f = ((double)P * P - 1) / ((double)P * P) / sp->total_count;
+        CHECK_REL(sp->total_rr * f * np, cov_rr, 1e-5);
+        CHECK_REL(sp->total_dd * f * np, cov_dd, 1e-5);
+        CHECK_REL(sp->total_dr * f * np, cov_dr, 1e-5);
+        CHECK_REL(sp->total_re * f * np, var_re, 1e-5);
         /* averaged over rings 4..Nyquist the levels are tight */
         double ms = 0, mb = 0, mn = 0, md = 0;
         int cnt = 0;

@@ -83,11 +83,19 @@ static void accumulate(cr_snr_spectral *s)
         int ky = r <= p / 2 ? r : r - p;
         for (int c = 0; c < hx; c++) {
             int ring = (int)floor(sqrt((double)ky * ky + (double)c * c)); /* |k|·P, k in cycles/pixel */
-            if (ring >= s->nrings) continue;
             double w = (c == 0 || c == p / 2) ? 1.0 : 2.0;
             size_t i = ((size_t)r * hx + c) * 2;
             double ar = R_e[i], ai = R_e[i + 1], br = R_o[i], bi = R_o[i + 1];
             double cr = D_e[i], ci = D_e[i + 1], dr = D_o[i], di = D_o[i + 1];
+            if (r != 0 || c != 0) {
+                s->total_rr += w * norm * (ar * br + ai * bi);
+                s->total_dd += w * norm * (cr * dr + ci * di);
+                s->total_dr += w * norm * (cr * br + ci * bi);
+                s->total_re += w * norm * (ar * ar + ai * ai);
+                s->total_de += w * norm * (cr * cr + ci * ci);
+                s->total_count += w;
+            }
+            if (ring >= s->nrings) continue;
             /* X conj(Y) = (xr yr + xi yi) + i (xi yr - xr yi); the conjugate
              * column's term is the complex conjugate, so only real parts add
              * up over the plane: keep the real part. */

@@ -38,6 +38,10 @@ typedef struct cr_snr_spectral {
     double *pow_re;     /* (nrings) Σ |R_e|² */
     double *pow_de;     /* (nrings) Σ |D_e|² */
     double *count;      /* (nrings) terms summed */
+    /* the same sums over every frequency but the origin, corners beyond the
+     * last ring included: by Parseval, total/total_count·(P² - 1)/P² is the
+     * mean over patches of the pixel-domain covariance */
+    double total_rr, total_dd, total_dr, total_re, total_de, total_count;
     int patches;        /* patches added */
     /* device resources */
     cr_fft *fft;        /* not owned */
