@@ -7,12 +7,7 @@
  * Index conventions: x (N, cin, h, w), w (cout, cin, k, k), y (N, cout, ho, wo);
  * output (oy, ox) reads input rows oy*s - pad_y + ky, columns ox*s - pad_x + kx.
  * flags: bit 0 ReLU, bit 1 residual, bit 2 bias present. */
-#ifdef CR_REAL_DOUBLE
-#pragma OPENCL EXTENSION cl_khr_fp64 : enable
-typedef double real;
-#else
-typedef float real;
-#endif
+/* `real`, real8_t, real16_t: kernels/nn_prelude.cl, prepended by host/nn/nn.c */
 
 #define CONV_RELU 1
 #define CONV_RESIDUAL 2

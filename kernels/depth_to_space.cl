@@ -1,16 +1,7 @@
 /* Depth-to-space with block 2 in TensorFlow's channel order:
  * y (N, C, 2h, 2w), x (N, 4C, h, w), y[n, c, 2r + i, 2s + j] = x[n, (2i + j)C + c, r, s].
  * A permutation, so the backward is the inverse gather (accumulated). */
-#ifdef CR_REAL_DOUBLE
-#pragma OPENCL EXTENSION cl_khr_fp64 : enable
-typedef double real;
-typedef double8 real8_t;
-typedef double16 real16_t;
-#else
-typedef float real;
-typedef float8 real8_t;
-typedef float16 real16_t;
-#endif
+/* `real`, real8_t, real16_t: kernels/nn_prelude.cl, prepended by host/nn/nn.c */
 
 
 /* (a0, b0, a1, b1, ..., a7, b7) */

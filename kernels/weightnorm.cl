@@ -8,12 +8,7 @@
  * 1e-12) so an all-zero row gives w = 0 instead of NaN; in the clamped region
  * the norm is a constant and the second term of dL/dv vanishes.
  * One work-item per row: rows are short (cin k k <= a few thousand). */
-#ifdef CR_REAL_DOUBLE
-#pragma OPENCL EXTENSION cl_khr_fp64 : enable
-typedef double real;
-#else
-typedef float real;
-#endif
+/* `real`, real8_t, real16_t: kernels/nn_prelude.cl, prepended by host/nn/nn.c */
 
 #ifndef WN_MIN_SQ
 #define WN_MIN_SQ 1e-12

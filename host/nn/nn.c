@@ -61,12 +61,41 @@ cr_runtime *cr_nn_runtime(const cr_nn *nn) { return nn->rt; }
 cr_precision cr_nn_precision(const cr_nn *nn) { return nn->prec; }
 size_t cr_nn_real_size(const cr_nn *nn) { return nn->real_size; }
 
+/* Layer kernel files share one prelude (the `real` type); the program is the
+ * prelude followed by the file, built and cached under the file's name. */
+static cr_status nn_kernel_build(cr_nn *nn, const char *file, const char *name, cl_kernel *out)
+{
+    char *prelude = NULL, *body = NULL, *src = NULL;
+    size_t lp = 0, lb = 0;
+    cl_program prog = NULL;
+    cr_status st = cr_kernel_source("nn_prelude.cl", &prelude, &lp);
+    if (st == CR_OK) st = cr_kernel_source(file, &body, &lb);
+    if (st == CR_OK && !(src = malloc(lp + lb + 2))) st = cr_fail(CR_ERR_NOMEM, "out of memory loading %s", file);
+    if (st == CR_OK) {
+        memcpy(src, prelude, lp);
+        src[lp] = '\n';
+        memcpy(src + lp + 1, body, lb + 1);
+        st = cr_program_from_source(nn->rt, file, src, nn->options, &prog);
+    }
+    if (st == CR_OK) {
+        cl_int err = CL_SUCCESS;
+        *out = clCreateKernel(prog, name, &err);
+        if (err != CL_SUCCESS) {
+            char what[256];
+            snprintf(what, sizeof what, "%s in %s", name, file);
+            *out = NULL;
+            st = cr_fail_cl(err, "clCreateKernel", what, __FILE__, __LINE__);
+        }
+    }
+    free(prelude), free(body), free(src);
+    return st;
+}
+
 cr_status cr_nn_kernel(cr_nn *nn, cr_nnk id, cl_kernel *out)
 {
     if (id < 0 || id >= CR_NNK_COUNT) return cr_fail(CR_ERR_INTERNAL, "no network kernel %d", (int)id);
     if (!nn->k[id]) {
-        cr_status st = cr_kernel_create(nn->rt, cr_nn_kernel_table[id].file, cr_nn_kernel_table[id].name,
-                                        nn->options, &nn->k[id]);
+        cr_status st = nn_kernel_build(nn, cr_nn_kernel_table[id].file, cr_nn_kernel_table[id].name, &nn->k[id]);
         if (st != CR_OK) return st;
     }
     *out = nn->k[id];
