@@ -136,6 +136,27 @@ static cr_status layer_floats(h5r *r, hid_t g, const char *where, const char *na
     return data_read(r, g, where, name, full ? 4 : 1, dims, H5T_NATIVE_FLOAT, sizeof(float), (void **)out, role);
 }
 
+/* Group <parent>/NNN of layer i: datasets names[0..n) into *dst[j]; the
+ * names ending in "v" are (cout, cin, k, k) weights, the others (cout). */
+static cr_status read_layer_group(h5r *r, hid_t parent, const char *parent_name, int i, cr_checkpoint *c, int n,
+                                  const char *const *names, float ***dst)
+{
+    char where[48], name[16];
+    snprintf(name, sizeof name, "%03d", i);
+    snprintf(where, sizeof where, "%s/%03d", parent_name, i);
+    if (H5Lexists(parent, name, H5P_DEFAULT) <= 0) return cr_fail(CR_ERR_FORMAT, "%s: %s is missing", r->path, where);
+    hid_t g = H5Gopen2(parent, name, H5P_DEFAULT);
+    cr_status st = CR_OK;
+    for (int j = 0; j < n && st == CR_OK; j++) {
+        size_t len = strlen(names[j]);
+        free(*dst[j]);
+        *dst[j] = NULL;
+        st = layer_floats(r, g, where, names[j], &c->layers[i].spec, names[j][len - 1] == 'v', dst[j], &c->arch);
+    }
+    H5Gclose(g);
+    return st;
+}
+
 static cr_status read_layers(h5r *r, cr_checkpoint *c)
 {
     cr_status st = CR_OK;
@@ -147,22 +168,11 @@ static cr_status read_layers(h5r *r, cr_checkpoint *c)
                      r->path, (unsigned long long)info.nlinks, c->arch.levels, c->arch.blocks, c->nlayers);
         goto cleanup;
     }
+    static const char *names[3] = {"v", "g", "b"};
     for (int i = 0; i < c->nlayers && st == CR_OK; i++) {
         cr_ckpt_layer *l = &c->layers[i];
-        char where[32], name[16];
-        snprintf(name, sizeof name, "%03d", i);
-        snprintf(where, sizeof where, "/layers/%03d", i);
-        if (H5Lexists(layers, name, H5P_DEFAULT) <= 0) {
-            st = cr_fail(CR_ERR_FORMAT, "%s: %s is missing", r->path, where);
-            break;
-        }
-        hid_t g = H5Gopen2(layers, name, H5P_DEFAULT);
-        free(l->v), free(l->g), free(l->b);
-        l->v = l->g = l->b = NULL;
-        st = layer_floats(r, g, where, "v", &l->spec, 1, &l->v, &c->arch);
-        if (st == CR_OK) st = layer_floats(r, g, where, "g", &l->spec, 0, &l->g, &c->arch);
-        if (st == CR_OK) st = layer_floats(r, g, where, "b", &l->spec, 0, &l->b, &c->arch);
-        H5Gclose(g);
+        float **dst[3] = {&l->v, &l->g, &l->b};
+        st = read_layer_group(r, layers, "/layers", i, c, 3, names, dst);
     }
 cleanup:
     H5Gclose(layers);
@@ -181,24 +191,11 @@ static cr_status read_optimizer(h5r *r, cr_checkpoint *c)
     if (st == CR_OK) st = attr_read(r, opt, "/optimizer", "beta1", H5T_NATIVE_DOUBLE, &c->beta1, 0);
     if (st == CR_OK) st = attr_read(r, opt, "/optimizer", "beta2", H5T_NATIVE_DOUBLE, &c->beta2, 0);
     if (st == CR_OK) st = attr_read(r, opt, "/optimizer", "epsilon", H5T_NATIVE_DOUBLE, &c->eps, 0);
+    static const char *names[6] = {"m_v", "s_v", "m_g", "s_g", "m_b", "s_b"};
     for (int i = 0; i < c->nlayers && st == CR_OK; i++) {
         cr_ckpt_layer *l = &c->layers[i];
-        char where[32], name[16];
-        snprintf(name, sizeof name, "%03d", i);
-        snprintf(where, sizeof where, "/optimizer/%03d", i);
-        if (H5Lexists(opt, name, H5P_DEFAULT) <= 0) {
-            st = cr_fail(CR_ERR_FORMAT, "%s: %s is missing", r->path, where);
-            break;
-        }
-        hid_t g = H5Gopen2(opt, name, H5P_DEFAULT);
         float **dst[6] = {&l->m_v, &l->s_v, &l->m_g, &l->s_g, &l->m_b, &l->s_b};
-        static const char *names[6] = {"m_v", "s_v", "m_g", "s_g", "m_b", "s_b"};
-        for (int j = 0; j < 6 && st == CR_OK; j++) {
-            free(*dst[j]);
-            *dst[j] = NULL;
-            st = layer_floats(r, g, where, names[j], &l->spec, j < 2, dst[j], &c->arch);
-        }
-        H5Gclose(g);
+        st = read_layer_group(r, opt, "/optimizer", i, c, 6, names, dst);
     }
     H5Gclose(opt);
     return st;
