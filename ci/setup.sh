@@ -10,6 +10,8 @@ PACKAGES=(
   libhdf5-dev libpng-dev libcairo2-dev fonts-dejavu-core
   librandom123-dev
 )
+# `ci/setup.sh fuzz`: also clang and libFuzzer, for ci/fuzz.sh.
+[ "${1:-}" = fuzz ] && PACKAGES+=(clang libclang-rt-14-dev)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

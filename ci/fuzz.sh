@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# ci/fuzz.sh SECONDS [TARGET...]: builds the libFuzzer targets with clang
+# (ASan + UBSan, build-fuzz/), seeds their corpora from the repository,
+# ../shared/data and small files made by clrestore itself, and runs each target
+# for SECONDS (as many at once as there are cores). Exit 1 when any target
+# found a crash, a leak or a hang; the input is in build-fuzz/artifacts/TARGET/
+# and belongs, once fixed, in tests/fuzz/regressions/TARGET/ (replayed by ctest).
+# Targets: mrc star checkpoint trainset (default: all). FUZZ_KEEP_GOING=1 runs
+# each target in libFuzzer's fork mode and goes on after a finding (long runs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECS=${1:?usage: ci/fuzz.sh SECONDS [mrc|star|checkpoint|trainset ...]}
+shift
+TARGETS=${*:-mrc star checkpoint trainset}
+JOBS=${JOBS:-$(nproc)}
+SHARED=${CLRESTORE_SHARED_DATA:-$PWD/../shared/data}
+OUT=${FUZZ_BUILD:-build-fuzz}
+
+bash ci/setup.sh fuzz
+command -v clang >/dev/null || { echo "ci/fuzz.sh: clang is missing (ci/setup.sh installs it)" >&2; exit 1; }
+CC=clang cmake -S . -B $OUT -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCLRESTORE_FUZZ=ON -DCLRESTORE_BUILD_BENCH=OFF >/dev/null
+cmake --build $OUT -j"$JOBS" >/dev/null
+
+# Seeds. HDF5 seeds are made by a normal build of clrestore (the tiniest
+# network and training set it writes), so the fuzzer starts from real files.
+mkdir -p $OUT/seeds/{mrc,star,checkpoint,trainset}
+cp examples/*.mrc $OUT/seeds/mrc/
+cp examples/*.star $OUT/seeds/star/
+[ -d "$SHARED" ] && find "$SHARED/mrc" -type f -size -256k -exec cp {} $OUT/seeds/mrc/ \; 2>/dev/null || true
+[ -d "$SHARED" ] && find "$SHARED/star" -name '*.star' -size -256k -exec cp {} $OUT/seeds/star/ \; 2>/dev/null || true
+BIN=${CLRESTORE_BIN:-build/clrestore}
+if [ ! -x "$BIN" ]; then
+    cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null && cmake --build build -j"$JOBS" --target clrestore >/dev/null
+fi
+if [ ! -f $OUT/seeds/trainset/tiny.h5 ]; then
+    tmp=$(mktemp -d)
+    "$BIN" simulate -o "$tmp/sim" --count 2 --size 256x256 --seed 3 --quiet
+    "$BIN" prepare -m "$tmp/sim/micrographs.star" -o $OUT/seeds/trainset/tiny.h5 --patch 32 --quiet
+    "$BIN" train -t $OUT/seeds/trainset/tiny.h5 -o "$tmp/model" --levels 1 --blocks 1 --filters 2 --expansion 1 \
+        --epochs 1 --batches-per-epoch 1 --batch-size 1 --quiet
+    cp "$tmp/model/last.h5" $OUT/seeds/checkpoint/tiny_with_adam.h5
+    rm -rf "$tmp"
+fi
+cp tests/fixtures/*.h5 $OUT/seeds/checkpoint/
+
+declare -A MAXLEN=([mrc]=65536 [star]=65536 [checkpoint]=600000 [trainset]=300000)
+run_target() {
+    local t=$1
+    mkdir -p $OUT/corpus/$t $OUT/artifacts/$t
+    local more=()
+    [ -n "${FUZZ_KEEP_GOING:-}" ] && more=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
+    # -rss_limit_mb: a file claiming gigabytes must be refused, not allocated.
+    $OUT/tests/fuzz/fuzz_$t "${more[@]}" -max_total_time="$SECS" -max_len="${MAXLEN[$t]}" -timeout=20 -rss_limit_mb=2048 \
+        -print_final_stats=1 -artifact_prefix=$OUT/artifacts/$t/ $OUT/corpus/$t $OUT/seeds/$t \
+        > $OUT/fuzz_$t.log 2>&1
+}
+status=0
+pids=()
+names=()
+for t in $TARGETS; do
+    run_target "$t" &
+    pids+=($!)
+    names+=("$t")
+    if [ ${#pids[@]} -ge "$JOBS" ]; then
+        wait "${pids[0]}" || true
+        pids=("${pids[@]:1}")
+    fi
+done
+wait || true
+for t in $TARGETS; do
+    # the last status line "#N ..." counts the executions (fork mode too)
+    execs=$(grep -oE '^#[0-9]+' $OUT/fuzz_$t.log | tr -d '#' | sort -n | tail -1)
+    found=$(find $OUT/artifacts/$t -type f | wc -l)
+    echo "fuzz $t: ${SECS}s, ${execs:-0} executions, corpus $(ls $OUT/corpus/$t | wc -l) files, $found findings"
+    if [ "$found" -gt 0 ]; then
+        status=1
+        grep -m3 -E 'ERROR|SUMMARY|timeout' $OUT/fuzz_$t.log || true
+        find $OUT/artifacts/$t -type f
+    fi
+done
+exit $status
