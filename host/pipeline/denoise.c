@@ -155,10 +155,11 @@ cleanup:
 cr_status cr_denoise_check_apix(double model_apix, double bapix, double apix, double max_resolution)
 {
     if (model_apix > 0 && fabs(bapix - model_apix) > 0.02 * model_apix)
-        return cr_fail(CR_ERR_ARG,
-                       "pixel size mismatch: the model was trained at %.4f A/px, this micrograph bins to %.4f A/px "
-                       "(%.4f A/px at max resolution %.2f A)",
-                       model_apix, bapix, apix, max_resolution);
+        return cr_fail(
+            CR_ERR_ARG,
+            "pixel size mismatch: the model was trained at %.4f A/px, this micrograph bins to %.4f A/px "
+            "(%.4f A/px at max resolution %.2f A)",
+            model_apix, bapix, apix, max_resolution);
     return CR_OK;
 }
 

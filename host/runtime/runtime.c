@@ -114,7 +114,8 @@ cr_status cr_fail_device(const cr_runtime *rt, int err, const char *call, const 
         return cr_fail_cl(err, call, what, file, line);
     /* drivers often allocate lazily, so this can come from a launch or a copy,
      * not only from clCreateBuffer */
-    cr_fail((cr_status)err, "%s ran out of memory (%s from %s%s%s, with %.1f MiB of buffers allocated): " CR_MEMORY_ADVICE,
+    cr_fail((cr_status)err,
+            "%s ran out of memory (%s from %s%s%s, with %.1f MiB of buffers allocated): " CR_MEMORY_ADVICE,
             rt->dev.device_name, cr_cl_error_name(err), call, what ? " for " : "", what ? what : "",
             (double)rt->mem_current / (1 << 20));
     return (cr_status)err;
@@ -125,15 +126,18 @@ cr_status cr_buffer_create(cr_runtime *rt, size_t bytes, const char *what, cl_me
     *out = NULL;
     if (bytes == 0) bytes = 4; /* CL forbids empty buffers; keep a valid handle */
     if (bytes > rt->dev.max_alloc)
-        return cr_fail(CR_ERR_NOMEM, "%s: %.1f MiB is more than the largest buffer %s allows (%.1f MiB): " CR_MEMORY_ADVICE,
-                       what, (double)bytes / (1 << 20), rt->dev.device_name, (double)rt->dev.max_alloc / (1 << 20));
+        return cr_fail(CR_ERR_NOMEM,
+                       "%s: %.1f MiB is more than the largest buffer %s allows (%.1f MiB): " CR_MEMORY_ADVICE,
+                       what, (double)bytes / (1 << 20), rt->dev.device_name,
+                       (double)rt->dev.max_alloc / (1 << 20));
     /* only our own buffers are counted (FFT plans hold more), so this catches
      * the sure failures; the driver's error catches the rest */
     if (rt->mem_current > rt->dev.global_mem || bytes > rt->dev.global_mem - rt->mem_current)
         return cr_fail(CR_ERR_NOMEM,
-                       "%s: %.1f MiB more would exceed the %.1f MiB of memory on %s (%.1f MiB in use): " CR_MEMORY_ADVICE,
-                       what, (double)bytes / (1 << 20), (double)rt->dev.global_mem / (1 << 20), rt->dev.device_name,
-                       (double)rt->mem_current / (1 << 20));
+                       "%s: %.1f MiB more would exceed the %.1f MiB of memory on %s (%.1f MiB in "
+                       "use): " CR_MEMORY_ADVICE,
+                       what, (double)bytes / (1 << 20), (double)rt->dev.global_mem / (1 << 20),
+                       rt->dev.device_name, (double)rt->mem_current / (1 << 20));
     cl_int err = CL_SUCCESS;
     *out = clCreateBuffer(rt->ctx, CL_MEM_READ_WRITE, bytes, NULL, &err);
     if (err != CL_SUCCESS) {
@@ -175,6 +179,7 @@ cr_status cr_buffer_read(cr_runtime *rt, cl_mem buf, size_t offset, size_t bytes
 cr_status cr_finish(cr_runtime *rt)
 {
     cl_int err = clFinish(rt->queue);
-    if (err != CL_SUCCESS) return cr_fail_device(rt, err, "clFinish", rt->dev.device_name, __FILE__, __LINE__);
+    if (err != CL_SUCCESS)
+        return cr_fail_device(rt, err, "clFinish", rt->dev.device_name, __FILE__, __LINE__);
     return CR_OK;
 }
