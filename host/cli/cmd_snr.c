@@ -76,6 +76,8 @@ static cr_status measure(cr_denoiser *d, const snr_opts *o, const cr_checkpoint 
     CR_TRY(cr_resolve_path(o->star, on, op, sizeof op));
     CR_TRY(cr_mrc_read(ep, &he, &e));
     CR_TRY(cr_mrc_read(op, &ho, &od));
+    CR_TRY(cr_mrc_check_finite(ep, e, he.nx, he.ny, 1));
+    CR_TRY(cr_mrc_check_finite(op, od, ho.nx, ho.ny, 1));
     if (he.nx != ho.nx || he.ny != ho.ny) {
         st = cr_fail(CR_ERR_FORMAT, "%s: %dx%d, but the odd sum %s is %dx%d", ep, he.nx, he.ny, op, ho.nx, ho.ny);
         goto cleanup;
@@ -89,6 +91,10 @@ static cr_status measure(cr_denoiser *d, const snr_opts *o, const cr_checkpoint 
     po.ctf = po.phaseflip ? &ctf : NULL;
     CR_TRY(cr_preprocess(d->fw, e, he.nx, he.ny, &po, &re, &bx, &by, &bapix));
     CR_TRY(cr_preprocess(d->fw, od, ho.nx, ho.ny, &po, &ro, &bx, &by, &bapix));
+    if ((st = cr_denoise_check_apix(ck->apix, bapix, po.apix, po.max_resolution)) != CR_OK) {
+        cr_error_prefix("%s", ep);
+        goto cleanup;
+    }
     de = malloc((size_t)bx * by * sizeof(float));
     dd = malloc((size_t)bx * by * sizeof(float));
     if (!de || !dd) {
@@ -187,6 +193,8 @@ static int run_snr(int argc, char **argv, const cr_global_opts *g)
     }
     cr_progress_end(&pr);
     if (done == 0 || cr_atomic_commit(&f) != CR_OK) {
+        /* each failed micrograph has had its line; a summary would be a second one */
+        if (done == 0 && rc == CR_EXIT_FAIL) goto cleanup;
         if (done == 0) cr_fail(CR_ERR_FORMAT, "%s: no micrograph could be measured", o.star);
         rc = cr_cli_fail();
         goto cleanup;
