@@ -134,7 +134,11 @@ int main(int argc, char **argv)
     c.draws = 8, c.seed = 5;
     snprintf(c.size, sizeof c.size, "512x512");
     double tol = 0.10, t0 = now();
-    for (int i = 1; i + 1 < argc; i += 2) {
+    for (int i = 1; i < argc; i += 2) {
+        if (i + 1 == argc) {
+            fprintf(stderr, "test_slow_bias_truth: %s needs a value\n", argv[i]);
+            return 2;
+        }
         if (!strcmp(argv[i], "--model")) c.model = argv[i + 1];
         else if (!strcmp(argv[i], "--draws")) c.draws = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--size")) snprintf(c.size, sizeof c.size, "%s", argv[i + 1]);
