@@ -9,6 +9,7 @@ PACKAGES=(
   libclfft-dev libclblast-dev libvkfft-dev
   libhdf5-dev libpng-dev libcairo2-dev fonts-dejavu-core
   librandom123-dev
+  python3-numpy python3-h5py   # tests only: tests/bad/make_corpus.py writes the bad-input corpus
 )
 # `ci/setup.sh fuzz`: also clang and libFuzzer, for ci/fuzz.sh.
 [ "${1:-}" = fuzz ] && PACKAGES+=(clang libclang-rt-14-dev)

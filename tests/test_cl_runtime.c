@@ -155,6 +155,31 @@ int main(void)
     cl_mem big = NULL;
     CHECK(cr_buffer_create(rt, (size_t)rt->dev.max_alloc + 4096, "huge test buffer", &big) == CR_ERR_NOMEM);
     CHECK(strstr(cr_error_message(), "huge test buffer") != NULL);
+    CHECK(strstr(cr_error_message(), rt->dev.device_name) != NULL &&
+          strstr(cr_error_message(), "--tile") != NULL);
+    /* ... and so does one that fits the largest buffer but not what is left of
+     * the global memory (the count of allocated bytes is set, not allocated) */
+    size_t saved = rt->mem_current;
+    rt->mem_current = (size_t)rt->dev.global_mem - 1024;
+    CHECK(cr_buffer_create(rt, 4096, "one too many", &big) == CR_ERR_NOMEM && big == NULL);
+    CHECK(strstr(cr_error_message(), "one too many") != NULL &&
+          strstr(cr_error_message(), "would exceed") != NULL &&
+          strstr(cr_error_message(), rt->dev.device_name) != NULL &&
+          strstr(cr_error_message(), "--tile") != NULL);
+    rt->mem_current = saved;
+    /* the drivers' out-of-memory codes get the device and the remedy; others stay as they are */
+    CHECK(cr_fail_device(rt, CL_MEM_OBJECT_ALLOCATION_FAILURE, "clEnqueueNDRangeKernel", "conv", "f.c", 1) ==
+          CL_MEM_OBJECT_ALLOCATION_FAILURE);
+    CHECK(strstr(cr_error_message(), rt->dev.device_name) != NULL &&
+          strstr(cr_error_message(), "ran out of memory") != NULL &&
+          strstr(cr_error_message(), "--tile") != NULL &&
+          strstr(cr_error_message(), "CL_MEM_OBJECT_ALLOCATION_FAILURE") != NULL);
+    CHECK(cr_fail_device(rt, CL_OUT_OF_RESOURCES, "clFinish", NULL, "f.c", 1) == CL_OUT_OF_RESOURCES);
+    CHECK(strstr(cr_error_message(), "ran out of memory") != NULL);
+    CHECK(cr_fail_device(rt, CL_INVALID_KERNEL_ARGS, "clEnqueueNDRangeKernel", "conv", "f.c", 1) ==
+          CL_INVALID_KERNEL_ARGS);
+    CHECK(strstr(cr_error_message(), "CL_INVALID_KERNEL_ARGS") != NULL &&
+          !strstr(cr_error_message(), "--tile"));
     cr_runtime_free(rt);
 
     /* sources: embedded, a missing one, and CLRESTORE_KERNEL_DIR */

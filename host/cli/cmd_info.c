@@ -80,7 +80,12 @@ static cr_status info_star(const char *path)
     }
     cr_micrograph_row *rows = NULL;
     int n = 0;
-    if (cr_star_micrographs(f, 0, &rows, &n) == CR_OK && n > 0) {
+    /* a STAR without a micrograph table is described as it is; one whose
+     * micrograph table does not read (a cell that is not a number, an
+     * undefined optics group) is an error */
+    cr_status ms = cr_star_micrographs(f, 0, &rows, &n);
+    if (ms != CR_OK && ms != CR_ERR_NOT_FOUND) st = ms;
+    if (ms == CR_OK && n > 0) {
         double amin = INFINITY, amax = 0;
         int with_ctf = 0, groups = 0;
         for (int i = 0; i < n; i++) {
@@ -102,10 +107,10 @@ static cr_status info_star(const char *path)
             printf("  pixel size unknown\n");
         printf("  CTF (defocus) on %d of %d rows\n", with_ctf, n);
     }
-    cr_error_clear();
+    if (st == CR_OK) cr_error_clear();
     cr_micrograph_rows_free(rows, n);
     cr_star_free(f);
-    return CR_OK;
+    return st;
 }
 
 static cr_status info_one(const char *path)

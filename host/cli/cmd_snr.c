@@ -16,6 +16,7 @@
 #include "clrestore/plot.h"
 #include "clrestore/prepare.h"
 #include "clrestore/snr.h"
+#include "clrestore/snr_measure.h"
 #include "clrestore/star.h"
 
 static const char snr_usage[] =
@@ -63,9 +64,8 @@ static cr_status measure(cr_denoiser *d, const snr_opts *o, const cr_checkpoint 
     cr_status st = CR_OK;
     char en[4096], on[4096], ep[4096], op[4096];
     cr_mrc_header he, ho;
-    float *e = NULL, *od = NULL, *re = NULL, *ro = NULL, *de = NULL, *dd = NULL;
-    int bx = 0, by = 0;
-    double bapix = 0;
+    float *e = NULL, *od = NULL;
+    cr_snr_pair p = {0};
     if (row->name_even && row->name_odd) {
         snprintf(en, sizeof en, "%s", row->name_even);
         snprintf(on, sizeof on, "%s", row->name_odd);
@@ -76,33 +76,32 @@ static cr_status measure(cr_denoiser *d, const snr_opts *o, const cr_checkpoint 
     CR_TRY(cr_resolve_path(o->star, on, op, sizeof op));
     CR_TRY(cr_mrc_read(ep, &he, &e));
     CR_TRY(cr_mrc_read(op, &ho, &od));
+    CR_TRY(cr_mrc_check_finite(ep, e, he.nx, he.ny, 1));
+    CR_TRY(cr_mrc_check_finite(op, od, ho.nx, ho.ny, 1));
     if (he.nx != ho.nx || he.ny != ho.ny) {
         st = cr_fail(CR_ERR_FORMAT, "%s: %dx%d, but the odd sum %s is %dx%d", ep, he.nx, he.ny, op, ho.nx, ho.ny);
         goto cleanup;
     }
-    cr_ctf_params ctf = cr_ctf_from_row(row);
+    cr_ctf_params ctf;
     cr_preprocess_opts po;
-    cr_preprocess_opts_default(&po);
-    po.apix = row->apix > 0 ? row->apix : he.apix;
-    po.max_resolution = ck->max_resolution > 0 ? ck->max_resolution : 4.5;
-    po.phaseflip = ck->phaseflip != 0 && !o->no_phaseflip;
-    po.ctf = po.phaseflip ? &ctf : NULL;
-    CR_TRY(cr_preprocess(d->fw, e, he.nx, he.ny, &po, &re, &bx, &by, &bapix));
-    CR_TRY(cr_preprocess(d->fw, od, ho.nx, ho.ny, &po, &ro, &bx, &by, &bapix));
-    de = malloc((size_t)bx * by * sizeof(float));
-    dd = malloc((size_t)bx * by * sizeof(float));
-    if (!de || !dd) {
-        st = cr_fail(CR_ERR_NOMEM, "%s: out of memory", ep);
-        goto cleanup;
+    cr_snr_preprocess_opts(row, he.apix, ck->max_resolution, ck->phaseflip != 0 && !o->no_phaseflip, &ctf, &po);
+    {
+        /* the model's pixel size must match the binned one before any work */
+        int bx = 0, by = 0;
+        double bapix = 0;
+        CR_TRY(cr_binned_shape(he.nx, he.ny, po.apix, po.max_resolution, &bx, &by, &bapix));
+        if ((st = cr_denoise_check_apix(ck->apix, bapix, po.apix, po.max_resolution)) != CR_OK) {
+            cr_error_prefix("%s", ep);
+            goto cleanup;
+        }
     }
-    CR_TRY(cr_denoise_binned(d, re, bx, by, o->tile, 0, de));
-    CR_TRY(cr_denoise_binned(d, ro, bx, by, o->tile, 0, dd));
-    cr_snr_compute(re, ro, de, dd, (size_t)bx * by, s);
-    if (sp) CR_TRY(cr_snr_spectral_add(sp, re, ro, de, dd, bx, by));
-    *bapix_out = bapix;
+    CR_TRY(cr_snr_measure_pair(d, e, od, he.nx, he.ny, &po, o->tile, &p, s));
+    if (sp) CR_TRY(cr_snr_spectral_add(sp, p.re, p.ro, p.de, p.dd, p.bx, p.by));
+    *bapix_out = p.bapix;
 cleanup:
     if (st != CR_OK && !strstr(cr_error_message(), row->name)) cr_error_prefix("%s", row->name);
-    free(e), free(od), free(re), free(ro), free(de), free(dd);
+    free(e), free(od);
+    cr_snr_pair_free(&p);
     return st;
 }
 
@@ -187,6 +186,8 @@ static int run_snr(int argc, char **argv, const cr_global_opts *g)
     }
     cr_progress_end(&pr);
     if (done == 0 || cr_atomic_commit(&f) != CR_OK) {
+        /* each failed micrograph has had its line; a summary would be a second one */
+        if (done == 0 && rc == CR_EXIT_FAIL) goto cleanup;
         if (done == 0) cr_fail(CR_ERR_FORMAT, "%s: no micrograph could be measured", o.star);
         rc = cr_cli_fail();
         goto cleanup;

@@ -2,6 +2,7 @@
  * architecture before data are read, and each error names the file and the
  * object ("model.h5: /layers/012/v: shape 32x25x3x3, expected 32x25x4x4"). */
 #include <hdf5.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,7 +134,17 @@ static cr_status layer_floats(h5r *r, hid_t g, const char *where, const char *na
     char role[160];
     snprintf(role, sizeof role, "%s in a levels-%d blocks-%d filters-%d expansion-%d network", s->name, a->levels,
              a->blocks, a->filters, a->expansion);
-    return data_read(r, g, where, name, full ? 4 : 1, dims, H5T_NATIVE_FLOAT, sizeof(float), (void **)out, role);
+    cr_status st =
+        data_read(r, g, where, name, full ? 4 : 1, dims, H5T_NATIVE_FLOAT, sizeof(float), (void **)out, role);
+    if (st != CR_OK) return st;
+    /* a diverged run saves NaN weights; applied, they would turn every micrograph into NaN */
+    size_t n = (size_t)s->cout * (full ? (size_t)s->cin * s->k * s->k : 1);
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite((*out)[i]))
+            return cr_fail(CR_ERR_FORMAT,
+                           "%s: %s/%s: NaN or Inf at element %zu (a diverged or corrupt model)", r->path,
+                           where, name, i);
+    return CR_OK;
 }
 
 /* Group <parent>/NNN of layer i: datasets names[0..n) into *dst[j]; the

@@ -1,6 +1,7 @@
 /* Reading training sets: ours (N×P×P with index datasets) and the
  * reference's (N×P×P×1, attributes apix and phaseflip only). */
 #include <hdf5.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,5 +189,11 @@ cr_status cr_trainset_read(cr_trainset *t, int64_t i, float *even, float *odd)
         read_patch((hid_t)t->h5odd, t->layout4d, i, t->meta.patch, odd))
         return cr_fail(CR_ERR_FORMAT, "%s: pair %lld cannot be read (truncated or corrupt file?)", t->path,
                        (long long)i);
+    /* checked here, as each pair is read, so that opening a large set stays cheap */
+    size_t pp = (size_t)t->meta.patch * t->meta.patch;
+    for (size_t k = 0; k < pp; k++)
+        if (!isfinite(even[k]) || !isfinite(odd[k]))
+            return cr_fail(CR_ERR_FORMAT, "%s: pair %lld: NaN or Inf in /%s", t->path, (long long)i,
+                           isfinite(even[k]) ? "odd" : "even");
     return CR_OK;
 }

@@ -1,6 +1,7 @@
 /* The WA-U-Net model: parameter table from the architecture, activation
  * arenas per batch shape and mode, forward and backward over the layer graph
  * of waunet_plan.c, and the training step. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,6 +119,20 @@ static size_t conv_scratch_bytes(const cr_waunet *m, cr_waunet_mode mode, int n,
     return most.pad + most.wt + most.part + dz;
 }
 
+/* The activation plan for this device; a too-large activation is reported
+ * with the device and the remedy, which the planner does not know. */
+static cr_status plan_on_device(const cr_waunet *m, cr_waunet_mode mode, int n, int h, int w, wn_plan *p)
+{
+    cr_status st = wn_plan_make(&m->graph, mode, n, h, w, wn_max_arena_count(m), p);
+    if (st == CR_ERR_UNSUPPORTED) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", cr_error_message());
+        return cr_fail(st, "%s on %s: use a smaller --tile (denoise, snr) or --batch-size (train)", msg,
+                       m->nn->rt->dev.device_name);
+    }
+    return st;
+}
+
 cr_status cr_waunet_memory_estimate(const cr_waunet *m, cr_waunet_mode mode, int n, int h, int w,
                                     cr_waunet_memory *out)
 {
@@ -125,7 +140,7 @@ cr_status cr_waunet_memory_estimate(const cr_waunet *m, cr_waunet_mode mode, int
     wn_plan p;
     memset(out, 0, sizeof *out);
     CR_TRY(check_shape(m, n, h, w));
-    CR_TRY(wn_plan_make(&m->graph, mode, n, h, w, wn_max_arena_count(m), &p));
+    CR_TRY(plan_on_device(m, mode, n, h, w, &p));
     size_t rs = m->nn->real_size;
     out->parameters = cr_arch_param_count(&m->arch);
     out->param_bytes = (4 * m->params->total + 2 * m->params->total_w) * rs;
@@ -146,7 +161,7 @@ cr_status cr_waunet_prepare(cr_waunet *m, cr_waunet_mode mode, int n, int h, int
     CR_TRY(check_shape(m, n, h, w));
     /* drop the old arenas first: the new ones may need the memory */
     release_arenas(m);
-    CR_TRY(wn_plan_make(&m->graph, mode, n, h, w, wn_max_arena_count(m), &m->plan));
+    CR_TRY(plan_on_device(m, mode, n, h, w, &m->plan));
     m->arenas = calloc((size_t)m->plan.narenas, sizeof *m->arenas);
     if (!m->arenas) {
         st = cr_fail(CR_ERR_NOMEM, "out of memory preparing the network");

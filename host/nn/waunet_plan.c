@@ -278,9 +278,10 @@ cr_status wn_plan_make(const wn_graph *g, cr_waunet_mode mode, int n, int h, int
         if (p->slot[i].first < 0) continue;
         p->slot[i].count = slot_elems(g, i, n, h, w);
         if (p->slot[i].count > max_count) {
-            st = cr_fail(CR_ERR_UNSUPPORTED, "an activation of %zu elements (batch %d, %dx%d) is larger than the "
-                                             "device's largest buffer; use a smaller batch or tile",
-                         p->slot[i].count, n, w, h);
+            st = cr_fail(CR_ERR_UNSUPPORTED,
+                         "an activation of %zu elements (batch %d, %dx%d) exceeds the largest "
+                         "buffer (%zu elements)",
+                         p->slot[i].count, n, w, h, max_count);
             goto cleanup;
         }
         order[nused++] = i;

@@ -152,6 +152,17 @@ cleanup:
     return st;
 }
 
+cr_status cr_denoise_check_apix(double model_apix, double bapix, double apix, double max_resolution)
+{
+    if (model_apix > 0 && fabs(bapix - model_apix) > 0.02 * model_apix)
+        return cr_fail(
+            CR_ERR_ARG,
+            "pixel size mismatch: the model was trained at %.4f A/px, this micrograph bins to %.4f A/px "
+            "(%.4f A/px at max resolution %.2f A)",
+            model_apix, bapix, apix, max_resolution);
+    return CR_OK;
+}
+
 cr_status cr_denoise_micrograph(cr_denoiser *d, const float *img, int nx, int ny, double apix,
                                 const cr_ctf_params *ctf, const cr_denoise_opts *o, float *out, float **binned_raw,
                                 float **binned_den, int *pbx, int *pby)
@@ -169,13 +180,7 @@ cr_status cr_denoise_micrograph(cr_denoiser *d, const float *img, int nx, int ny
     po.phaseflip = o->phaseflip;
     po.ctf = o->phaseflip ? ctf : NULL;
     CR_TRY(cr_preprocess(d->fw, img, nx, ny, &po, &binned, &bx, &by, &bapix));
-    if (o->model_apix > 0 && fabs(bapix - o->model_apix) > 0.02 * o->model_apix) {
-        st = cr_fail(CR_ERR_ARG,
-                     "pixel size mismatch: the model was trained at %.4f A/px, this micrograph bins to %.4f A/px "
-                     "(%.4f A/px at max resolution %.2f A)",
-                     o->model_apix, bapix, apix, o->max_resolution);
-        goto cleanup;
-    }
+    CR_TRY(cr_denoise_check_apix(o->model_apix, bapix, apix, o->max_resolution));
     den = malloc((size_t)bx * by * sizeof(float));
     if (!den) {
         st = cr_fail(CR_ERR_NOMEM, "out of memory");

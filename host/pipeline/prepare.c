@@ -144,9 +144,12 @@ static cr_status prepare_one(prep_state *s, int i, cr_prepare_report *rep, int *
     CR_TRY(cr_mrc_check_finite(even_path, even, he.nx, he.ny, 1));
     CR_TRY(cr_mrc_check_finite(odd_path, odd, ho.nx, ho.ny, 1));
     double apix = row->apix > 0 ? row->apix : he.apix;
+    /* halves of one exposure that disagree are a corrupt pair, not a micrograph to skip quietly */
     if (he.nx != ho.nx || he.ny != ho.ny || he.nz != 1 || ho.nz != 1) {
-        cr_warn("skipping %s: even is %dx%dx%d, odd %dx%dx%d", base_name(even_path), he.nx, he.ny, he.nz, ho.nx,
-                ho.ny, ho.nz);
+        st = cr_fail(CR_ERR_FORMAT,
+                     "%s: %dx%dx%d, but the even sum %s is %dx%dx%d (both must be single images of "
+                     "one shape)",
+                     odd_path, ho.nx, ho.ny, ho.nz, even_path, he.nx, he.ny, he.nz);
         goto cleanup;
     }
     if (!(apix > 0)) {

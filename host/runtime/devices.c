@@ -129,7 +129,9 @@ cr_status cr_device_select(const cr_device_desc *list, int n, const char *select
             *index = (int)v;
             return CR_OK;
         }
-        return cr_fail(CR_ERR_NO_DEVICE, "--device %s: no device with that index (there are %d: 0..%d; see 'clrestore devices')",
+        return cr_fail(CR_ERR_NO_DEVICE,
+                       "device '%s' (--device or CLRESTORE_DEVICE): no device with that index "
+                       "(there are %d: 0..%d; see 'clrestore devices')",
                        selector, n, n - 1);
     }
     for (int i = 0; i < n; i++)
@@ -147,5 +149,8 @@ cr_status cr_device_select(const cr_device_desc *list, int n, const char *select
     for (int i = 0; i < n && used < sizeof names - 64; i++)
         used += (size_t)snprintf(names + used, sizeof names - used, "%s%d: %s", i ? "; " : "", i,
                                  list[i].device_name);
-    return cr_fail(CR_ERR_NO_DEVICE, "--device %s: no device matches (available: %s)", selector, names);
+    return cr_fail(CR_ERR_NO_DEVICE,
+                   "device '%s' (--device or CLRESTORE_DEVICE): no device or platform name "
+                   "contains it; available: %s (see 'clrestore devices')",
+                   selector, names);
 }

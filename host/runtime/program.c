@@ -229,8 +229,20 @@ static cr_status cr_build_failure(cr_runtime *rt, cl_program prog, cl_int err, c
             log[0] = '\0';
         log[log_len] = '\0';
     }
-    cr_status st = cr_fail(CR_ERR_BUILD, "building kernels/%s for %s failed (%s); build log:\n%s", label,
-                           rt->dev.device_name, cr_cl_error_name(err), log && log[0] ? log : "(empty)");
+    /* the first line names the file and the device and says what to do; the
+     * compiler's log follows on its own lines */
+    const char *dir = getenv("CLRESTORE_KERNEL_DIR");
+    size_t ll = strlen(label);
+    int from_dir = dir && *dir && ll > 3 && strcmp(label + ll - 3, ".cl") == 0;
+    cr_status st =
+        cr_fail(CR_ERR_BUILD, "%s%s%s: building it for %s failed (%s); %s; build log:\n%s",
+                from_dir ? dir : "kernels", ll > 3 && strcmp(label + ll - 3, ".cl") == 0 ? "/" : " ", label,
+                rt->dev.device_name, cr_cl_error_name(err),
+                from_dir ? "the kernel sources come from CLRESTORE_KERNEL_DIR: fix the file, or unset "
+                           "CLRESTORE_KERNEL_DIR to use the built-in kernels"
+                         : "the built-in kernels should build: please report this with the log and "
+                           "'clrestore devices'",
+                log && log[0] ? log : "(empty)");
     free(log);
     return st;
 }

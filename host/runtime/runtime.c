@@ -100,9 +100,25 @@ cr_status cr_enqueue(cr_runtime *rt, cl_kernel k, cl_uint dim, const size_t *glo
     if (err != CL_SUCCESS) {
         char name[128];
         cr_kernel_name(k, name, sizeof name);
-        return cr_fail_cl(err, "clEnqueueNDRangeKernel", name, __FILE__, __LINE__);
+        return cr_fail_device(rt, err, "clEnqueueNDRangeKernel", name, __FILE__, __LINE__);
     }
     return CR_OK;
+}
+
+#define CR_MEMORY_ADVICE "use a smaller --tile (denoise, snr) or --batch-size (train), or another --device"
+
+cr_status cr_fail_device(const cr_runtime *rt, int err, const char *call, const char *what, const char *file,
+                         int line)
+{
+    if (err != CL_MEM_OBJECT_ALLOCATION_FAILURE && err != CL_OUT_OF_RESOURCES && err != CL_OUT_OF_HOST_MEMORY)
+        return cr_fail_cl(err, call, what, file, line);
+    /* drivers often allocate lazily, so this can come from a launch or a copy,
+     * not only from clCreateBuffer */
+    cr_fail((cr_status)err,
+            "%s ran out of memory (%s from %s%s%s, with %.1f MiB of buffers allocated): " CR_MEMORY_ADVICE,
+            rt->dev.device_name, cr_cl_error_name(err), call, what ? " for " : "", what ? what : "",
+            (double)rt->mem_current / (1 << 20));
+    return (cr_status)err;
 }
 
 cr_status cr_buffer_create(cr_runtime *rt, size_t bytes, const char *what, cl_mem *out)
@@ -111,15 +127,22 @@ cr_status cr_buffer_create(cr_runtime *rt, size_t bytes, const char *what, cl_me
     if (bytes == 0) bytes = 4; /* CL forbids empty buffers; keep a valid handle */
     if (bytes > rt->dev.max_alloc)
         return cr_fail(CR_ERR_NOMEM,
-                       "%s: %.1f MiB is more than the largest buffer %s allows (%.1f MiB); "
-                       "use a smaller --tile or batch",
+                       "%s: %.1f MiB is more than the largest buffer %s allows (%.1f MiB): " CR_MEMORY_ADVICE,
                        what, (double)bytes / (1 << 20), rt->dev.device_name,
                        (double)rt->dev.max_alloc / (1 << 20));
+    /* only our own buffers are counted (FFT plans hold more), so this catches
+     * the sure failures; the driver's error catches the rest */
+    if (rt->mem_current > rt->dev.global_mem || bytes > rt->dev.global_mem - rt->mem_current)
+        return cr_fail(CR_ERR_NOMEM,
+                       "%s: %.1f MiB more would exceed the %.1f MiB of memory on %s (%.1f MiB in "
+                       "use): " CR_MEMORY_ADVICE,
+                       what, (double)bytes / (1 << 20), (double)rt->dev.global_mem / (1 << 20),
+                       rt->dev.device_name, (double)rt->mem_current / (1 << 20));
     cl_int err = CL_SUCCESS;
     *out = clCreateBuffer(rt->ctx, CL_MEM_READ_WRITE, bytes, NULL, &err);
     if (err != CL_SUCCESS) {
         *out = NULL;
-        return cr_fail_cl(err, "clCreateBuffer", what, __FILE__, __LINE__);
+        return cr_fail_device(rt, err, "clCreateBuffer", what, __FILE__, __LINE__);
     }
     rt->mem_current += bytes;
     if (rt->mem_current > rt->mem_peak) rt->mem_peak = rt->mem_current;
@@ -141,7 +164,7 @@ cr_status cr_buffer_write(cr_runtime *rt, cl_mem buf, size_t offset, size_t byte
 {
     if (bytes == 0) return CR_OK;
     cl_int err = clEnqueueWriteBuffer(rt->queue, buf, CL_TRUE, offset, bytes, src, 0, NULL, NULL);
-    if (err != CL_SUCCESS) return cr_fail_cl(err, "clEnqueueWriteBuffer", NULL, __FILE__, __LINE__);
+    if (err != CL_SUCCESS) return cr_fail_device(rt, err, "clEnqueueWriteBuffer", NULL, __FILE__, __LINE__);
     return CR_OK;
 }
 
@@ -149,13 +172,14 @@ cr_status cr_buffer_read(cr_runtime *rt, cl_mem buf, size_t offset, size_t bytes
 {
     if (bytes == 0) return CR_OK;
     cl_int err = clEnqueueReadBuffer(rt->queue, buf, CL_TRUE, offset, bytes, dst, 0, NULL, NULL);
-    if (err != CL_SUCCESS) return cr_fail_cl(err, "clEnqueueReadBuffer", NULL, __FILE__, __LINE__);
+    if (err != CL_SUCCESS) return cr_fail_device(rt, err, "clEnqueueReadBuffer", NULL, __FILE__, __LINE__);
     return CR_OK;
 }
 
 cr_status cr_finish(cr_runtime *rt)
 {
     cl_int err = clFinish(rt->queue);
-    if (err != CL_SUCCESS) return cr_fail_cl(err, "clFinish", rt->dev.device_name, __FILE__, __LINE__);
+    if (err != CL_SUCCESS)
+        return cr_fail_device(rt, err, "clFinish", rt->dev.device_name, __FILE__, __LINE__);
     return CR_OK;
 }

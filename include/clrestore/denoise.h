@@ -49,6 +49,11 @@ cr_status cr_denoise_micrograph(cr_denoiser *d, const float *img, int nx, int ny
                                 const cr_ctf_params *ctf, const cr_denoise_opts *o, float *out, float **binned_raw,
                                 float **binned_den, int *bx, int *by);
 
+/* Fails ("pixel size mismatch: ...") when a micrograph at apix, binned to
+ * bapix at max_resolution, does not match the model's binned pixel size
+ * model_apix within 2% (0 = the model did not record one: unchecked). */
+cr_status cr_denoise_check_apix(double model_apix, double bapix, double apix, double max_resolution);
+
 /* The automatic tile core for a bx×by binned image: the largest multiple of
  * 2^levels whose inference activations fit in a third of the device memory
  * (and the largest buffer), at least 2^levels. */

@@ -104,8 +104,17 @@ cr_status cr_kernel_args(cl_kernel k, int nargs, ...);
 cr_status cr_enqueue(cr_runtime *rt, cl_kernel k, cl_uint dim, const size_t *global,
                      const size_t *local);
 
+/* Records an OpenCL failure on rt's device like cr_fail_cl(); the codes that
+ * mean the device ran out of memory (CL_MEM_OBJECT_ALLOCATION_FAILURE,
+ * CL_OUT_OF_RESOURCES, CL_OUT_OF_HOST_MEMORY) instead name the device and
+ * what to do (a smaller --tile or --batch-size). Returns err. */
+cr_status cr_fail_device(const cr_runtime *rt, int err, const char *call, const char *what, const char *file,
+                         int line);
+
 /* Device buffers, counted towards rt->mem_current / mem_peak. what names the
- * buffer in errors ("conv activations"); a too-large request says so. */
+ * buffer in errors ("conv activations"); a request larger than the device's
+ * largest buffer, or than its global memory less what is already allocated,
+ * fails before clCreateBuffer with the device's name and what to do. */
 cr_status cr_buffer_create(cr_runtime *rt, size_t bytes, const char *what, cl_mem *out);
 /* Releases *buf (size queried from the buffer) and sets it to NULL; accepts NULL. */
 void cr_buffer_release(cr_runtime *rt, cl_mem *buf);

@@ -62,6 +62,44 @@ cr_status cr_snr_spectral_add(cr_snr_spectral *s, const float *re, const float *
 void cr_snr_spectral_result(const cr_snr_spectral *s, double *signal, double *bias, double *noise_raw,
                             double *noise_den);
 
+/* Ground-truth versions of the per-micrograph estimates, for simulated data
+ * (issue 8): the same signal T (pre-processed noise-free image) under many
+ * independent noise draws, each giving a pre-processed raw half R and its
+ * denoised version D (2 per draw: even and odd). Over the 2K halves added:
+ *   signal in R: a·T, a the regression coefficient of R on T (the chain is
+ *     linear up to z-scoring, so R = a·T + noise); S = mean(a)·T;
+ *   D̄ = mean of the D: the network's expected output on this signal;
+ *   var_N(denoised) = per-pixel variance of D over the halves (unbiased,
+ *     1/(2K-1)), averaged over pixels; var_N(raw) likewise for R;
+ *   var_B = var(D̄ - S) - var_N(denoised)/(2K): D̄ still carries the mean of
+ *     2K independent residuals D - E[D], whose variance is var_N(denoised)/(2K),
+ *     and which is uncorrelated with the fixed E[D] - S, so that much of
+ *     var(D̄ - S) is noise, not bias;
+ *   SNR(raw) = var_S / var_N(raw), SNBR = var_S / (var_N(denoised) + var_B). */
+typedef struct cr_snr_truth {
+    size_t n;            /* pixels */
+    int halves;          /* images added */
+    double var_t;        /* var(T) */
+    double sum_a;        /* Σ a */
+    float *t;            /* (n) T, mean removed */
+    double *sum_d, *sum_d2, *sum_r, *sum_r2; /* (n) per-pixel sums of D, D², R, R² */
+} cr_snr_truth;
+
+typedef struct cr_snr_truth_stats {
+    double var_s, var_n_raw, var_n_den;
+    double var_dbar_s;   /* var(D̄ - S) before the correction */
+    double var_b;        /* corrected */
+    double snr_raw, snbr;
+    double signal_to_bias; /* var_s / var_b */
+} cr_snr_truth_stats;
+
+cr_status cr_snr_truth_create(const float *truth, size_t n, cr_snr_truth **out);
+void cr_snr_truth_free(cr_snr_truth *t);
+/* One half: its pre-processed raw image r and denoised image d (n each). */
+void cr_snr_truth_add(cr_snr_truth *t, const float *r, const float *d);
+/* Needs at least 2 halves. */
+void cr_snr_truth_result(const cr_snr_truth *t, cr_snr_truth_stats *s);
+
 #ifdef __cplusplus
 }
 #endif
