@@ -7,6 +7,16 @@
 # and belongs, once fixed, in tests/fuzz/regressions/TARGET/ (replayed by ctest).
 # Targets: mrc star checkpoint trainset (default: all). FUZZ_KEEP_GOING=1 runs
 # each target in libFuzzer's fork mode and goes on after a finding (long runs).
+#
+# HDF5 targets: libhdf5 1.10 itself crashes on many damaged files, which the
+# product survives by reading HDF5 files first in a child process
+# (cr_h5_guard). By default the targets run the same way, so a finding is a
+# bug of ours (or a crash that escaped the guard). FUZZ_H5_GUARD=0 reads
+# in-process, so that memory errors in our loaders are seen even on files
+# that also crash HDF5; its findings need triage (stack inside libhdf5 or in
+# host/io?). Leaks inside libhdf5 are suppressed (tests/fuzz/lsan.supp), and
+# allocations of the sizes a damaged file claims fail as malloc does outside
+# ASan (allocator_may_return_null).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:?usage: ci/fuzz.sh SECONDS [mrc|star|checkpoint|trainset ...]}
@@ -34,8 +44,9 @@ if [ ! -x "$BIN" ]; then
 fi
 if [ ! -f $OUT/seeds/trainset/tiny.h5 ]; then
     tmp=$(mktemp -d)
-    "$BIN" simulate -o "$tmp/sim" --count 2 --size 256x256 --seed 3 --quiet
-    "$BIN" prepare -m "$tmp/sim/micrographs.star" -o $OUT/seeds/trainset/tiny.h5 --patch 32 --quiet
+    # small files fuzz best: 32 pairs of 16x16 (135 KB)
+    "$BIN" simulate -o "$tmp/sim" --count 2 --size 96x96 --seed 3 --quiet
+    "$BIN" prepare -m "$tmp/sim/micrographs.star" -o $OUT/seeds/trainset/tiny.h5 --patch 16 --quiet
     "$BIN" train -t $OUT/seeds/trainset/tiny.h5 -o "$tmp/model" --levels 1 --blocks 1 --filters 2 --expansion 1 \
         --epochs 1 --batches-per-epoch 1 --batch-size 1 --quiet
     cp "$tmp/model/last.h5" $OUT/seeds/checkpoint/tiny_with_adam.h5
@@ -43,6 +54,9 @@ if [ ! -f $OUT/seeds/trainset/tiny.h5 ]; then
 fi
 cp tests/fixtures/*.h5 $OUT/seeds/checkpoint/
 
+export CLRESTORE_H5_GUARD=${FUZZ_H5_GUARD:-1}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-allocator_may_return_null=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/fuzz/lsan.supp}
 declare -A MAXLEN=([mrc]=65536 [star]=65536 [checkpoint]=600000 [trainset]=300000)
 run_target() {
     local t=$1

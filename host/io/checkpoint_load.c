@@ -24,8 +24,10 @@ static cr_status attr_read(h5r *r, hid_t loc, const char *where, const char *nam
         return cr_fail(CR_ERR_FORMAT, "%s: %s: attribute '%s' is missing", r->path, where, name);
     }
     hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
-    hid_t sp = a >= 0 ? H5Aget_space(a) : -1;
-    int ok = a >= 0 && sp >= 0 && H5Sget_simple_extent_npoints(sp) == 1 && H5Aread(a, mem_type, out) >= 0;
+    hid_t sp = a >= 0 ? H5Aget_space(a) : -1, ft = a >= 0 ? H5Aget_type(a) : -1;
+    int ok = a >= 0 && sp >= 0 && cr_h5_numeric_type(ft) && H5Sget_simple_extent_npoints(sp) == 1 &&
+             H5Aread(a, mem_type, out) >= 0;
+    if (ft >= 0) H5Tclose(ft);
     if (sp >= 0) H5Sclose(sp);
     if (a >= 0) H5Aclose(a);
     if (!ok) return cr_fail(CR_ERR_FORMAT, "%s: %s: attribute '%s' is not a single number", r->path, where, name);
@@ -51,9 +53,10 @@ static cr_status attr_string(h5r *r, hid_t loc, const char *where, const char *n
     if (H5Aexists(loc, name) <= 0)
         return cr_fail(CR_ERR_FORMAT, "%s: %s: attribute '%s' is missing", r->path, where, name);
     hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
-    hid_t t = a >= 0 ? H5Aget_type(a) : -1;
+    hid_t t = a >= 0 ? H5Aget_type(a) : -1, sp = a >= 0 ? H5Aget_space(a) : -1;
     int ok = 0;
-    if (t >= 0 && H5Tget_class(t) == H5T_STRING) {
+    /* one string only: H5Aread writes every element into the buffer */
+    if (cr_h5_string_type(t) && sp >= 0 && H5Sget_simple_extent_npoints(sp) == 1) {
         hid_t mt = H5Tcopy(H5T_C_S1);
         if (H5Tis_variable_str(t) > 0) {
             char *v = NULL;
@@ -76,6 +79,7 @@ static cr_status attr_string(h5r *r, hid_t loc, const char *where, const char *n
         }
         H5Tclose(mt);
     }
+    if (sp >= 0) H5Sclose(sp);
     if (t >= 0) H5Tclose(t);
     if (a >= 0) H5Aclose(a);
     if (!ok) return cr_fail(CR_ERR_FORMAT, "%s: %s: attribute '%s' is not a string", r->path, where, name);
@@ -94,6 +98,13 @@ static cr_status data_read(h5r *r, hid_t loc, const char *where, const char *nam
         return cr_fail(CR_ERR_FORMAT, "%s: %s is missing", r->path, obj);
     hid_t d = H5Dopen2(loc, name, H5P_DEFAULT);
     if (d < 0) return cr_fail(CR_ERR_FORMAT, "%s: %s is not a dataset", r->path, obj);
+    hid_t ft = H5Dget_type(d);
+    int numeric = cr_h5_numeric_type(ft);
+    if (ft >= 0) H5Tclose(ft);
+    if (!numeric) {
+        H5Dclose(d);
+        return cr_fail(CR_ERR_FORMAT, "%s: %s does not hold numbers (%s)", r->path, obj, role);
+    }
     hid_t sp = H5Dget_space(d);
     hsize_t got[8] = {0};
     int gr = H5Sget_simple_extent_ndims(sp);
@@ -304,6 +315,23 @@ cleanup:
     return st;
 }
 
+static cr_status load_file(const char *path, const cr_arch *expect, cr_checkpoint **out)
+{
+    h5r r = {path, H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)};
+    if (r.file < 0) return cr_fail(CR_ERR_FORMAT, "%s: HDF5 cannot open it (truncated or damaged?)", path);
+    cr_status st = load(&r, expect, out);
+    H5Fclose(r.file);
+    return st;
+}
+
+static cr_status load_probe(const char *path, void *expect)
+{
+    cr_checkpoint *c = NULL;
+    cr_status st = load_file(path, expect, &c);
+    cr_checkpoint_free(c);
+    return st;
+}
+
 cr_status cr_checkpoint_load_expect(const char *path, const cr_arch *expect, cr_checkpoint **out)
 {
     cr_h5_quiet();
@@ -312,11 +340,8 @@ cr_status cr_checkpoint_load_expect(const char *path, const cr_arch *expect, cr_
     cr_status st = cr_file_size(path, &size);
     if (st != CR_OK) return st;
     if (!cr_h5_is_hdf5(path)) return cr_fail(CR_ERR_FORMAT, "%s: not an HDF5 file (a checkpoint is HDF5)", path);
-    h5r r = {path, H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)};
-    if (r.file < 0) return cr_fail(CR_ERR_FORMAT, "%s: HDF5 cannot open it (truncated or damaged?)", path);
-    st = load(&r, expect, out);
-    H5Fclose(r.file);
-    return st;
+    st = cr_h5_guard(path, load_probe, (void *)expect);
+    return st == CR_OK ? load_file(path, expect, out) : st;
 }
 
 cr_status cr_checkpoint_load(const char *path, cr_checkpoint **out)

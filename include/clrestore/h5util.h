@@ -4,6 +4,7 @@
 #define CLRESTORE_H5UTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "clrestore/status.h"
 
@@ -17,6 +18,31 @@ void cr_h5_quiet(void);
 /* 1 when the file starts with the HDF5 signature (at 0 or a power-of-two user
  * block offset up to 64 KiB), 0 otherwise (also for unreadable files). */
 int cr_h5_is_hdf5(const char *path);
+
+/* 1 when the HDF5 datatype (an hid_t) is one of the standard integer (8 to
+ * 64 bits) or IEEE float (32, 64 bits) types in either byte order: the only
+ * stored types we convert to numbers. Corrupt variants (a 3-byte float, a
+ * precision beyond the size) make HDF5 1.10's converters read and write out
+ * of bounds, so everything else is refused first. */
+int cr_h5_numeric_type(int64_t type);
+
+/* 1 when the stored string type (an hid_t) can be read safely: class string,
+ * variable length, or fixed length of at most 64 KiB. */
+int cr_h5_string_type(int64_t type);
+
+/* A check that reads path completely (loads and frees) and reports how it went. */
+typedef cr_status (*cr_h5_probe_fn)(const char *path, void *ctx);
+
+/* Guards against damaged files that crash the HDF5 library itself (libhdf5
+ * 1.10 dereferences corrupt object headers and attribute tables unchecked;
+ * fuzzing found dozens of such files): runs probe in a forked child first,
+ * and when the child dies (signal, sanitizer report, 120 s without an end)
+ * returns CR_ERR_FORMAT "path: damaged HDF5 file: the HDF5 library crashed
+ * reading it (...)"; otherwise CR_OK, and the caller reads the file itself,
+ * which then cannot crash (HDF5 is deterministic) and reports its own errors.
+ * CLRESTORE_H5_GUARD=0 turns the guard off (the fuzz targets do, to see the
+ * crashes); calls from inside a probe are not guarded again. */
+cr_status cr_h5_guard(const char *path, cr_h5_probe_fn probe, void *ctx);
 
 /* What the file holds, as text ending in a newline (caller frees): a
  * clrestore training set (pairs, patch size, pixel size), a checkpoint
