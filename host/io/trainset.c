@@ -60,7 +60,7 @@ cr_status cr_trainset_create(const char *path, const cr_trainset_meta *meta, cr_
     w->file = w->even = w->odd = w->mic = w->origin = -1;
     w->meta = *meta;
     snprintf(w->path, sizeof w->path, "%s", path);
-    cr_tmp_path(w->tmp, sizeof w->tmp, path);
+    cr_tmp_begin(w->tmp, sizeof w->tmp, path);
     w->file = H5Fcreate(w->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (w->file < 0) {
         w->tmp[0] = '\0';
