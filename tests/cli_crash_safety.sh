@@ -45,15 +45,20 @@ NET="--levels 2 --blocks 1 --filters 4 --expansion 2 --epochs $EPOCHS --batches-
 # ---- train -------------------------------------------------------------------
 "$BIN" train -t t.h5 -o A $NET --quiet; check "uninterrupted run" 0 $?
 
-# Kill 1 lands before the first checkpoint: --resume then starts anew. The
-# others land at random within 0.15 s after an epoch's log line, which is
-# printed once its checkpoint is saved: in training or in the next save.
+# Kill 1 lands before the first checkpoint: --resume then starts anew. Odd
+# ones after it land while the process has a temporary file (in a save), even
+# ones at random within 0.15 s after an epoch's log line, which is printed
+# once its checkpoint is saved: in training or in the next save.
 kills=0 midsave=0 prev=0 finished=0
 for attempt in $(seq 12); do
     "$BIN" train -t t.h5 -o K $NET --resume 2> K.log &
     pid=$!
     if [ $attempt -eq 1 ]; then
         sleep 0.05
+    elif [ $((attempt % 2)) -eq 1 ]; then
+        # the moment this process has a temporary file: inside a save
+        wait_for_epoch $pid K.log
+        for i in $(seq 20000); do compgen -G "K/*.tmp.*.$pid" >/dev/null && break; done
     else
         wait_for_epoch $pid K.log
         nap 150
@@ -149,7 +154,7 @@ for f in DA/*; do cmp -s "$f" "DK/${f#DA/}" || { echo "FAIL: DK/${f#DA/} differs
 check "denoise outputs after completion" "$(ls DA)" "$(ls DK)"
 
 # ---- disk full ---------------------------------------------------------------
-# ulimit -f (KiB): a checkpoint here is ~360 KB, a denoised micrograph 257 KB
+# ulimit -f (KiB): a checkpoint here is ~360 KB
 cp -r A P && rm P/last.h5 && cp A/epoch_002.h5 P/last.h5
 before=$(cksum < P/last.h5)
 err=$( (ulimit -f 200; "$BIN" train -t t.h5 -o P $NET --resume --quiet) 2>&1); rc=$?
@@ -187,6 +192,11 @@ if mount -t tmpfs -o size=600k tmpfs "$mnt" 2>/dev/null; then
     case "$err" in *"No space left on device"*) ;; *) echo "FAIL: message: $err"; fail=$((fail + 1)) ;; esac
     check "last.h5 on the full tmpfs untouched" "$before" "$(cksum < "$mnt/last.h5")"
     check "temporary files on the full tmpfs" 0 "$(tmpfiles "$mnt")"
+    err=$("$BIN" prepare -m sim/micrographs.star -o "$mnt/tp.h5" --patch 64 --quiet 2>&1); rc=$?
+    check "prepare on a full tmpfs: exit status" 1 $rc
+    check "prepare on a full tmpfs: one line" 1 "$(printf '%s\n' "$err" | wc -l)"
+    case "$err" in *"tp.h5"*"No space left on device"*) ;; *) echo "FAIL: message: $err"; fail=$((fail + 1)) ;; esac
+    check "prepare on a full tmpfs: no output, no temporary file" 0 "$(ls "$mnt"/tp.h5* 2>/dev/null | wc -l)"
 else
     mnt=""
     echo "note: cannot mount a tmpfs here (not root, or a container): the full-disk case is not tested, only the file-size limit"

@@ -14,6 +14,11 @@ void cr_h5_quiet(void)
 {
     static int done = 0;
     if (!done) {
+        /* No library shutdown at exit: a file whose close failed (disk
+         * full) stays open inside HDF5, and closing it again at exit
+         * crashes. Everything of ours is closed before then anyway. Must
+         * come before the library's first use. */
+        H5dont_atexit();
         H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
         done = 1;
     }
