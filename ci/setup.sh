@@ -9,6 +9,7 @@ PACKAGES=(
   libclfft-dev libclblast-dev libvkfft-dev
   libhdf5-dev libpng-dev libcairo2-dev fonts-dejavu-core
   librandom123-dev
+  valgrind
 )
 
 missing=()
