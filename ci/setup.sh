@@ -10,6 +10,7 @@ PACKAGES=(
   libhdf5-dev libpng-dev libcairo2-dev fonts-dejavu-core
   librandom123-dev
   python3-numpy python3-h5py   # tests only: tests/bad/make_corpus.py writes the bad-input corpus
+  valgrind                     # tests only: ci/valgrind.sh
 )
 # `ci/setup.sh fuzz`: also clang and libFuzzer, for ci/fuzz.sh.
 [ "${1:-}" = fuzz ] && PACKAGES+=(clang libclang-rt-14-dev)

@@ -112,8 +112,14 @@ static cr_status one(full_run *r, cr_denoiser *den, const char *in, const cr_ctf
     }
     CR_TRY(denoise_check_not_input(r->o, out));
     if (r->o->skip_existing && access(out, F_OK) == 0) {
-        *written = 1;
-        goto cleanup;
+        /* outputs appear only complete (temp + rename); the preview is
+         * written after the image, so a kill can leave it missing */
+        char pv[4200];
+        preview_path(out, pv, sizeof pv);
+        if (!r->o->preview || access(pv, F_OK) == 0) {
+            *written = 1;
+            goto cleanup;
+        }
     }
     CR_TRY(cr_mrc_read(in, &h, &img));
     if (h.nz != 1) {

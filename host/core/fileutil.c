@@ -1,17 +1,63 @@
 /* Temp-then-rename output files and whole-file reads. */
 #include "clrestore/fileutil.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* This machine's name for temporary file names: a pid only identifies a
+ * process on one host, and output directories are often shared by several. */
+static const char *host_name(void)
+{
+    static char host[72];
+    if (!host[0]) {
+        if (gethostname(host, 64) != 0 || !host[0]) snprintf(host, sizeof host, "localhost");
+        host[64] = '\0';
+        for (char *c = host; *c; c++)
+            if (*c == '/') *c = '_';
+    }
+    return host;
+}
+
 void cr_tmp_path(char *out, size_t outlen, const char *path)
 {
-    snprintf(out, outlen, "%s.tmp.%ld", path, (long)getpid());
+    snprintf(out, outlen, "%s.tmp.%s.%ld", path, host_name(), (long)getpid());
+}
+
+void cr_remove_stale_tmp(const char *path)
+{
+    char dirbuf[4096], basebuf[4096], prefix[4200];
+    snprintf(dirbuf, sizeof dirbuf, "%s", path);
+    snprintf(basebuf, sizeof basebuf, "%s", path);
+    const char *dir = dirname(dirbuf);
+    int n = snprintf(prefix, sizeof prefix, "%s.tmp.%s.", basename(basebuf), host_name());
+    if (n < 0 || (size_t)n >= sizeof prefix) return;
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, prefix, (size_t)n) != 0) continue;
+        char *end = NULL;
+        long pid = strtol(e->d_name + n, &end, 10);
+        if (pid <= 0 || *end || pid == (long)getpid()) continue;
+        /* only a writer that no longer exists: a live one is still writing */
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        char full[8400];
+        if (snprintf(full, sizeof full, "%s/%s", dir, e->d_name) < (int)sizeof full) unlink(full);
+    }
+    closedir(d);
+}
+
+void cr_tmp_begin(char *out, size_t outlen, const char *path)
+{
+    cr_remove_stale_tmp(path);
+    cr_tmp_path(out, outlen, path);
 }
 
 static cr_status cr_fsync_dir_of(const char *path)
@@ -47,10 +93,10 @@ cr_status cr_commit_path(const char *tmp, const char *final)
 cr_status cr_atomic_open(cr_atomic_file *f, const char *path)
 {
     memset(f, 0, sizeof *f);
-    if (strlen(path) + 32 >= sizeof f->final_path)
+    if (strlen(path) + 100 >= sizeof f->final_path)
         return cr_fail(CR_ERR_ARG, "%s: path too long", path);
     snprintf(f->final_path, sizeof f->final_path, "%s", path);
-    cr_tmp_path(f->tmp_path, sizeof f->tmp_path, path);
+    cr_tmp_begin(f->tmp_path, sizeof f->tmp_path, path);
     f->fp = fopen(f->tmp_path, "wb");
     if (!f->fp) {
         f->tmp_path[0] = '\0';

@@ -2,6 +2,7 @@
  * timestamps off) and atomic; reads check every shape before allocating. */
 #include "clrestore/checkpoint.h"
 
+#include <errno.h>
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -217,33 +218,61 @@ static void write_all(h5w *w, const cr_checkpoint *c)
     if (tr >= 0) H5Gclose(tr);
 }
 
+/* The checkpoint is built in memory (HDF5's core driver, no backing file)
+ * and written out by us: a write error (disk full, file-size limit) is then
+ * a plain write error on our own file, never a file HDF5 failed to close
+ * (which it keeps open and trips over again when the library shuts down at
+ * exit). */
 cr_status cr_checkpoint_save(const cr_checkpoint *c, const char *path)
 {
     cr_h5_quiet();
-    char tmp[4200];
-    cr_tmp_path(tmp, sizeof tmp, path);
     h5w w = {-1, -1, -1, 0};
+    unsigned char *image = NULL;
+    ssize_t size = -1;
     /* No object timestamps anywhere (the root group takes the file creation
      * list's setting), so identical content gives identical bytes. */
     hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
     H5Pset_obj_track_times(fcpl, 0);
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_fapl_core(fapl, (size_t)1 << 20, 0);
     w.ocpl_group = H5Pcreate(H5P_GROUP_CREATE);
     H5Pset_obj_track_times(w.ocpl_group, 0);
     w.ocpl_data = H5Pcreate(H5P_DATASET_CREATE);
     H5Pset_obj_track_times(w.ocpl_data, 0);
-    w.file = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
+    w.file = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, fapl);
     if (w.file < 0) {
         w.failed = 1;
     } else {
         write_all(&w, c);
+        /* flushed first, or the image's superblock lacks the final end of file */
+        if (!w.failed && H5Fflush(w.file, H5F_SCOPE_GLOBAL) < 0) w.failed = 1;
+        if (!w.failed) size = H5Fget_file_image(w.file, NULL, 0);
+        if (size > 0 && (image = malloc((size_t)size)) != NULL &&
+            H5Fget_file_image(w.file, image, (size_t)size) != size)
+            size = -1;
         if (H5Fclose(w.file) < 0) w.failed = 1;
     }
     H5Pclose(fcpl);
+    H5Pclose(fapl);
     H5Pclose(w.ocpl_group);
     H5Pclose(w.ocpl_data);
-    if (w.failed) {
-        remove(tmp);
-        return cr_fail(CR_ERR_HDF5, "%s: writing the checkpoint failed (disk full or not writable?)", path);
+    cr_status st = CR_OK;
+    if (w.failed || size <= 0 || !image) {
+        st = size > 0 && !image ? cr_fail(CR_ERR_NOMEM, "%s: out of memory for a %lld-byte checkpoint", path, (long long)size)
+                                : cr_fail(CR_ERR_HDF5, "%s: HDF5 could not build the checkpoint", path);
+        free(image);
+        return st;
     }
-    return cr_commit_path(tmp, path);
+    cr_atomic_file f;
+    st = cr_atomic_open(&f, path);
+    if (st == CR_OK) {
+        if (fwrite(image, 1, (size_t)size, f.fp) != (size_t)size) {
+            st = cr_fail(CR_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+        } else {
+            st = cr_atomic_commit(&f);
+        }
+        cr_atomic_abort(&f);
+    }
+    free(image);
+    return st;
 }

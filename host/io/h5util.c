@@ -19,9 +19,40 @@ void cr_h5_quiet(void)
 {
     static int done = 0;
     if (!done) {
+        /* No library shutdown at exit: a file whose close failed (disk
+         * full) stays open inside HDF5, and closing it again at exit
+         * crashes. Everything of ours is closed before then anyway. Must
+         * come before the library's first use. */
+        H5dont_atexit();
         H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
         done = 1;
     }
+}
+
+typedef struct sys_error {
+    char *buf;
+    size_t len;
+} sys_error;
+
+static herr_t sys_error_cb(unsigned n, const H5E_error2_t *e, void *data)
+{
+    (void)n;
+    sys_error *se = data;
+    /* the file drivers put "errno = N, error message = 'TEXT'" in the description */
+    const char *m = e->desc ? strstr(e->desc, "error message = '") : NULL;
+    if (m && !se->buf[0]) {
+        m += strlen("error message = '");
+        snprintf(se->buf, se->len, "%.*s", (int)strcspn(m, "'"), m);
+    }
+    return 0;
+}
+
+void cr_h5_sys_error(char *buf, size_t len)
+{
+    if (!len) return;
+    buf[0] = '\0';
+    sys_error se = {buf, len};
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, sys_error_cb, &se);
 }
 
 int cr_h5_is_hdf5(const char *path)

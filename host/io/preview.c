@@ -105,7 +105,7 @@ cr_status cr_preview_write(const char *path, const cr_preview_panel *panels, int
 cr_status cr_cairo_write_png(cairo_surface_t *surf, const char *path, const char *what)
 {
     char tmp[4200];
-    cr_tmp_path(tmp, sizeof tmp, path);
+    cr_tmp_begin(tmp, sizeof tmp, path);
     cairo_status_t cs = cairo_surface_status(surf);
     if (cs == CAIRO_STATUS_SUCCESS) cs = cairo_surface_write_to_png(surf, tmp);
     cairo_surface_destroy(surf);

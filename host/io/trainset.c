@@ -18,6 +18,7 @@ struct cr_trainset_writer {
     char **mics;
     uint8_t *validation;
     int finished;
+    char why[256]; /* the system's reason for a failed write, when HDF5 recorded one */
 };
 
 static hid_t create_extendible(hid_t file, const char *name, hid_t type, int rank, const hsize_t *chunk)
@@ -60,7 +61,7 @@ cr_status cr_trainset_create(const char *path, const cr_trainset_meta *meta, cr_
     w->file = w->even = w->odd = w->mic = w->origin = -1;
     w->meta = *meta;
     snprintf(w->path, sizeof w->path, "%s", path);
-    cr_tmp_path(w->tmp, sizeof w->tmp, path);
+    cr_tmp_begin(w->tmp, sizeof w->tmp, path);
     w->file = H5Fcreate(w->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (w->file < 0) {
         w->tmp[0] = '\0';
@@ -98,7 +99,8 @@ cr_status cr_trainset_add_micrograph(cr_trainset_writer *w, const char *name, in
     return CR_OK;
 }
 
-static int append_rows(hid_t d, int rank, int64_t at, int n, hid_t mem_type, const void *data)
+static int append_rows(cr_trainset_writer *w, hid_t d, int rank, int64_t at, int n, hid_t mem_type,
+                       const void *data)
 {
     hsize_t dims[3] = {0, 0, 0}, cur[3] = {0, 0, 0};
     hid_t sp = H5Dget_space(d);
@@ -106,12 +108,16 @@ static int append_rows(hid_t d, int rank, int64_t at, int n, hid_t mem_type, con
     H5Sclose(sp);
     memcpy(dims, cur, sizeof dims);
     dims[0] = (hsize_t)(at + n);
-    if (H5Dset_extent(d, dims) < 0) return -1;
+    if (H5Dset_extent(d, dims) < 0) {
+        cr_h5_sys_error(w->why, sizeof w->why);
+        return -1;
+    }
     hid_t fs = H5Dget_space(d);
     hsize_t start[3] = {(hsize_t)at, 0, 0}, count[3] = {(hsize_t)n, cur[1], rank > 2 ? cur[2] : 0};
     H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
     hid_t ms = H5Screate_simple(rank, count, NULL);
     herr_t rc = H5Dwrite(d, mem_type, ms, fs, H5P_DEFAULT, data);
+    if (rc < 0) cr_h5_sys_error(w->why, sizeof w->why);
     H5Sclose(ms);
     H5Sclose(fs);
     return rc < 0 ? -1 : 0;
@@ -126,11 +132,12 @@ cr_status cr_trainset_append(cr_trainset_writer *w, int micrograph, int n, const
     int32_t *mic = malloc((size_t)n * sizeof *mic);
     if (!mic) return cr_fail(CR_ERR_NOMEM, "%s: out of memory", w->path);
     for (int i = 0; i < n; i++) mic[i] = micrograph;
-    int bad = append_rows(w->even, 3, w->n, n, H5T_NATIVE_FLOAT, even) ||
-              append_rows(w->odd, 3, w->n, n, H5T_NATIVE_FLOAT, odd) ||
-              append_rows(w->mic, 1, w->n, n, H5T_NATIVE_INT32, mic) ||
-              append_rows(w->origin, 2, w->n, n, H5T_NATIVE_INT32, origins);
+    int bad = append_rows(w, w->even, 3, w->n, n, H5T_NATIVE_FLOAT, even) ||
+              append_rows(w, w->odd, 3, w->n, n, H5T_NATIVE_FLOAT, odd) ||
+              append_rows(w, w->mic, 1, w->n, n, H5T_NATIVE_INT32, mic) ||
+              append_rows(w, w->origin, 2, w->n, n, H5T_NATIVE_INT32, origins);
     free(mic);
+    if (bad && w->why[0]) return cr_fail(CR_ERR_IO, "%s: writing patches failed: %s", w->path, w->why);
     if (bad) return cr_fail(CR_ERR_HDF5, "%s: writing patches failed (disk full?)", w->path);
     w->n += n;
     return CR_OK;
@@ -183,8 +190,12 @@ cr_status cr_trainset_finish(cr_trainset_writer *w)
     H5Tclose(st);
     H5Dclose(w->even), H5Dclose(w->odd), H5Dclose(w->mic), H5Dclose(w->origin);
     w->even = w->odd = w->mic = w->origin = -1;
-    if (H5Fclose(w->file) < 0) bad = 1;
+    if (H5Fclose(w->file) < 0) {
+        cr_h5_sys_error(w->why, sizeof w->why);
+        bad = 1;
+    }
     w->file = -1;
+    if (bad && w->why[0]) return cr_fail(CR_ERR_IO, "%s: writing the training set failed: %s", w->path, w->why);
     if (bad) return cr_fail(CR_ERR_HDF5, "%s: writing the training set failed (disk full?)", w->path);
     cr_status s = cr_commit_path(w->tmp, w->path);
     if (s == CR_OK) w->finished = 1;

@@ -50,6 +50,7 @@ typedef struct trainer {
     cr_checkpoint *ck;
     float *vx, *vy; /* (batch, P, P) validation inputs and targets */
     float *vout;    /* (batch, P, P) network output */
+    int resume;     /* from last.h5 (--resume and the file exists) */
     char path[4096];
 } trainer;
 
@@ -103,9 +104,12 @@ static cr_status save_checkpoint(trainer *t, int epoch_file, double seconds, dou
             remove(t->path);
         }
     }
+    /* history.csv before last.h5: a kill between the two leaves a history
+     * one epoch ahead, which the resumed run rewrites; the other order could
+     * leave a finished run's history short of its last epoch for good. */
+    if (epoch_file) CR_TRY(write_history(t, seconds, rate));
     snprintf(t->path, sizeof t->path, "%s/last.h5", t->o->outdir);
     CR_TRY(cr_checkpoint_save(t->ck, t->path));
-    if (epoch_file) CR_TRY(write_history(t, seconds, rate));
 cleanup:
     return st;
 }
@@ -155,6 +159,24 @@ cleanup:
     return st;
 }
 
+/* --resume where MODELDIR has no last.h5: a run killed before its first
+ * checkpoint, which starts anew from the options given (so one command line
+ * restarts a killed job whenever it was killed). Refused when later epoch
+ * files show that the checkpoint was lost rather than never written: the
+ * new run would overwrite them. An epoch_001.h5 alone can be the rest of a
+ * first save cut short, and the new run rewrites it identically. */
+static cr_status resume_without_checkpoint(const char *outdir)
+{
+    char path[4200];
+    for (int e = 2; e <= 999; e++) {
+        snprintf(path, sizeof path, "%s/epoch_%03d.h5", outdir, e);
+        if (access(path, F_OK) == 0)
+            return cr_fail(CR_ERR_ARG, "%s/last.h5: missing, but %s exists: nothing to resume from", outdir, path);
+    }
+    cr_info("%s/last.h5 does not exist yet: starting a new run", outdir);
+    return CR_OK;
+}
+
 /* Sets t->ck: from last.h5 (resume), an initial model's weights, or a fresh
  * initialisation; then the model on the device from it. */
 static cr_status start_state(trainer *t)
@@ -162,7 +184,7 @@ static cr_status start_state(trainer *t)
     cr_status st = CR_OK;
     const cr_train_opts *o = t->o;
     cr_checkpoint *init = NULL;
-    if (o->resume) {
+    if (t->resume) {
         snprintf(t->path, sizeof t->path, "%s/last.h5", o->outdir);
         CR_TRY(cr_checkpoint_load(t->path, &t->ck));
         if (!t->ck->has_optimizer) {
@@ -182,7 +204,7 @@ static cr_status start_state(trainer *t)
     t->ck->phaseflip = t->ts->meta.phaseflip;
     CR_TRY(cr_nn_create(t->rt, CR_FLOAT, &t->nn));
     CR_TRY(cr_waunet_create(t->nn, &t->ck->arch, &t->net));
-    if (o->resume) {
+    if (t->resume) {
         CR_TRY(cr_waunet_upload(t->net, t->ck));
     } else if (o->initial_model) {
         CR_TRY(cr_checkpoint_load_expect(o->initial_model, &o->arch, &init));
@@ -220,6 +242,8 @@ cr_status cr_train_run(cr_runtime *rt, const cr_train_opts *o, cr_train_report *
                      t.path);
         goto cleanup;
     }
+    t.resume = o->resume && access(t.path, F_OK) == 0;
+    if (o->resume && !t.resume) CR_TRY(resume_without_checkpoint(o->outdir));
     CR_TRY(start_state(&t));
     if (t.ck->epoch >= o->epochs) {
         st = cr_fail(CR_ERR_ARG, "%s/last.h5: already trained for %d epochs (--epochs %d)", o->outdir, t.ck->epoch,

@@ -15,6 +15,11 @@ extern "C" {
 /* Turns off HDF5's own error printing (we report errors ourselves). Idempotent. */
 void cr_h5_quiet(void);
 
+/* The operating system's reason ("No space left on device", "File too
+ * large") recorded on the HDF5 error stack by the call that just failed, or
+ * "" when it holds none. Call before any other HDF5 call (each clears it). */
+void cr_h5_sys_error(char *buf, size_t len);
+
 /* 1 when the file starts with the HDF5 signature (at 0 or a power-of-two user
  * block offset up to 64 KiB), 0 otherwise (also for unreadable files). */
 int cr_h5_is_hdf5(const char *path);
