@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The test command (README): set-up, configure, build and run the whole ctest
-# suite, then a second build with ASan + UBSan running the unit tests.
+# suite and the reduced demo, then a second build with ASan + UBSan running
+# the unit tests (bad-input corpus and kill tests included), valgrind, and a
+# short fuzz run of every fuzz target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc)}
 
-bash ci/setup.sh
+bash ci/setup.sh fuzz
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCLRESTORE_BUILD_TESTS=ON >/dev/null
 cmake --build build -j"$JOBS"
@@ -19,3 +21,9 @@ grep "SNR gain" build/demo-quick.log
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCLRESTORE_SANITIZE=ON -DCLRESTORE_BUILD_BENCH=OFF >/dev/null
 cmake --build build-asan -j"$JOBS"
 (cd build-asan && ctest --output-on-failure -j1 -L unit)
+
+# Memory checks beyond the sanitizer build: valgrind memcheck of info and a
+# small denoise (no errors or leaks in our code), then each fuzz target for
+# 60 s (libFuzzer, ASan + UBSan; see ci/fuzz.sh).
+bash ci/valgrind.sh
+bash ci/fuzz.sh 60

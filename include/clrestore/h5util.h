@@ -41,7 +41,8 @@ typedef cr_status (*cr_h5_probe_fn)(const char *path, void *ctx);
 /* Guards against damaged files that crash the HDF5 library itself (libhdf5
  * 1.10 dereferences corrupt object headers and attribute tables unchecked;
  * fuzzing found dozens of such files): runs probe in a forked child first,
- * and when the child dies (signal, sanitizer report, 120 s without an end)
+ * and when the child dies (signal, sanitizer report, a minute (plus 1 s per 10 MB)
+ * without an end)
  * returns CR_ERR_FORMAT "path: damaged HDF5 file: the HDF5 library crashed
  * reading it (...)"; otherwise CR_OK, and the caller reads the file itself,
  * which then cannot crash (HDF5 is deterministic) and reports its own errors.
