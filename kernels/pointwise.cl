@@ -96,7 +96,9 @@ __kernel void nn_concat_fwd(__global real *y, const int yoff, __global const rea
     }
 }
 
-/* da += dy[:, :ca], db += dy[:, ca:]; has_a / has_b switch either off. */
+/* da += dy[:, :ca], db += dy[:, ca:]; has_a / has_b switch either off. Items
+ * write disjoint elements only while da and db do not overlap: the host runs
+ * a concat of a tensor with itself as two launches, one flag each. */
 __kernel void nn_concat_bwd(__global real *da, const int daoff, __global real *db, const int dboff,
                             __global const real *dy, const int dyoff, const int ca, const int cb, const int hw,
                             const int has_a, const int has_b, const int n)

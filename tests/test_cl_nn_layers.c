@@ -1,7 +1,8 @@
 /* ReLU, residual add, channel concat, 2x2 max-pool, depth-to-space and MSE:
  * forward on the float engine against plain-C double references written
  * here; gradients on the double engine against central differences of the
- * device forward; max-pool tie-breaking; backward accumulates. */
+ * device forward; max-pool tie-breaking; backward accumulates; the concat of
+ * a tensor with itself. */
 #include "clrestore/nn.h"
 #include "nn_testutil.h"
 
@@ -244,6 +245,48 @@ static void test_pool_ties(cr_nn *nn)
     cr_tensor_release(nn, &odd);
 }
 
+/* Concat of a tensor with itself (the network's bottom level: concat(x, skip)
+ * with skip = x): the backward gets one tensor as da and db, so both halves of
+ * dy add into the same elements. Integer values keep the sums exact: every
+ * repeat must give 1 + dy[:, :c] + dy[:, c:]. Done in one launch, two device
+ * threads sometimes added into one element at once and lost an addition: in
+ * the larger shape about one repeat in 20 on two PoCL threads, so 150 repeats
+ * catch it (not with a single device thread, where no two items overlap). */
+static void test_concat_self(cr_nn *nn)
+{
+    /* (n, c, h, w, repeats): the network's bottom for batch 2, and a larger one */
+    static const int cases[][5] = {{2, 4, 16, 16, 20}, {4, 32, 128, 128, 150}};
+    for (int ci = 0; ci < 2; ci++) {
+        const int *s = cases[ci];
+        int n = s[0], c = s[1], hw = s[2] * s[3], reps = s[4];
+        size_t half = (size_t)c * hw, cnt = (size_t)n * half;
+        double *dy = tu_alloc(2 * cnt), *want = tu_alloc(cnt);
+        for (size_t i = 0; i < 2 * cnt; i++) dy[i] = (double)((int)(i * 7919 % 17) - 8);
+        for (int b = 0; b < n; b++)
+            for (size_t i = 0; i < half; i++) want[b * half + i] = 1 + dy[2 * b * half + i] + dy[(2 * b + 1) * half + i];
+        cr_tensor tdy = tu_tensor(nn, n, 2 * c, s[2], s[3], dy, "dy");
+        cr_tensor g = tu_tensor(nn, n, c, s[2], s[3], NULL, "g");
+        int bad_runs = 0;
+        size_t bad_first = 0;
+        for (int rep = 0; rep < reps; rep++) {
+            CHECK_OK(cr_nn_fill(nn, &g, 1));
+            CHECK_OK(cr_concat_backward(nn, &g, &g, &tdy));
+            double *got = tu_read(nn, &g);
+            size_t bad = 0;
+            for (size_t i = 0; i < cnt; i++) bad += got[i] != want[i];
+            if (bad && !bad_runs) bad_first = bad;
+            bad_runs += bad > 0;
+            free(got);
+        }
+        CHECK_MSG(bad_runs == 0, "concat backward into one tensor twice, %dx%dx%dx%d: %d of %d repeats wrong (%zu "
+                  "elements in the first)", n, c, s[2], s[3], bad_runs, reps, bad_first);
+        cr_tensor_release(nn, &tdy);
+        cr_tensor_release(nn, &g);
+        free(dy);
+        free(want);
+    }
+}
+
 /* Views at nonzero offsets inside one buffer, and MSE scaling of dloss. */
 static void test_offsets(cr_nn *nn)
 {
@@ -286,6 +329,7 @@ int main(void)
     test_all(nf, nd);
     test_pool_ties(nf);
     test_offsets(nf);
+    test_concat_self(nf);
     cr_nn_free(nf);
     cr_nn_free(nd);
     CHECK(rt->mem_current == 0);

@@ -133,10 +133,20 @@ cr_status cr_concat_backward(cr_nn *nn, const cr_tensor *da, const cr_tensor *db
     /* an absent gradient is switched off by its flag; its buffer slot gets dy's (never written) */
     cl_mem abuf = da ? da->buf : dy->buf, bbuf = db ? db->buf : dy->buf;
     int aoff = da ? (int)da->off : 0, boff = db ? (int)db->off : 0, dyoff = (int)dy->off;
-    int has_a = da != NULL, has_b = db != NULL, hw = dy->h * dy->w, n = (int)cr_tensor_count(dy);
-    CR_TRY(cr_kernel_args(k, 12, KA(abuf), KA(aoff), KA(bbuf), KA(boff), KA(dy->buf), KA(dyoff), KA(ca), KA(cb),
-                          KA(hw), KA(has_a), KA(has_b), KA(n)));
-    CR_TRY(cr_nn_launch1(nn, k, ((size_t)n + 7) / 8)); /* 8 elements per item */
+    int hw = dy->h * dy->w, n = (int)cr_tensor_count(dy);
+    /* da and db may share elements: the network's bottom level concatenates x
+     * with itself. One launch would then have two work-items add into the same
+     * element, and with several device threads one addition is sometimes lost
+     * (training was not reproducible). Such gradients get two launches, a's
+     * half then b's; the in-order queue runs them one after the other. */
+    int shared = da && db && da->buf == db->buf && da->off < db->off + cr_tensor_count(db) &&
+                 db->off < da->off + cr_tensor_count(da);
+    for (int pass = 0; pass < (shared ? 2 : 1); pass++) {
+        int has_a = da && (!shared || pass == 0), has_b = db && (!shared || pass == 1);
+        CR_TRY(cr_kernel_args(k, 12, KA(abuf), KA(aoff), KA(bbuf), KA(boff), KA(dy->buf), KA(dyoff), KA(ca),
+                              KA(cb), KA(hw), KA(has_a), KA(has_b), KA(n)));
+        CR_TRY(cr_nn_launch1(nn, k, ((size_t)n + 7) / 8)); /* 8 elements per item */
+    }
 cleanup:
     return st;
 }

@@ -80,7 +80,8 @@ cr_status cr_add_forward(cr_nn *nn, const cr_tensor *y, const cr_tensor *a, cons
 cr_status cr_add_backward(cr_nn *nn, const cr_tensor *da, const cr_tensor *db, const cr_tensor *dy);
 /* y (N, Ca+Cb, H, W) = channels of a (N, Ca, H, W) then of b (N, Cb, H, W). */
 cr_status cr_concat_forward(cr_nn *nn, const cr_tensor *y, const cr_tensor *a, const cr_tensor *b);
-/* da += dy[:, :Ca], db += dy[:, Ca:] (either may be NULL). */
+/* da += dy[:, :Ca], db += dy[:, Ca:] (either may be NULL; da and db may be one
+ * tensor, for the concat of a tensor with itself). */
 cr_status cr_concat_backward(cr_nn *nn, const cr_tensor *da, const cr_tensor *db, const cr_tensor *dy);
 
 /* ---- 2-D convolution (host/nn/conv2d.c, kernels/conv2d.cl) ---------------- */
