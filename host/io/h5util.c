@@ -18,14 +18,21 @@
 void cr_h5_quiet(void)
 {
     static int done = 0;
+    /* Debian's libhdf5 is built thread-safe, and there the error-printing
+     * setting is per thread: the training loader's thread printed HDF5's
+     * whole error stack on a damaged pair (found by fuzzing). */
+    static _Thread_local int done_here = 0;
     if (!done) {
         /* No library shutdown at exit: a file whose close failed (disk
          * full) stays open inside HDF5, and closing it again at exit
          * crashes. Everything of ours is closed before then anyway. Must
          * come before the library's first use. */
         H5dont_atexit();
-        H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
         done = 1;
+    }
+    if (!done_here) {
+        H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+        done_here = 1;
     }
 }
 

@@ -219,6 +219,7 @@ static int read_patch(hid_t d, int layout4d, int64_t i, int p, float *out)
 
 cr_status cr_trainset_read(cr_trainset *t, int64_t i, float *even, float *odd)
 {
+    cr_h5_quiet(); /* per thread: the loader reads from its own */
     if (i < 0 || i >= t->n)
         return cr_fail(CR_ERR_INTERNAL, "%s: pair %lld out of range (%lld pairs)", t->path, (long long)i,
                        (long long)t->n);
