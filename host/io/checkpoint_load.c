@@ -24,10 +24,9 @@ static cr_status attr_read(h5r *r, hid_t loc, const char *where, const char *nam
         return cr_fail(CR_ERR_FORMAT, "%s: %s: attribute '%s' is missing", r->path, where, name);
     }
     hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
-    hid_t sp = a >= 0 ? H5Aget_space(a) : -1, ft = a >= 0 ? H5Aget_type(a) : -1;
-    int ok = a >= 0 && sp >= 0 && cr_h5_numeric_type(ft) && H5Sget_simple_extent_npoints(sp) == 1 &&
+    hid_t sp = a >= 0 ? H5Aget_space(a) : -1;
+    int ok = a >= 0 && sp >= 0 && cr_h5_holds_numbers(a) && H5Sget_simple_extent_npoints(sp) == 1 &&
              H5Aread(a, mem_type, out) >= 0;
-    if (ft >= 0) H5Tclose(ft);
     if (sp >= 0) H5Sclose(sp);
     if (a >= 0) H5Aclose(a);
     if (!ok) return cr_fail(CR_ERR_FORMAT, "%s: %s: attribute '%s' is not a single number", r->path, where, name);
@@ -98,10 +97,7 @@ static cr_status data_read(h5r *r, hid_t loc, const char *where, const char *nam
         return cr_fail(CR_ERR_FORMAT, "%s: %s is missing", r->path, obj);
     hid_t d = H5Dopen2(loc, name, H5P_DEFAULT);
     if (d < 0) return cr_fail(CR_ERR_FORMAT, "%s: %s is not a dataset", r->path, obj);
-    hid_t ft = H5Dget_type(d);
-    int numeric = cr_h5_numeric_type(ft);
-    if (ft >= 0) H5Tclose(ft);
-    if (!numeric) {
+    if (!cr_h5_holds_numbers(d)) {
         H5Dclose(d);
         return cr_fail(CR_ERR_FORMAT, "%s: %s does not hold numbers (%s)", r->path, obj, role);
     }
@@ -334,13 +330,8 @@ static cr_status load_probe(const char *path, void *expect)
 
 cr_status cr_checkpoint_load_expect(const char *path, const cr_arch *expect, cr_checkpoint **out)
 {
-    cr_h5_quiet();
     *out = NULL;
-    int64_t size = 0;
-    cr_status st = cr_file_size(path, &size);
-    if (st != CR_OK) return st;
-    if (!cr_h5_is_hdf5(path)) return cr_fail(CR_ERR_FORMAT, "%s: not an HDF5 file (a checkpoint is HDF5)", path);
-    st = cr_h5_guard(path, load_probe, (void *)expect);
+    cr_status st = cr_h5_guard(path, "a checkpoint", load_probe, (void *)expect);
     return st == CR_OK ? load_file(path, expect, out) : st;
 }
 

@@ -94,6 +94,16 @@ int cr_h5_numeric_type(int64_t type)
     return 0;
 }
 
+int cr_h5_holds_numbers(int64_t object)
+{
+    hid_t type = -1;
+    if (object >= 0 && H5Iget_type((hid_t)object) == H5I_DATASET) type = H5Dget_type((hid_t)object);
+    else if (object >= 0 && H5Iget_type((hid_t)object) == H5I_ATTR) type = H5Aget_type((hid_t)object);
+    int numeric = cr_h5_numeric_type(type);
+    if (type >= 0) H5Tclose(type);
+    return numeric;
+}
+
 int cr_h5_string_type(int64_t type)
 {
     if (type < 0 || H5Tget_class((hid_t)type) != H5T_STRING) return 0;
@@ -115,8 +125,16 @@ static unsigned guard_seconds(const char *path)
     return 60u + (unsigned)(size / 10000000);
 }
 
-cr_status cr_h5_guard(const char *path, cr_h5_probe_fn probe, void *ctx)
+cr_status cr_h5_guard(const char *path, const char *kind, cr_h5_probe_fn probe, void *ctx)
 {
+    cr_h5_quiet();
+    int64_t size = 0;
+    cr_status st = cr_file_size(path, &size);
+    if (st != CR_OK) return st;
+    if (!cr_h5_is_hdf5(path)) {
+        if (kind) return cr_fail(CR_ERR_FORMAT, "%s: not an HDF5 file (%s is HDF5)", path, kind);
+        return cr_fail(CR_ERR_FORMAT, "%s: not an HDF5 file", path);
+    }
     const char *env = getenv("CLRESTORE_H5_GUARD");
     if (in_guard_child || (env && strcmp(env, "0") == 0)) return CR_OK;
     fflush(NULL); /* nothing buffered may be written twice */
@@ -130,8 +148,7 @@ cr_status cr_h5_guard(const char *path, cr_h5_probe_fn probe, void *ctx)
         if (devnull >= 0) dup2(devnull, STDERR_FILENO);
         signal(SIGALRM, SIG_DFL);
         alarm(guard_seconds(path));
-        cr_status st = probe(path, ctx);
-        _exit(st == CR_OK ? 0 : 3); /* no atexit handlers: they belong to the parent */
+        _exit(probe(path, ctx) == CR_OK ? 0 : 3); /* no atexit handlers: they belong to the parent */
     }
     int ws = 0;
     while (waitpid(pid, &ws, 0) < 0)
@@ -313,8 +330,11 @@ static cr_status describe_checkpoint(const char *path, int64_t size, char **text
     return CR_OK;
 }
 
-static cr_status describe(const char *path, int64_t size, char **text)
+static cr_status describe(const char *path, char **text)
 {
+    int64_t size = 0;
+    cr_status st = cr_file_size(path, &size);
+    if (st != CR_OK) return st;
     hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (file < 0) return cr_fail(CR_ERR_HDF5, "%s: HDF5 cannot open it (truncated or damaged?)", path);
     cr_text t = {0};
@@ -347,19 +367,14 @@ static cr_status describe(const char *path, int64_t size, char **text)
 static cr_status describe_probe(const char *path, void *ctx)
 {
     char *text = NULL;
-    cr_status st = describe(path, *(int64_t *)ctx, &text);
+    cr_status st = describe(path, &text);
     free(text);
     return st;
 }
 
 cr_status cr_h5_describe(const char *path, char **text)
 {
-    cr_h5_quiet();
     *text = NULL;
-    int64_t size = 0;
-    cr_status st = cr_file_size(path, &size);
-    if (st != CR_OK) return st;
-    if (!cr_h5_is_hdf5(path)) return cr_fail(CR_ERR_FORMAT, "%s: not an HDF5 file", path);
-    st = cr_h5_guard(path, describe_probe, &size);
-    return st == CR_OK ? describe(path, size, text) : st;
+    cr_status st = cr_h5_guard(path, NULL, describe_probe, NULL);
+    return st == CR_OK ? describe(path, text) : st;
 }

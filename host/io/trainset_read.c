@@ -29,9 +29,8 @@ static void attr_opt(hid_t f, const char *name, hid_t mtype, int n, void *out)
 {
     if (H5Aexists(f, name) <= 0) return;
     hid_t a = H5Aopen(f, name, H5P_DEFAULT);
-    hid_t sp = H5Aget_space(a), ft = H5Aget_type(a);
-    if (cr_h5_numeric_type(ft) && H5Sget_simple_extent_npoints(sp) == n) H5Aread(a, mtype, out);
-    H5Tclose(ft);
+    hid_t sp = H5Aget_space(a);
+    if (cr_h5_holds_numbers(a) && H5Sget_simple_extent_npoints(sp) == n) H5Aread(a, mtype, out);
     H5Sclose(sp);
     H5Aclose(a);
 }
@@ -53,9 +52,7 @@ static cr_status read_index(cr_trainset *t, hid_t f, const char *name, int64_t n
     if (H5Lexists(f, name, H5P_DEFAULT) <= 0) return CR_OK;
     hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
     hsize_t dims[4] = {0};
-    hid_t ft = H5Dget_type(d);
-    int r = cr_h5_numeric_type(ft) ? shape_of(d, dims) : -1;
-    if (ft >= 0) H5Tclose(ft);
+    int r = cr_h5_holds_numbers(d) ? shape_of(d, dims) : -1;
     if (r != (n1 == 1 ? 1 : 2) || (int64_t)dims[0] != n0 || (n1 > 1 && dims[1] != (hsize_t)n1)) {
         H5Dclose(d);
         return cr_fail(CR_ERR_FORMAT, "%s: /%s has the wrong shape for %lld patches", t->path, name, (long long)n0);
@@ -100,10 +97,7 @@ static cr_status read_names(cr_trainset *t, hid_t f)
     if (!ok) return cr_fail(CR_ERR_FORMAT, "%s: /micrographs cannot be read", t->path);
     if (H5Lexists(f, "validation", H5P_DEFAULT) > 0) {
         d = H5Dopen2(f, "validation", H5P_DEFAULT);
-        hid_t vt = H5Dget_type(d);
-        int numeric = cr_h5_numeric_type(vt);
-        if (vt >= 0) H5Tclose(vt);
-        if (numeric && shape_of(d, dims) == 1 && dims[0] == (hsize_t)n && (t->validation = malloc((size_t)n + 1)))
+        if (cr_h5_holds_numbers(d) && shape_of(d, dims) == 1 && dims[0] == (hsize_t)n && (t->validation = malloc((size_t)n + 1)))
             ok = n == 0 || H5Dread(d, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, t->validation) >= 0;
         else
             ok = 0;
@@ -135,13 +129,8 @@ static cr_status open_probe(const char *path, void *ctx)
 
 cr_status cr_trainset_open(const char *path, cr_trainset **out)
 {
-    cr_h5_quiet();
     *out = NULL;
-    int64_t size = 0;
-    cr_status st = cr_file_size(path, &size);
-    if (st != CR_OK) return st;
-    if (!cr_h5_is_hdf5(path)) return cr_fail(CR_ERR_FORMAT, "%s: not an HDF5 file (a training set is HDF5)", path);
-    st = cr_h5_guard(path, open_probe, NULL);
+    cr_status st = cr_h5_guard(path, "a training set", open_probe, NULL);
     return st == CR_OK ? open_file(path, out) : st;
 }
 
@@ -169,10 +158,7 @@ static cr_status open_file(const char *path, cr_trainset **out)
     hsize_t de[4] = {0}, dod[4] = {0};
     int re = t->h5even >= 0 ? shape_of((hid_t)t->h5even, de) : -1;
     int ro = t->h5odd >= 0 ? shape_of((hid_t)t->h5odd, dod) : -1;
-    hid_t te = t->h5even >= 0 ? H5Dget_type((hid_t)t->h5even) : -1, to = t->h5odd >= 0 ? H5Dget_type((hid_t)t->h5odd) : -1;
-    if (!cr_h5_numeric_type(te) || !cr_h5_numeric_type(to)) re = -1;
-    if (te >= 0) H5Tclose(te);
-    if (to >= 0) H5Tclose(to);
+    if (!cr_h5_holds_numbers(t->h5even) || !cr_h5_holds_numbers(t->h5odd)) re = -1;
     int ok3 = re == 3, ok4 = re == 4 && de[3] == 1;
     if (!(ok3 || ok4) || re != ro || memcmp(de, dod, sizeof de) != 0 || de[1] != de[2] || de[1] < 8 ||
         de[1] > 8192) {

@@ -31,6 +31,10 @@ int cr_h5_is_hdf5(const char *path);
  * of bounds, so everything else is refused first. */
 int cr_h5_numeric_type(int64_t type);
 
+/* cr_h5_numeric_type of a dataset's or an attribute's stored type (an hid_t
+ * of either); 0 for anything else. */
+int cr_h5_holds_numbers(int64_t object);
+
 /* 1 when the stored string type (an hid_t) can be read safely: class string,
  * variable length, or fixed length of at most 64 KiB. */
 int cr_h5_string_type(int64_t type);
@@ -38,17 +42,21 @@ int cr_h5_string_type(int64_t type);
 /* A check that reads path completely (loads and frees) and reports how it went. */
 typedef cr_status (*cr_h5_probe_fn)(const char *path, void *ctx);
 
-/* Guards against damaged files that crash the HDF5 library itself (libhdf5
- * 1.10 dereferences corrupt object headers and attribute tables unchecked;
- * fuzzing found dozens of such files): runs probe in a forked child first,
- * and when the child dies (signal, sanitizer report, a minute (plus 1 s per 10 MB)
- * without an end)
- * returns CR_ERR_FORMAT "path: damaged HDF5 file: the HDF5 library crashed
- * reading it (...)"; otherwise CR_OK, and the caller reads the file itself,
- * which then cannot crash (HDF5 is deterministic) and reports its own errors.
- * CLRESTORE_H5_GUARD=0 turns the guard off (the fuzz targets do, to see the
- * crashes); calls from inside a probe are not guarded again. */
-cr_status cr_h5_guard(const char *path, cr_h5_probe_fn probe, void *ctx);
+/* The common start of every read of a user's HDF5 file: the file exists
+ * and is HDF5 (else "path: not an HDF5 file", with " (KIND is HDF5)" when
+ * kind is given), and it does not crash the HDF5 library itself.
+ *
+ * That last check guards against damaged files that crash libhdf5 (1.10
+ * dereferences corrupt object headers and attribute tables unchecked;
+ * fuzzing found dozens of such files): probe runs in a forked child first,
+ * and when the child dies (signal, sanitizer report, a minute (plus 1 s per
+ * 10 MB) without an end) the result is CR_ERR_FORMAT "path: damaged HDF5
+ * file: the HDF5 library crashed reading it (...)"; otherwise CR_OK, and the
+ * caller reads the file itself, which then cannot crash (HDF5 is
+ * deterministic) and reports its own errors. CLRESTORE_H5_GUARD=0 turns the
+ * child off (the fuzz targets do, to see the crashes); calls from inside a
+ * probe are not guarded again. */
+cr_status cr_h5_guard(const char *path, const char *kind, cr_h5_probe_fn probe, void *ctx);
 
 /* What the file holds, as text ending in a newline (caller frees): a
  * clrestore training set (pairs, patch size, pixel size), a checkpoint
