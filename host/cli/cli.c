@@ -17,6 +17,7 @@ static const cr_command *const cr_commands[] = {
     &cr_cmd_train,
     &cr_cmd_denoise,
     &cr_cmd_snr,
+    &cr_cmd_evaluate,
     &cr_cmd_bench,
 };
 #define CR_NCOMMANDS (sizeof cr_commands / sizeof cr_commands[0])

@@ -39,6 +39,7 @@ extern const cr_command cr_cmd_prepare;
 extern const cr_command cr_cmd_train;
 extern const cr_command cr_cmd_denoise;
 extern const cr_command cr_cmd_snr;
+extern const cr_command cr_cmd_evaluate;
 extern const cr_command cr_cmd_bench;
 
 #endif

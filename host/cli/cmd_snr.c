@@ -24,8 +24,10 @@ static const char snr_usage[] =
     "For each micrograph: pre-process its even and odd sums (R_e, R_o), denoise both with\n"
     "the network (D_e, D_o), and estimate var_S = cov(R_e, R_o), the raw and denoised noise,\n"
     "the bias var_B = cov(D_e, D_o) + var_S - 2 cov(D_e, R_o), SNR raw and denoised and the\n"
-    "signal-to-noise-and-bias ratio SNBR. One CSV row per micrograph; means and medians on\n"
-    "stdout.\n\n"
+    "signal-to-noise-and-bias ratio SNBR. The same for a linear baseline: the Wiener filter\n"
+    "built from each micrograph's own even/odd spectra, applied to both halves (columns\n"
+    "*_wiener). One CSV row per micrograph; means and medians on stdout, and whether the\n"
+    "network beats the linear filter.\n\n"
     "  -p, --model MODEL.h5     checkpoint (its max resolution and phase flip are used)\n"
     "  -m, --micrographs STAR   micrographs with CTF (names of the full sums)\n"
     "  -o, --output SNR.csv     per-micrograph table\n"
@@ -59,7 +61,8 @@ static double median(double *v, int n)
 
 /* Pre-processed pair and its denoised versions for one row. */
 static cr_status measure(cr_denoiser *d, const snr_opts *o, const cr_checkpoint *ck, const cr_micrograph_row *row,
-                         cr_snr_stats *s, cr_snr_spectral *sp, double *bapix_out)
+                         cr_snr_stats *s, cr_snr_stats *lin, cr_snr_spectral *sp, cr_snr_spectral *sp_lin,
+                         double *bapix_out)
 {
     cr_status st = CR_OK;
     char en[4096], on[4096], ep[4096], op[4096];
@@ -96,7 +99,9 @@ static cr_status measure(cr_denoiser *d, const snr_opts *o, const cr_checkpoint 
         }
     }
     CR_TRY(cr_snr_measure_pair(d, e, od, he.nx, he.ny, &po, o->tile, &p, s));
+    CR_TRY(cr_snr_measure_wiener(d->fw, &p, lin));
     if (sp) CR_TRY(cr_snr_spectral_add(sp, p.re, p.ro, p.de, p.dd, p.bx, p.by));
+    if (sp_lin) CR_TRY(cr_snr_spectral_add(sp_lin, p.re, p.ro, p.we, p.wo, p.bx, p.by));
     *bapix_out = p.bapix;
 cleanup:
     if (st != CR_OK && !strstr(cr_error_message(), row->name)) cr_error_prefix("%s", row->name);
@@ -148,8 +153,8 @@ static int run_snr(int argc, char **argv, const cr_global_opts *g)
     cr_fourier *fw = NULL;
     cr_star_file *star = NULL;
     cr_micrograph_row *rows = NULL;
-    cr_snr_spectral *sp = NULL;
-    cr_snr_stats *stats = NULL;
+    cr_snr_spectral *sp = NULL, *sp_lin = NULL;
+    cr_snr_stats *stats = NULL, *lin = NULL;
     double bapix = 0;
     cr_atomic_file f = {0};
     cr_denoiser d;
@@ -158,29 +163,34 @@ static int run_snr(int argc, char **argv, const cr_global_opts *g)
         cr_runtime_create(g->device, &rt) != CR_OK || cr_nn_create(rt, CR_FLOAT, &nn) != CR_OK ||
         cr_waunet_create(nn, &ck->arch, &net) != CR_OK || cr_waunet_upload(net, ck) != CR_OK ||
         cr_fourier_create(rt, &fw) != CR_OK || cr_denoiser_init(&d, fw, net) != CR_OK ||
-        (o.spectral && cr_snr_spectral_create(rt, cr_fourier_fft(fw), o.patch, &sp) != CR_OK)) {
+        (o.spectral && (cr_snr_spectral_create(rt, cr_fourier_fft(fw), o.patch, &sp) != CR_OK ||
+                        cr_snr_spectral_create(rt, cr_fourier_fft(fw), o.patch, &sp_lin) != CR_OK))) {
         rc = cr_cli_fail();
         goto cleanup;
     }
     if (o.max_mics > 0 && n > o.max_mics) n = o.max_mics;
     stats = calloc((size_t)n + 1, sizeof *stats);
-    if (!stats || cr_atomic_open(&f, o.out) != CR_OK) {
-        rc = stats ? cr_cli_fail() : CR_EXIT_FAIL;
+    lin = calloc((size_t)n + 1, sizeof *lin);
+    if (!stats || !lin || cr_atomic_open(&f, o.out) != CR_OK) {
+        rc = stats && lin ? cr_cli_fail() : CR_EXIT_FAIL;
         goto cleanup;
     }
-    fprintf(f.fp, "micrograph,var_s,var_n_raw,var_n_denoised,var_b,snr_raw,snr_denoised,snbr\n");
+    fprintf(f.fp, "micrograph,var_s,var_n_raw,var_n_denoised,var_b,snr_raw,snr_denoised,snbr,"
+                  "var_n_wiener,var_b_wiener,snr_wiener,snbr_wiener\n");
     cr_progress pr;
     cr_progress_begin(&pr, "snr", "mic", n);
     for (int i = 0; i < n; i++) {
         cr_snr_stats *s = &stats[done];
-        if (measure(&d, &o, ck, &rows[i], s, sp, &bapix) != CR_OK) {
+        cr_snr_stats *l = &lin[done];
+        if (measure(&d, &o, ck, &rows[i], s, l, sp, sp_lin, &bapix) != CR_OK) {
             cr_progress_end(&pr);
             rc = cr_cli_fail();
             cr_progress_begin(&pr, "snr", "mic", n);
             continue;
         }
-        fprintf(f.fp, "%s,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g\n", rows[i].name, s->var_s, s->var_n_raw, s->var_n_den,
-                s->var_b, s->snr_raw, s->snr_den, s->snbr);
+        fprintf(f.fp, "%s,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g\n", rows[i].name, s->var_s,
+                s->var_n_raw, s->var_n_den, s->var_b, s->snr_raw, s->snr_den, s->snbr, l->var_n_den, l->var_b,
+                l->snr_den, l->snbr);
         done++;
         cr_progress_update(&pr, i + 1);
     }
@@ -193,27 +203,34 @@ static int run_snr(int argc, char **argv, const cr_global_opts *g)
         goto cleanup;
     }
     if (sp) {
-        double *sig = calloc((size_t)sp->nrings * 4, sizeof(double));
+        double *sig = calloc((size_t)sp->nrings * 8, sizeof(double));
         cr_atomic_file fs = {0};
         if (sig && cr_atomic_open(&fs, o.spectral) == CR_OK) {
             double *bias = sig + sp->nrings, *nr = bias + sp->nrings, *nd = nr + sp->nrings;
+            double *lsig = nd + sp->nrings, *lbias = lsig + sp->nrings, *lnr = lbias + sp->nrings,
+                   *lnd = lnr + sp->nrings;
             cr_snr_spectral_result(sp, sig, bias, nr, nd);
-            fprintf(fs.fp, "ring,frequency,signal,bias,noise_raw,noise_denoised,ssnr_raw,ssnr_denoised\n");
+            cr_snr_spectral_result(sp_lin, lsig, lbias, lnr, lnd);
+            fprintf(fs.fp, "ring,frequency,signal,bias,noise_raw,noise_denoised,ssnr_raw,ssnr_denoised,"
+                           "bias_wiener,noise_wiener,ssnr_wiener\n");
             for (int k = 0; k < sp->nrings; k++)
-                fprintf(fs.fp, "%d,%.6g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g\n", k, k / (sp->patch * bapix), sig[k], bias[k],
-                        nr[k], nd[k], sig[k] / nr[k], (sig[k] + bias[k]) / nd[k]);
+                fprintf(fs.fp, "%d,%.6g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g\n", k, k / (sp->patch * bapix),
+                        sig[k], bias[k], nr[k], nd[k], sig[k] / nr[k], (sig[k] + bias[k]) / nd[k], lbias[k], lnd[k],
+                        (sig[k] + lbias[k]) / lnd[k]);
             if (cr_atomic_commit(&fs) != CR_OK) rc = cr_cli_fail();
             if (o.plot && rc == CR_EXIT_OK) {
                 char pp[4200];
                 double *fq = malloc(sizeof(double) * (size_t)sp->nrings);
                 for (int k = 0; fq && k < sp->nrings; k++) fq[k] = k / (sp->patch * bapix);
-                cr_plot_series ser[4] = {{fq + 1, sig + 1, sp->nrings - 1, "signal"},
+                cr_plot_series ser[6] = {{fq + 1, sig + 1, sp->nrings - 1, "signal"},
                                          {fq + 1, bias + 1, sp->nrings - 1, "bias"},
                                          {fq + 1, nr + 1, sp->nrings - 1, "noise (raw)"},
-                                         {fq + 1, nd + 1, sp->nrings - 1, "noise (denoised)"}};
+                                         {fq + 1, nd + 1, sp->nrings - 1, "noise (denoised)"},
+                                         {fq + 1, lbias + 1, sp->nrings - 1, "bias (Wiener)"},
+                                         {fq + 1, lnd + 1, sp->nrings - 1, "noise (Wiener)"}};
                 snprintf(pp, sizeof pp, "%s_spectral.png", o.plot);
                 if (!fq || cr_plot_lines(pp, "Spectral power (mean over patches and micrographs)",
-                                         "spatial frequency (1/A)", "power", 1, ser, 4) != CR_OK)
+                                         "spatial frequency (1/A)", "power", 1, ser, 6) != CR_OK)
                     rc = cr_cli_fail();
                 free(fq);
             }
@@ -223,29 +240,35 @@ static int run_snr(int argc, char **argv, const cr_global_opts *g)
         cr_atomic_abort(&fs);
         free(sig);
     }
-    double *v = malloc(sizeof(double) * (size_t)done * 3 + 8);
+    double *v = malloc(sizeof(double) * (size_t)done * 5 + 8);
     if (v) {
         double mean[3] = {0, 0, 0};
         for (int i = 0; i < done; i++) {
             v[i] = stats[i].snr_raw, v[done + i] = stats[i].snr_den, v[2 * done + i] = stats[i].snbr;
+            v[3 * done + i] = lin[i].snr_den, v[4 * done + i] = lin[i].snbr;
             mean[0] += v[i] / done, mean[1] += v[done + i] / done, mean[2] += v[2 * done + i] / done;
         }
         if (o.plot) {
             char pp[4200];
-            cr_plot_series ser[3] = {{NULL, v, done, "SNR raw"}, {NULL, v + done, done, "SNR denoised"},
-                                     {NULL, v + 2 * done, done, "SNBR"}};
+            cr_plot_series ser[5] = {{NULL, v, done, "SNR raw"}, {NULL, v + done, done, "SNR denoised"},
+                                     {NULL, v + 2 * done, done, "SNBR"}, {NULL, v + 3 * done, done, "SNR Wiener"},
+                                     {NULL, v + 4 * done, done, "SNBR Wiener"}};
             snprintf(pp, sizeof pp, "%s_snr.png", o.plot);
-            if (cr_plot_log_histogram(pp, "Per-micrograph SNR", "SNR", ser, 3, 30) != CR_OK) rc = cr_cli_fail();
+            if (cr_plot_log_histogram(pp, "Per-micrograph SNR", "SNR", ser, 5, 30) != CR_OK) rc = cr_cli_fail();
         }
         printf("%d micrographs: SNR raw mean %.4g median %.4g; SNR denoised mean %.4g median %.4g; "
                "SNBR mean %.4g median %.4g\n",
                done, mean[0], median(v, done), mean[1], median(v + done, done), mean[2], median(v + 2 * done, done));
+        char line[512];
+        cr_snr_baseline_summary(stats, lin, done, line, sizeof line);
+        printf("%s\n", line);
         free(v);
     }
 cleanup:
     cr_atomic_abort(&f);
-    free(stats);
+    free(stats), free(lin);
     cr_snr_spectral_free(sp);
+    cr_snr_spectral_free(sp_lin);
     cr_fourier_free(fw);
     cr_waunet_free(net);
     cr_nn_free(nn);

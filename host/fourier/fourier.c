@@ -65,6 +65,11 @@ cr_fft *cr_fourier_fft(cr_fourier *fw)
     return fw->fft;
 }
 
+cr_runtime *cr_fourier_runtime(cr_fourier *fw)
+{
+    return fw->rt;
+}
+
 cr_status cr_fourier_scratch(cr_fourier *fw, int slot, size_t bytes, cl_mem *out)
 {
     static const char *const what[CR_SCRATCH_COUNT] = {

@@ -11,7 +11,9 @@
 
 enum { PW = 720, PH = 480, ML = 80, MR = 20, MT = 40, MB = 60 };
 
-static const double colours[][3] = {{0.12, 0.35, 0.75}, {0.85, 0.33, 0.1}, {0.2, 0.6, 0.2}, {0.5, 0.3, 0.7}};
+static const double colours[][3] = {{0.12, 0.35, 0.75}, {0.85, 0.33, 0.1}, {0.2, 0.6, 0.2},
+                                    {0.5, 0.3, 0.7},    {0.0, 0.0, 0.0},   {0.75, 0.6, 0.0}};
+enum { NCOLOURS = sizeof colours / sizeof colours[0] };
 
 typedef struct axes {
     double x0, x1, y0, y1; /* data range (log10 values on log axes) */
@@ -92,7 +94,7 @@ static void legend(cairo_t *cr, const cr_plot_series *s, int ns)
     cairo_set_font_size(cr, 12);
     for (int i = 0; i < ns; i++) {
         double y = MT + 18 + 18 * i;
-        const double *c = colours[i % 4];
+        const double *c = colours[i % NCOLOURS];
         cairo_set_source_rgb(cr, c[0], c[1], c[2]);
         cairo_set_line_width(cr, 2);
         cairo_move_to(cr, PW - MR - 170, y - 4), cairo_line_to(cr, PW - MR - 145, y - 4);
@@ -129,7 +131,7 @@ cr_status cr_plot_lines(const char *path, const char *title, const char *xlabel,
     cairo_t *cr = begin(&surf, &a, title, xlabel, ylabel);
     cairo_set_line_width(cr, 2);
     for (int i = 0; i < ns; i++) {
-        const double *c = colours[i % 4];
+        const double *c = colours[i % NCOLOURS];
         cairo_set_source_rgb(cr, c[0], c[1], c[2]);
         int pen = 0;
         for (int k = 0; k < s[i].n; k++) {
@@ -175,7 +177,7 @@ cr_status cr_plot_log_histogram(const char *path, const char *title, const char 
     cairo_t *cr = begin(&surf, &a, title, xlabel, "micrographs");
     cairo_set_line_width(cr, 2);
     for (int i = 0; i < ns; i++) {
-        const double *c = colours[i % 4];
+        const double *c = colours[i % NCOLOURS];
         cairo_set_source_rgb(cr, c[0], c[1], c[2]);
         cairo_move_to(cr, px_x(&a, a.x0), px_y(&a, 0));
         for (int b = 0; b < bins; b++) {

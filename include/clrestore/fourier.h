@@ -41,6 +41,8 @@ cr_status cr_fourier_create(cr_runtime *rt, cr_fourier **out);
 void cr_fourier_free(cr_fourier *fw);
 /* Its plan cache, for callers that run FFTs of their own. */
 cr_fft *cr_fourier_fft(cr_fourier *fw);
+/* Its runtime. */
+cr_runtime *cr_fourier_runtime(cr_fourier *fw);
 
 /* ---- Operations on device buffers (half spectra: ny x (nx/2+1) float2) ---- */
 
