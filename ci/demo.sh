@@ -42,6 +42,10 @@ step "snr: signal, noise and bias of the even/odd pairs"
 "$B" snr -p demo/model/last.h5 -m demo/data/micrographs.star -o demo/snr.csv \
   --spectral demo/snr_spectral.csv --patch $PATCH --plot demo/snr | tee demo/snr_summary.txt
 
+step "evaluate: true SNR against the noise-free images, network against linear filters"
+"$B" evaluate -p demo/model/last.h5 -m demo/data/micrographs.star -o demo/eval.csv --plot demo/eval |
+  tee demo/eval_summary.txt
+
 cp demo/denoised/sim_0001_DW_denoised_preview.png demo/preview.png
 cat > demo/README.txt <<TXT
 clrestore demo ($(date -u +%Y-%m-%d), $("$B" --version), device: $("$B" devices | sed -n 's/^\*[0-9]* *//p'))
@@ -58,6 +62,10 @@ snr_spectral.csv per Fourier ring (frequency in 1/A): signal, bias, raw and deno
 snr_snr.png      histograms of SNR raw, SNR denoised and SNBR over the micrographs (paper Fig. 3a)
 snr_spectral.png signal, bias and noise power against frequency (paper Fig. 3b)
 snr_summary.txt  $(cat demo/snr_summary.txt)
+eval.csv         evaluate (on the training micrographs): true SNR against truth/ of the raw sum, the even half,
+                 the best Gaussian low-pass, the even/odd and oracle Wiener filters and the network
+eval_evaluate.png  those SNRs per micrograph
+eval_summary.txt $(cat demo/eval_summary.txt)
 
 Training history (model/history.csv):
 $(cat demo/model/history.csv)
@@ -67,7 +75,7 @@ TXT
 # every file README.txt lists exists, and denoising raised the SNR
 for f in demo/train.h5 demo/model/last.h5 demo/model/history.csv demo/denoised/denoised_micrographs.star \
   demo/denoised/sim_0001_DW_denoised.mrc demo/preview.png demo/snr.csv demo/snr_spectral.csv demo/snr_snr.png \
-  demo/snr_spectral.png demo/snr_summary.txt demo/data/truth/sim_0001.mrc; do
+  demo/snr_spectral.png demo/snr_summary.txt demo/data/truth/sim_0001.mrc demo/eval.csv demo/eval_evaluate.png; do
   [ -s "$f" ] || { echo "demo: $f is missing" >&2; exit 1; }
 done
 gain=$(awk '{ for (i = 1; i <= NF; i++) { if ($i == "raw" && $(i+1) == "mean") r = $(i+2); if ($i == "denoised" && $(i+1) == "mean") d = $(i+2) } }
