@@ -109,6 +109,11 @@ cr_status cr_evaluate_row(cr_fourier *fw, cr_denoiser *d, const char *star_path,
     char name[3][4096], path[4][4096];
     cr_mrc_header hd[4];
     float *img[4] = {NULL, NULL, NULL, NULL};
+    const char *given[3] = {row->name, row->name_even, row->name_odd};
+    for (int k = 0; k < 3; k++)
+        if (given[k] && strlen(given[k]) >= sizeof name[k])
+            return cr_fail(CR_ERR_ARG, "%s: micrograph name of %zu characters is too long", star_path,
+                           strlen(given[k]));
     snprintf(name[0], sizeof name[0], "%s", row->name);
     if (row->name_even && row->name_odd) {
         snprintf(name[1], sizeof name[1], "%s", row->name_even);

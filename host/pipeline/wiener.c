@@ -186,7 +186,7 @@ double cr_best_gauss(const float *R, const float *T, const float *w, int bx, int
     double best = cr_true_snr(R, NULL, T, w, (size_t)by * (bx / 2 + 1)), bs = 0;
     *sigma = 0;
     if (!f) return best;
-    /* grid: 25 steps of 2^(1/4) from 0.25 px to 32 px */
+    /* grid: 29 values, steps of 2^(1/4) from 0.25 px to 32 px */
     int bi = -1;
     for (int i = 0; i <= 28; i++) {
         double s = 0.25 * pow(2.0, i / 4.0), v = gauss_snr(R, T, w, bx, by, s, f);
