@@ -42,6 +42,11 @@ mkdir -p sim/J3 && cp "$FIX/sim_exposures.cs" sim/J3/J3_exposures.cs
 "$BIN" denoise -p model/last.h5 -m sim/J3/J3_exposures.cs -o out_proj --quiet; check "denoise from a job dir" 0 $?
 cmp -s out_star/sim_0001_DW_denoised.mrc out_proj/sim_0001_DW_denoised.mrc; check "job-dir output identical" 0 $?
 
+out=$("$BIN" info sim/sim_exposures.cs); check "info .cs" 0 $?
+has "info: exposures" "$out" "cryoSPARC exposures"
+has "info: rows" "$out" "2 rows named by _rlnMicrographName, 1 optics group"
+has "info: pixel size" "$out" "pixel size 1.5000 A"
+
 # bad files: one line naming the file, exit 1, nothing written
 head -c 700 "$FIX/sim_exposures.cs" > trunc.cs
 cp "$FIX/exposures_csdat.cs" csdat.cs
@@ -50,6 +55,7 @@ for bad in trunc.cs csdat.cs junk.cs; do
   err=$("$BIN" denoise -p model/last.h5 -m $bad -o bad_out 2>&1); check "$bad refused" 1 $?
   check "$bad one line" 1 "$(printf '%s\n' "$err" | wc -l)"
   has "$bad named" "$err" "clrestore: $bad: "
+  "$BIN" info $bad >/dev/null 2>&1; check "$bad refused by info" 1 $?
   err=$("$BIN" prepare -m $bad -o bad.h5 2>&1); check "$bad refused by prepare" 1 $?
   has "$bad named by prepare" "$err" "$bad: "
 done
