@@ -244,6 +244,11 @@ static void test_numpy_types(void)
         r++;
     }
     CHECK(r == 3);
+    /* a string field asked for a number (and the reverse) is an error, not a read of its bytes */
+    double d = 0;
+    char str[16];
+    CHECK(cr_npy_get_double(a, 0, 4, 0, &d) == CR_ERR_FORMAT);
+    CHECK(cr_npy_get_string(a, 0, 0, str, sizeof str) == CR_ERR_FORMAT);
 done:
     if (fp) fclose(fp);
     cr_npy_free(a);

@@ -366,7 +366,8 @@ cr_status cr_npy_get_double(const cr_npy *a, size_t row, int field, size_t elem,
         return cr_fail(CR_ERR_ARG, "%s: no element %zu of field %d in row %zu", a->path, elem, field, row);
     const cr_npy_field *f = &a->fields[field];
     const unsigned char *p = a->data + row * a->itemsize + f->offset + elem * f->size;
-    uint64_t v = load_uint(p, f->size, f->big_endian);
+    if (!strchr("buif", f->kind)) return cr_fail(CR_ERR_FORMAT, "%s: field %s is not numeric", a->path, f->name);
+    uint64_t v = load_uint(p, f->size, f->big_endian); /* sizes 1, 2, 4, 8 (parse_typestr) */
     switch (f->kind) {
     case 'b': *out = v != 0; return CR_OK;
     case 'u': *out = (double)v; return CR_OK;
