@@ -64,8 +64,9 @@ for m in $out/sim_000[12]_DW_denoised.mrc; do
   st=$(relion_image_handler --i "$m" --stats 2>&1); check "image_handler $m" 0 $?
   has "size" "$st" "(x,y,z,n)= 256 x 256 x 1 x 1"
   has "angpix" "$st" "angpix = 1.5"
-  info=$("$BIN" info "$m")
-  read -r min max mean rms <<<"$(printf '%s\n' "$info" | sed -n 's/.*data: min \([^ ]*\) max \([^ ]*\) mean \([^ ]*\) rms \([^ ]*\).*/\1 \2 \3 \4/p')"
+  # the header's DMIN DMAX DMEAN (bytes 76-87) and RMS (216-219), as clrestore wrote them
+  read -r min max mean <<<"$(od -An -v -t f4 -j 76 -N 12 "$m")"
+  read -r rms <<<"$(od -An -v -t f4 -j 216 -N 4 "$m")"
   read -r ravg rsd rmin rmax <<<"$(printf '%s\n' "$st" | sed -n 's/.*avg= \([^ ]*\) stddev= \([^ ]*\) minval= \([^ ]*\) maxval= \([^;]*\);.*/\1 \2 \3 \4/p')"
   ok=$(awk -v a="$min,$max,$mean,$rms" -v b="$rmin,$rmax,$ravg,$rsd" 'BEGIN { split(a, x, ","); split(b, y, ",");
     for (i = 1; i <= 4; i++) { d = x[i] - y[i]; if (d < 0) d = -d; if (d > 1e-4 * (1 + (x[i] < 0 ? -x[i] : x[i]))) { print "no"; exit } }
