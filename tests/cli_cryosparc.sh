@@ -32,6 +32,11 @@ star=$(cat out_cs/denoised_micrographs.star)
 has "output STAR optics" "$star" "data_optics"
 has "output STAR lists" "$star" "sim_0002_DW_denoised.mrc 1 "
 has "output STAR defocus" "$star" "_rlnDefocusU"
+if command -v relion_star_handler >/dev/null; then # RELION reads the STAR made for a .cs input
+  relion_star_handler --i out_cs/denoised_micrographs.star --o out_cs/sel.star --select rlnDefocusU \
+    --minval 0 --maxval 1e6 >sh.log 2>&1; check "relion_star_handler on the .cs output" 0 $?
+  has "RELION read both rows" "$(cat sh.log)" "with 2 item(s)"
+fi
 
 "$BIN" snr -p model/last.h5 -m sim/sim_exposures.cs -o snr_cs.csv --patch 32 --quiet >/dev/null; check "snr .cs" 0 $?
 "$BIN" snr -p model/last.h5 -m sim/sim_exposures_equivalent.star -o snr_star.csv --patch 32 --quiet >/dev/null

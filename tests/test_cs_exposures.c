@@ -12,7 +12,10 @@
 
 static char fixdir[4096];
 
-static int contains(const char *s, const char *sub) { return s && strstr(s, sub) != NULL; }
+static int contains(const char *s, const char *sub)
+{
+    return s && strstr(s, sub) != NULL;
+}
 
 static char *slurp(const char *name, size_t *len)
 {
@@ -45,7 +48,8 @@ static int read_expected(expected_row *rows, int max)
         if (!q) break;
         snprintf(rows[n].path, sizeof rows[n].path, "%.*s", (int)(q - line - 1), line + 1);
         char *s = q + 1;
-        for (int k = 0; k < 10; k++) rows[n].v[k] = strtod(s, &s);
+        for (int k = 0; k < 10; k++)
+            rows[n].v[k] = strtod(s, &s);
         n++;
     }
     fclose(fp);
@@ -71,11 +75,11 @@ static void test_values_read_back(void)
         const cr_micrograph_row *r = &rows[i];
         CHECK_MSG(strcmp(r->name, ex[i].path) == 0, "row %d: %s", i, r->name);
         /* exact: float32 values, carried as doubles with 17 digits */
-        const double got[8] = {r->apix, r->defocus_u, r->defocus_v, r->defocus_angle,
-                               r->voltage, r->cs, r->amp_contrast, r->phase_shift};
+        const double got[8] = {r->apix,    r->defocus_u, r->defocus_v,    r->defocus_angle,
+                               r->voltage, r->cs,        r->amp_contrast, r->phase_shift};
         for (int k = 0; k < 8; k++)
-            CHECK_MSG(got[k] == ex[i].v[k], "row %d value %d: %.17g, cryosparc-tools wrote %.17g", i, k, got[k],
-                      ex[i].v[k]);
+            CHECK_MSG(got[k] == ex[i].v[k], "row %d value %d: %.17g, cryosparc-tools wrote %.17g", i, k,
+                      got[k], ex[i].v[k]);
         CHECK(r->name_even == NULL && r->name_odd == NULL);
     }
     /* two optics groups: (0.83 A, 300 kV, 2.7 mm, 0.1) and (1.06 A, 200 kV, 0.01 mm, 0.07) */
@@ -164,7 +168,8 @@ static void test_bad_input(void)
             memcpy(c, data, len);
             c[i] = *s;
             cr_status st = list_from_bytes(c, len, 1, &f);
-            if (st != CR_OK) CHECK_MSG(contains(cr_error_message(), "bad.cs: "), "byte %zu: %s", i, cr_error_message());
+            if (st != CR_OK)
+                CHECK_MSG(contains(cr_error_message(), "bad.cs: "), "byte %zu: %s", i, cr_error_message());
             cr_star_free(f);
             f = NULL;
         }
@@ -172,7 +177,8 @@ static void test_bad_input(void)
 
     /* a particle file (no micrograph paths), a missing CTF field, a NaN, pickled objects */
     c = patched(data, len, "micrograph_blob/path", "micrograph_blob/patX");
-    CHECK(list_from_bytes(c, len, 0, &f) == CR_ERR_NOT_FOUND && contains(cr_error_message(), "micrograph_blob/path"));
+    CHECK(list_from_bytes(c, len, 0, &f) == CR_ERR_NOT_FOUND &&
+          contains(cr_error_message(), "micrograph_blob/path"));
     free(c);
     c = patched(data, len, "'ctf/df1_A'", "'ctf/df1_X'");
     CHECK(list_from_bytes(c, len, 1, &f) == CR_ERR_NOT_FOUND && contains(cr_error_message(), "ctf/df1_A"));
@@ -192,7 +198,8 @@ static void test_bad_input(void)
         c = malloc(len);
         memcpy(c, data, len);
         memcpy(c + at, "\x00\x00\xc0\x7f", 4); /* float32 NaN */
-        CHECK(list_from_bytes(c, len, 1, &f) == CR_ERR_FORMAT && contains(cr_error_message(), "row 2: ctf/df1_A"));
+        CHECK(list_from_bytes(c, len, 1, &f) == CR_ERR_FORMAT &&
+              contains(cr_error_message(), "row 2: ctf/df1_A"));
         free(c);
     }
     cr_npy_free(a);
@@ -225,7 +232,8 @@ static void test_numpy_types(void)
         if (line[0] == '#') continue;
         char *s = line, *q;
         double want[4], got = 0;
-        for (int k = 0; k < 4; k++) want[k] = strtod(s, &s);
+        for (int k = 0; k < 4; k++)
+            want[k] = strtod(s, &s);
         for (int k = 0; k < 4; k++) {
             CHECK_OK(cr_npy_get_double(a, r, k, 0, &got));
             CHECK_MSG(got == want[k], "row %zu field %d: %.17g, numpy wrote %.17g", r, k, got, want[k]);
@@ -234,7 +242,8 @@ static void test_numpy_types(void)
         q = strchr(s, '\'');
         char str[16] = "";
         CHECK_OK(cr_npy_get_string(a, r, 4, str, sizeof str));
-        CHECK_MSG(strlen(str) == (size_t)(q - s) && strncmp(str, s, (size_t)(q - s)) == 0, "row %zu: '%s'", r, str);
+        CHECK_MSG(strlen(str) == (size_t)(q - s) && strncmp(str, s, (size_t)(q - s)) == 0, "row %zu: '%s'", r,
+                  str);
         s = q + 1;
         for (size_t e = 0; e < 4; e++) {
             double w = strtod(s, &s);
@@ -280,7 +289,8 @@ static void test_project_paths(void)
     CHECK(strstr(out, "/J2/motioncorrected/a_DW.mrc") && strcmp(out, p) != 0);
     CHECK_OK(cr_resolve_path(cs, "beside.mrc", out, sizeof out));
     CHECK(cr_resolve_path(cs, "J9/none.mrc", out, sizeof out) == CR_ERR_NOT_FOUND);
-    CHECK(contains(cr_error_message(), "J2_exposures.cs: ") && contains(cr_error_message(), "project directory"));
+    CHECK(contains(cr_error_message(), "J2_exposures.cs: ") &&
+          contains(cr_error_message(), "project directory"));
     snprintf(p, sizeof p, "rm -rf '%s'", tmpl);
     CHECK(system(p) == 0);
 }

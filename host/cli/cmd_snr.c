@@ -155,7 +155,8 @@ static int run_snr(int argc, char **argv, const cr_global_opts *g)
     double bapix = 0;
     cr_atomic_file f = {0};
     cr_denoiser d;
-    if (cr_checkpoint_load(o.model, &ck) != CR_OK || cr_micrograph_list_read(o.star, ck->phaseflip != 0 && !o.no_phaseflip, &star) != CR_OK ||
+    if (cr_checkpoint_load(o.model, &ck) != CR_OK ||
+        cr_micrograph_list_read(o.star, ck->phaseflip != 0 && !o.no_phaseflip, &star) != CR_OK ||
         cr_star_micrographs(star, ck->phaseflip != 0 && !o.no_phaseflip, &rows, &n) != CR_OK ||
         cr_runtime_create(g->device, &rt) != CR_OK || cr_nn_create(rt, CR_FLOAT, &nn) != CR_OK ||
         cr_waunet_create(nn, &ck->arch, &net) != CR_OK || cr_waunet_upload(net, ck) != CR_OK ||

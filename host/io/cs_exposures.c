@@ -21,9 +21,15 @@ int cr_is_cs_path(const char *path)
 }
 
 enum { F_PATH, F_PSIZE, F_DF1, F_DF2, F_ANGLE, F_KV, F_CS, F_AC, F_PHASE, NF };
-static const char *const FIELD[NF] = {"micrograph_blob/path", "micrograph_blob/psize_A", "ctf/df1_A",
-                                      "ctf/df2_A", "ctf/df_angle_rad", "ctf/accel_kv", "ctf/cs_mm",
-                                      "ctf/amp_contrast", "ctf/phase_shift_rad"};
+static const char *const FIELD[NF] = {"micrograph_blob/path",
+                                      "micrograph_blob/psize_A",
+                                      "ctf/df1_A",
+                                      "ctf/df2_A",
+                                      "ctf/df_angle_rad",
+                                      "ctf/accel_kv",
+                                      "ctf/cs_mm",
+                                      "ctf/amp_contrast",
+                                      "ctf/phase_shift_rad"};
 
 /* One row's numbers: NAN where the field is absent. */
 static cr_status row_numbers(const cr_npy *a, const int *fi, size_t r, double *v)
@@ -54,40 +60,47 @@ cr_status cr_cs_to_star(const cr_npy *a, int need_ctf, cr_star_file **out)
     cr_status st = CR_OK;
     cr_star_file *f = NULL;
     cr_star_table *ot = NULL, *mt = NULL;
-    double (*groups)[4] = NULL;
+    double *groups = NULL; /* (ngroups, 4): pixel size, kV, Cs, amplitude contrast */
     int fi[NF], ngroups = 0, has_ctf = 1;
     char name[4096];
     *out = NULL;
-    for (int k = 0; k < NF; k++) fi[k] = cr_npy_field_index(a, FIELD[k]);
+    for (int k = 0; k < NF; k++)
+        fi[k] = cr_npy_field_index(a, FIELD[k]);
     if (fi[F_PATH] < 0)
-        return cr_fail(CR_ERR_NOT_FOUND, "%s: no field micrograph_blob/path: not a cryoSPARC exposure file "
-                       "(export the exposures of a Patch Motion or CTF job, not particles)", a->path);
+        return cr_fail(CR_ERR_NOT_FOUND,
+                       "%s: no field micrograph_blob/path: not a cryoSPARC exposure file "
+                       "(export the exposures of a Patch Motion or CTF job, not particles)",
+                       a->path);
     for (int k = F_DF1; k <= F_AC; k++)
         if (fi[k] < 0) {
             if (need_ctf)
-                return cr_fail(CR_ERR_NOT_FOUND, "%s: no field %s (needed for CTF phase flipping; use the "
-                               "exposures of a CTF estimation job, or --no-phaseflip)", a->path, FIELD[k]);
+                return cr_fail(CR_ERR_NOT_FOUND,
+                               "%s: no field %s (needed for CTF phase flipping; use the "
+                               "exposures of a CTF estimation job, or --no-phaseflip)",
+                               a->path, FIELD[k]);
             has_ctf = 0;
         }
     if (a->nrows == 0) return cr_fail(CR_ERR_FORMAT, "%s: no exposures", a->path);
     if (a->nrows > 100000000) return cr_fail(CR_ERR_UNSUPPORTED, "%s: %zu exposures", a->path, a->nrows);
     int n = (int)a->nrows;
-    groups = calloc((size_t)n, sizeof *groups);
+    groups = calloc((size_t)n * 4, sizeof *groups);
     if (!groups) return cr_fail(CR_ERR_NOMEM, "%s: out of memory", a->path);
     CR_TRY(cr_star_new(&f));
     CR_TRY(cr_star_set_path(f, a->path));
     CR_TRY(cr_star_add_table(f, "optics", 1, &ot));
     CR_TRY(cr_star_add_table(f, "micrographs", 1, &mt));
-    static const char *const OCOLS[] = {"_rlnOpticsGroupName", "_rlnOpticsGroup", "_rlnMicrographPixelSize",
-                                        "_rlnVoltage", "_rlnSphericalAberration", "_rlnAmplitudeContrast"};
-    static const char *const MCOLS[] = {"_rlnMicrographName", "_rlnOpticsGroup", "_rlnDefocusU",
-                                        "_rlnDefocusV", "_rlnDefocusAngle", "_rlnPhaseShift"};
+    static const char *const OCOLS[] = {"_rlnOpticsGroupName",     "_rlnOpticsGroup",
+                                        "_rlnMicrographPixelSize", "_rlnVoltage",
+                                        "_rlnSphericalAberration", "_rlnAmplitudeContrast"};
+    static const char *const MCOLS[] = {"_rlnMicrographName", "_rlnOpticsGroup",  "_rlnDefocusU",
+                                        "_rlnDefocusV",       "_rlnDefocusAngle", "_rlnPhaseShift"};
     /* optics columns only for the fields the file has: an empty value would not be a number */
     static const int OFIELD[4] = {F_PSIZE, F_KV, F_CS, F_AC};
     int oc[6] = {-1, -1, -1, -1, -1, -1}, mc[6];
     for (int k = 0; k < 6; k++)
         if (k < 2 || fi[OFIELD[k - 2]] >= 0) CR_TRY(cr_star_add_column(f, ot, OCOLS[k], &oc[k]));
-    for (int k = 0; k < (has_ctf ? 6 : 2); k++) CR_TRY(cr_star_add_column(f, mt, MCOLS[k], &mc[k]));
+    for (int k = 0; k < (has_ctf ? 6 : 2); k++)
+        CR_TRY(cr_star_add_column(f, mt, MCOLS[k], &mc[k]));
     for (int r = 0; r < n; r++) {
         double v[NF];
         CR_TRY(row_numbers(a, fi, (size_t)r, v));
@@ -102,11 +115,11 @@ cr_status cr_cs_to_star(const cr_npy *a, int need_ctf, cr_star_file **out)
         for (; g < ngroups; g++) {
             int same = 1;
             for (int k = 0; k < 4; k++)
-                same &= (isnan(key[k]) && isnan(groups[g][k])) || key[k] == groups[g][k];
+                same &= (isnan(key[k]) && isnan(groups[4 * g + k])) || key[k] == groups[4 * g + k];
             if (same) break;
         }
         if (g == ngroups) {
-            memcpy(groups[ngroups++], key, sizeof key);
+            memcpy(&groups[4 * ngroups++], key, sizeof key);
             int orow;
             char gname[32];
             CR_TRY(cr_star_append_row(f, ot, NULL, &orow));
@@ -165,17 +178,22 @@ cr_status cr_cs_resolve_path(const char *cs_path, const char *name, char *out, s
     const char *slash = strrchr(cs_path, '/');
     snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - cs_path) : 1, slash ? cs_path : ".");
     const char *ps = strrchr(dir, '/');
-    if (ps) snprintf(parent, sizeof parent, "%.*s", (int)(ps - dir), dir);
-    else snprintf(parent, sizeof parent, "%s", strcmp(dir, ".") == 0 ? ".." : ".");
+    if (ps)
+        snprintf(parent, sizeof parent, "%.*s", (int)(ps - dir), dir);
+    else
+        snprintf(parent, sizeof parent, "%s", strcmp(dir, ".") == 0 ? ".." : ".");
     const char *tries[3] = {dir, parent, "."};
     for (int k = 0; k < 3; k++) {
         int m = snprintf(out, outlen, "%s/%s", tries[k], name);
-        if (m < 0 || (size_t)m >= outlen) return cr_fail(CR_ERR_ARG, "%s: path of micrograph %s too long", cs_path, name);
+        if (m < 0 || (size_t)m >= outlen)
+            return cr_fail(CR_ERR_ARG, "%s: path of micrograph %s too long", cs_path, name);
         if (is_file(out)) {
             if (k == 2) snprintf(out, outlen, "%s", name);
             return CR_OK;
         }
     }
-    return cr_fail(CR_ERR_NOT_FOUND, "%s: micrograph %s not found (tried beside the .cs file in %s, in the project "
-                   "directory %s, and in the working directory)", cs_path, name, dir, parent);
+    return cr_fail(CR_ERR_NOT_FOUND,
+                   "%s: micrograph %s not found (tried beside the .cs file in %s, in the project "
+                   "directory %s, and in the working directory)",
+                   cs_path, name, dir, parent);
 }

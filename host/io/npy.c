@@ -23,7 +23,8 @@ typedef struct cursor {
 
 static void skip_ws(cursor *c)
 {
-    while (c->p < c->end && isspace((unsigned char)*c->p)) c->p++;
+    while (c->p < c->end && isspace((unsigned char)*c->p))
+        c->p++;
 }
 
 static int peek(cursor *c)
@@ -94,8 +95,10 @@ static cr_status parse_shape(cursor *c, size_t *dims, int maxdims, int *ndims)
         if ((st = parse_uint(c, &v))) return st;
         if (*ndims >= maxdims) return bad(c, "shape has too many dimensions");
         dims[(*ndims)++] = v;
-        if (peek(c) == ',') c->p++;
-        else if (peek(c) != ')') return bad(c, "expected ',' or ')' in a shape");
+        if (peek(c) == ',')
+            c->p++;
+        else if (peek(c) != ')')
+            return bad(c, "expected ',' or ')' in a shape");
     }
     c->p++;
     return CR_OK;
@@ -119,14 +122,17 @@ static cr_status skip_value(cursor *c, int depth)
             if (peek(c) < 0) return bad(c, "unterminated bracket");
             if ((st = skip_value(c, depth + 1))) return st;
             int n = peek(c);
-            if (n == ',' || n == ':') c->p++;
-            else if (n != close) return bad(c, "expected a separator");
+            if (n == ',' || n == ':')
+                c->p++;
+            else if (n != close)
+                return bad(c, "expected a separator");
         }
         c->p++;
         return CR_OK;
     }
     const char *s = c->p;
-    while (c->p < c->end && (isalnum((unsigned char)*c->p) || *c->p == '-' || *c->p == '.' || *c->p == '+')) c->p++;
+    while (c->p < c->end && (isalnum((unsigned char)*c->p) || *c->p == '-' || *c->p == '.' || *c->p == '+'))
+        c->p++;
     return c->p > s ? CR_OK : bad(c, "unexpected character");
 }
 
@@ -137,20 +143,25 @@ static cr_status parse_typestr(const cursor *c, const char *field, const char *t
     if (*s == '<' || *s == '>' || *s == '|' || *s == '=') f->big_endian = *s++ == '>';
     f->kind = *s ? *s++ : 0;
     if (f->kind == 'O')
-        return cr_fail(CR_ERR_UNSUPPORTED, "%s: field %s holds Python objects (pickled); save the "
-                       "dataset with fixed-size strings", c->path, field);
+        return cr_fail(CR_ERR_UNSUPPORTED,
+                       "%s: field %s holds Python objects (pickled); save the "
+                       "dataset with fixed-size strings",
+                       c->path, field);
     if (!isalpha((unsigned char)f->kind) || !isdigit((unsigned char)*s))
-        return cr_fail(CR_ERR_FORMAT, "%s: field %s: type '%s' is not a NumPy type string", c->path, field, t);
+        return cr_fail(CR_ERR_FORMAT, "%s: field %s: type '%s' is not a NumPy type string", c->path, field,
+                       t);
     size_t n = 0;
     for (; isdigit((unsigned char)*s); s++) {
         if (n > 1000000) break;
         n = n * 10 + (size_t)(*s - '0');
     }
     if (*s || n > 1000000)
-        return cr_fail(CR_ERR_FORMAT, "%s: field %s: type '%s' is not a NumPy type string", c->path, field, t);
+        return cr_fail(CR_ERR_FORMAT, "%s: field %s: type '%s' is not a NumPy type string", c->path, field,
+                       t);
     f->size = f->kind == 'U' ? 4 * n : n;
     if ((f->kind == 'f' && n != 2 && n != 4 && n != 8) ||
-        ((f->kind == 'i' || f->kind == 'u') && n != 1 && n != 2 && n != 4 && n != 8) || (f->kind == 'b' && n != 1))
+        ((f->kind == 'i' || f->kind == 'u') && n != 1 && n != 2 && n != 4 && n != 8) ||
+        (f->kind == 'b' && n != 1))
         return cr_fail(CR_ERR_UNSUPPORTED, "%s: field %s: type '%s' is not supported", c->path, field, t);
     return CR_OK;
 }
@@ -160,7 +171,8 @@ static cr_status parse_descr(cursor *c, cr_npy *a)
 {
     cr_status st;
     if (peek(c) == '\'' || peek(c) == '"')
-        return cr_fail(CR_ERR_FORMAT, "%s: a plain NumPy array, not a structured array (no named fields)", c->path);
+        return cr_fail(CR_ERR_FORMAT, "%s: a plain NumPy array, not a structured array (no named fields)",
+                       c->path);
     if ((st = expect(c, '[', "descr: expected a list of fields"))) return st;
     size_t offset = 0;
     int cap = 0;
@@ -175,12 +187,14 @@ static cr_status parse_descr(cursor *c, cr_npy *a)
         cr_npy_field *f = &a->fields[a->nfields];
         memset(f, 0, sizeof *f);
         if ((st = expect(c, '(', "descr: expected a (name, type) tuple"))) return st;
-        if (peek(c) == '(') return cr_fail(CR_ERR_UNSUPPORTED, "%s: fields with titles are not supported", c->path);
+        if (peek(c) == '(')
+            return cr_fail(CR_ERR_UNSUPPORTED, "%s: fields with titles are not supported", c->path);
         if ((st = parse_string(c, &f->name))) return st;
         a->nfields++;
         if ((st = expect(c, ',', "descr: expected ',' after a field name"))) return st;
         if (peek(c) == '[')
-            return cr_fail(CR_ERR_UNSUPPORTED, "%s: field %s is a nested record; not supported", c->path, f->name);
+            return cr_fail(CR_ERR_UNSUPPORTED, "%s: field %s is a nested record; not supported", c->path,
+                           f->name);
         char *type = NULL;
         if ((st = parse_string(c, &type))) return st;
         st = parse_typestr(c, f->name, type, f);
@@ -204,8 +218,10 @@ static cr_status parse_descr(cursor *c, cr_npy *a)
         f->offset = offset;
         if (offset > SIZE_MAX / 4 - f->size * f->count) return bad(c, "record too large");
         offset += f->size * f->count;
-        if (peek(c) == ',') c->p++;
-        else if (peek(c) != ']') return bad(c, "descr: expected ',' or ']'");
+        if (peek(c) == ',')
+            c->p++;
+        else if (peek(c) != ']')
+            return bad(c, "descr: expected ',' or ']'");
     }
     c->p++;
     for (int i = 0; i < a->nfields; i++)
@@ -245,12 +261,15 @@ static cr_status parse_header(cursor *c, cr_npy *a)
         }
         free(key);
         if (st) return st;
-        if (peek(c) == ',') c->p++;
-        else if (peek(c) != '}') return bad(c, "expected ',' or '}'");
+        if (peek(c) == ',')
+            c->p++;
+        else if (peek(c) != '}')
+            return bad(c, "expected ',' or '}'");
     }
     if (!have_descr || !have_shape) return bad(c, "missing 'descr' or 'shape'");
     if (nd != 1)
-        return cr_fail(CR_ERR_UNSUPPORTED, "%s: array has %d dimensions; expected one record per row", c->path, nd);
+        return cr_fail(CR_ERR_UNSUPPORTED, "%s: array has %d dimensions; expected one record per row",
+                       c->path, nd);
     (void)fortran; /* irrelevant for one dimension */
     a->nrows = dims[0];
     return CR_OK;
@@ -267,9 +286,14 @@ cr_status cr_npy_parse(const void *bytes, size_t len, const char *name, cr_npy *
     }
     if (len) memcpy(a->buf, bytes, len);
     const unsigned char *b = a->buf;
-    if (len >= 6 && memcmp(b, "\x95" "CSDAT", 6) == 0) {
-        st = cr_fail(CR_ERR_UNSUPPORTED, "%s: a compressed (CSDAT) .cs file; save it in the NumPy format "
-                     "(cryosparc-tools: Dataset.save(path))", name);
+    if (len >= 6 && memcmp(b,
+                           "\x95"
+                           "CSDAT",
+                           6) == 0) {
+        st = cr_fail(CR_ERR_UNSUPPORTED,
+                     "%s: a compressed (CSDAT) .cs file; save it in the NumPy format "
+                     "(cryosparc-tools: Dataset.save(path))",
+                     name);
         goto cleanup;
     }
     if (len < 10 || memcmp(b, "\x93NUMPY", 6) != 0) {
@@ -304,9 +328,10 @@ cr_status cr_npy_parse(const void *bytes, size_t len, const char *name, cr_npy *
         goto cleanup;
     }
     if (a->itemsize && a->nrows > avail / a->itemsize) {
-        st = cr_fail(CR_ERR_FORMAT, "%s: truncated: %zu records of %zu bytes need %zu bytes of data, the file has %zu",
-                     name, a->nrows, a->itemsize, a->nrows <= SIZE_MAX / a->itemsize ? a->nrows * a->itemsize : SIZE_MAX,
-                     avail);
+        st = cr_fail(CR_ERR_FORMAT,
+                     "%s: truncated: %zu records of %zu bytes need %zu bytes of data, the file has %zu", name,
+                     a->nrows, a->itemsize,
+                     a->nrows <= SIZE_MAX / a->itemsize ? a->nrows * a->itemsize : SIZE_MAX, avail);
         goto cleanup;
     }
     a->data = b + hstart + hlen;
@@ -331,7 +356,8 @@ cr_status cr_npy_read(const char *path, cr_npy **out)
 void cr_npy_free(cr_npy *a)
 {
     if (!a) return;
-    for (int i = 0; a->fields && i < a->nfields; i++) free(a->fields[i].name);
+    for (int i = 0; a->fields && i < a->nfields; i++)
+        free(a->fields[i].name);
     free(a->fields);
     free(a->buf);
     free(a->path);
@@ -348,7 +374,8 @@ int cr_npy_field_index(const cr_npy *a, const char *name)
 static uint64_t load_uint(const unsigned char *p, size_t n, int big)
 {
     uint64_t v = 0;
-    for (size_t k = 0; k < n; k++) v |= (uint64_t)p[big ? n - 1 - k : k] << (8 * k);
+    for (size_t k = 0; k < n; k++)
+        v |= (uint64_t)p[big ? n - 1 - k : k] << (8 * k);
     return v;
 }
 
@@ -366,11 +393,16 @@ cr_status cr_npy_get_double(const cr_npy *a, size_t row, int field, size_t elem,
         return cr_fail(CR_ERR_ARG, "%s: no element %zu of field %d in row %zu", a->path, elem, field, row);
     const cr_npy_field *f = &a->fields[field];
     const unsigned char *p = a->data + row * a->itemsize + f->offset + elem * f->size;
-    if (!strchr("buif", f->kind)) return cr_fail(CR_ERR_FORMAT, "%s: field %s is not numeric", a->path, f->name);
+    if (!strchr("buif", f->kind))
+        return cr_fail(CR_ERR_FORMAT, "%s: field %s is not numeric", a->path, f->name);
     uint64_t v = load_uint(p, f->size, f->big_endian); /* sizes 1, 2, 4, 8 (parse_typestr) */
     switch (f->kind) {
-    case 'b': *out = v != 0; return CR_OK;
-    case 'u': *out = (double)v; return CR_OK;
+    case 'b':
+        *out = v != 0;
+        return CR_OK;
+    case 'u':
+        *out = (double)v;
+        return CR_OK;
     case 'i': {
         int sh = 64 - 8 * (int)f->size;
         *out = (double)((int64_t)(v << sh) >> sh);
@@ -403,16 +435,20 @@ cr_status cr_npy_get_string(const cr_npy *a, size_t row, int field, char *out, s
     const unsigned char *p = a->data + row * a->itemsize + f->offset;
     size_t n = 0;
     if (f->kind == 'S') {
-        while (n < f->size && p[n]) n++;
-        if (n >= outlen) return cr_fail(CR_ERR_FORMAT, "%s: row %zu: %s is too long", a->path, row + 1, f->name);
+        while (n < f->size && p[n])
+            n++;
+        if (n >= outlen)
+            return cr_fail(CR_ERR_FORMAT, "%s: row %zu: %s is too long", a->path, row + 1, f->name);
         memcpy(out, p, n);
     } else if (f->kind == 'U') {
         for (size_t k = 0; k + 4 <= f->size; k += 4) {
             uint32_t cp = (uint32_t)load_uint(p + k, 4, f->big_endian);
             if (!cp) break;
             if (cp > 127)
-                return cr_fail(CR_ERR_UNSUPPORTED, "%s: row %zu: %s has a non-ASCII character", a->path, row + 1, f->name);
-            if (n + 1 >= outlen) return cr_fail(CR_ERR_FORMAT, "%s: row %zu: %s is too long", a->path, row + 1, f->name);
+                return cr_fail(CR_ERR_UNSUPPORTED, "%s: row %zu: %s has a non-ASCII character", a->path,
+                               row + 1, f->name);
+            if (n + 1 >= outlen)
+                return cr_fail(CR_ERR_FORMAT, "%s: row %zu: %s is too long", a->path, row + 1, f->name);
             out[n++] = (char)cp;
         }
     } else {

@@ -22,22 +22,22 @@ extern "C" {
 #endif
 
 typedef struct cr_npy_field {
-    char *name;      /* "ctf/df1_A" */
-    char kind;       /* numpy kind: 'b' 'i' 'u' 'f' 'S' 'U' 'V', others kept opaque */
-    int big_endian;  /* '>' byte order */
-    size_t size;     /* bytes of one element (U: 4 per character) */
-    size_t count;    /* elements per record (product of the sub-array shape; 1 for scalars) */
-    size_t offset;   /* byte offset in the record */
+    char *name;     /* "ctf/df1_A" */
+    char kind;      /* numpy kind: 'b' 'i' 'u' 'f' 'S' 'U' 'V', others kept opaque */
+    int big_endian; /* '>' byte order */
+    size_t size;    /* bytes of one element (U: 4 per character) */
+    size_t count;   /* elements per record (product of the sub-array shape; 1 for scalars) */
+    size_t offset;  /* byte offset in the record */
 } cr_npy_field;
 
 typedef struct cr_npy {
-    char *path;             /* for messages */
-    size_t nrows;           /* records */
-    size_t itemsize;        /* bytes per record */
+    char *path;      /* for messages */
+    size_t nrows;    /* records */
+    size_t itemsize; /* bytes per record */
     int nfields;
-    cr_npy_field *fields;   /* (nfields) */
+    cr_npy_field *fields;      /* (nfields) */
     const unsigned char *data; /* (nrows, itemsize), inside buf */
-    unsigned char *buf;     /* the whole file */
+    unsigned char *buf;        /* the whole file */
 } cr_npy;
 
 /* Parses len bytes (copied); name starts every message. */

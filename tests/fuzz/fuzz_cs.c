@@ -15,7 +15,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             double d;
             char s[256];
             (void)cr_npy_get_string(a, r, k, s, sizeof s);
-            for (size_t e = 0; e < a->fields[k].count && e < 16; e++) (void)cr_npy_get_double(a, r, k, e, &d);
+            for (size_t e = 0; e < a->fields[k].count && e < 16; e++)
+                (void)cr_npy_get_double(a, r, k, e, &d);
         }
     for (int need_ctf = 0; need_ctf < 2; need_ctf++) {
         cr_star_file *f = NULL;
