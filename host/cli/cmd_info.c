@@ -10,6 +10,7 @@
 #include "clrestore/fileutil.h"
 #include "clrestore/h5util.h"
 #include "clrestore/mrc.h"
+#include "clrestore/npy.h"
 #include "clrestore/star.h"
 
 static const char info_usage[] =
@@ -19,6 +20,7 @@ static const char info_usage[] =
     "                             of the data (and the header's values when they disagree)\n"
     "  STAR (.star)               blocks, columns, rows, pixel size and CTF columns of the\n"
     "                             micrograph table\n"
+    "  cryoSPARC exposures (.cs)  the same, as the RELION tables clrestore reads them as\n"
     "  HDF5 (.h5 .hdf5)           clrestore training set or checkpoint contents, or a listing\n";
 
 static int has_suffix(const char *s, const char *suf)
@@ -66,10 +68,11 @@ static cr_status info_mrc(const char *path)
 static cr_status info_star(const char *path)
 {
     cr_star_file *f = NULL;
-    cr_status st = cr_star_read(path, &f);
+    cr_status st = cr_micrograph_list_read(path, 0, &f);
     if (st != CR_OK) return st;
     int nb = cr_star_nblocks(f);
-    printf("%s: STAR, %d block%s\n", path, nb, nb == 1 ? "" : "s");
+    printf("%s: %s, %d block%s\n", path, cr_is_cs_path(path) ? "cryoSPARC exposures, as RELION" : "STAR", nb,
+           nb == 1 ? "" : "s");
     for (int i = 0; i < nb; i++) {
         const cr_star_table *t = cr_star_block(f, i);
         if (cr_star_is_loop(t))
@@ -125,7 +128,7 @@ static cr_status info_one(const char *path)
         free(text);
         return st;
     }
-    if (has_suffix(path, ".star")) return info_star(path);
+    if (has_suffix(path, ".star") || cr_is_cs_path(path)) return info_star(path);
     if (has_suffix(path, ".mrc") || has_suffix(path, ".mrcs") || has_suffix(path, ".map") ||
         has_suffix(path, ".st") || has_suffix(path, ".ali") || has_suffix(path, ".rec"))
         return info_mrc(path);

@@ -17,6 +17,7 @@
 #include "clrestore/prepare.h"
 #include "clrestore/snr.h"
 #include "clrestore/snr_measure.h"
+#include "clrestore/npy.h"
 #include "clrestore/star.h"
 
 static const char snr_usage[] =
@@ -29,7 +30,8 @@ static const char snr_usage[] =
     "*_wiener). One CSV row per micrograph; means and medians on stdout, and whether the\n"
     "network beats the linear filter.\n\n"
     "  -p, --model MODEL.h5     checkpoint (its max resolution and phase flip are used)\n"
-    "  -m, --micrographs STAR   micrographs with CTF (names of the full sums)\n"
+    "  -m, --micrographs STAR   micrographs with CTF (names of the full sums): RELION STAR\n"
+    "                           or cryoSPARC exposures .cs\n"
     "  -o, --output SNR.csv     per-micrograph table\n"
     "      --spectral FILE.csv  per-ring signal, bias and noise power over PxP patches\n"
     "      --plot PREFIX        PREFIX_snr.png (histograms of SNR raw, denoised and SNBR, as\n"
@@ -158,7 +160,8 @@ static int run_snr(int argc, char **argv, const cr_global_opts *g)
     double bapix = 0;
     cr_atomic_file f = {0};
     cr_denoiser d;
-    if (cr_checkpoint_load(o.model, &ck) != CR_OK || cr_star_read(o.star, &star) != CR_OK ||
+    if (cr_checkpoint_load(o.model, &ck) != CR_OK ||
+        cr_micrograph_list_read(o.star, ck->phaseflip != 0 && !o.no_phaseflip, &star) != CR_OK ||
         cr_star_micrographs(star, ck->phaseflip != 0 && !o.no_phaseflip, &rows, &n) != CR_OK ||
         cr_runtime_create(g->device, &rt) != CR_OK || cr_nn_create(rt, CR_FLOAT, &nn) != CR_OK ||
         cr_waunet_create(nn, &ck->arch, &net) != CR_OK || cr_waunet_upload(net, ck) != CR_OK ||

@@ -16,6 +16,7 @@
 #include "clrestore/mrc.h"
 #include "clrestore/prepare.h"
 #include "clrestore/preview.h"
+#include "clrestore/npy.h"
 #include "clrestore/star.h"
 #include "denoise_cli.h"
 
@@ -337,7 +338,7 @@ int denoise_full(cr_runtime *rt, cr_waunet *m, const cr_checkpoint *ck, const de
     if (options(&r, ck) != CR_OK) return CR_EXIT_USAGE;
     if (o->devices && device_list(o->devices, &devs, &nw) != CR_OK) return cr_cli_fail();
     if (o->star) {
-        if (cr_star_read(o->star, &r.in_star) != CR_OK ||
+        if (cr_micrograph_list_read(o->star, r.dopt.phaseflip, &r.in_star) != CR_OK ||
             cr_star_micrographs(r.in_star, r.dopt.phaseflip, &r.rows, &r.nrows) != CR_OK) {
             rc = cr_cli_fail();
             goto cleanup;

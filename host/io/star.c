@@ -365,6 +365,14 @@ void cr_star_free(cr_star_file *f)
 /* ---- accessors -------------------------------------------------------------- */
 
 const char *cr_star_path(const cr_star_file *f) { return f->path; }
+cr_status cr_star_set_path(cr_star_file *f, const char *path)
+{
+    char *p = strdup(path);
+    if (!p) return cr_fail(CR_ERR_NOMEM, "%s: out of memory", path);
+    free(f->path);
+    f->path = p;
+    return CR_OK;
+}
 int cr_star_nblocks(const cr_star_file *f) { return f->ntables; }
 int cr_star_version(const cr_star_file *f) { return f->version; }
 

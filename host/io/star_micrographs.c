@@ -1,6 +1,7 @@
 /* The micrograph view of a parsed STAR file: one row per micrograph with its
  * CTF parameters and pixel size (RELION 3.0 single table, or 3.1+ optics
  * groups merged in), plus micrograph path resolution and even/odd naming. */
+#include "clrestore/npy.h"
 #include "clrestore/star.h"
 
 #include <math.h>
@@ -201,6 +202,7 @@ static int is_file(const char *p)
 
 cr_status cr_resolve_path(const char *star_path, const char *name, char *out, size_t outlen)
 {
+    if (cr_is_cs_path(star_path)) return cr_cs_resolve_path(star_path, name, out, outlen);
     const char *slash = strrchr(star_path, '/');
     int dirlen = slash ? (int)(slash - star_path) : 0;
     if (!*name) return cr_fail(CR_ERR_ARG, "%s: empty micrograph name", star_path);

@@ -14,6 +14,7 @@
 #include "clrestore/loader.h"
 #include "clrestore/log.h"
 #include "clrestore/mrc.h"
+#include "clrestore/npy.h"
 #include "clrestore/star.h"
 #include "clrestore/trainset.h"
 
@@ -216,7 +217,7 @@ cr_status cr_prepare_run(cr_runtime *rt, const cr_prepare_opts *o, cr_prepare_re
     s.o = o;
     memset(rep, 0, sizeof *rep);
     double t0 = cr_now();
-    CR_TRY(cr_star_read(o->star_path, &s.star));
+    CR_TRY(cr_micrograph_list_read(o->star_path, o->phaseflip, &s.star));
     CR_TRY(cr_star_micrographs(s.star, o->phaseflip, &s.rows, &s.nrows));
     int n = s.nrows;
     if (o->max_micrographs > 0 && n > o->max_micrographs) n = o->max_micrographs;

@@ -47,6 +47,8 @@ cr_status cr_star_parse(const char *text, size_t len, const char *name_for_error
 void cr_star_free(cr_star_file *f); /* accepts NULL */
 
 const char *cr_star_path(const cr_star_file *f);
+/* Renames f for messages (a STAR built from another format names its source). */
+cr_status cr_star_set_path(cr_star_file *f, const char *path);
 int cr_star_nblocks(const cr_star_file *f); /* number of tables */
 const cr_star_table *cr_star_block(const cr_star_file *f, int i);
 /* First table named "micrographs" (or "data_micrographs"); NULL when none. */
