@@ -240,9 +240,13 @@ static cr_status import_open(const char *path, hid_t f, const cr_keras_opts *o, 
     hid_t mw = -1;
     char what[1200];
     if (!read_str_attr(f, "model_config", &text)) {
-        st = cr_fail(CR_ERR_FORMAT,
-                     "%s: no model_config attribute: not a saved Keras model (a weights-only file from save_weights?)",
-                     path);
+        if (H5Aexists(f, "format") > 0)
+            st = cr_fail(CR_ERR_FORMAT, "%s: no model_config attribute: a clrestore checkpoint, not a Keras model", path);
+        else if (H5Aexists(f, "layer_names") > 0)
+            st = cr_fail(CR_ERR_FORMAT, "%s: no model_config attribute: Keras weights only (save_weights), without "
+                         "the layer graph; restore's training saves whole models", path);
+        else
+            st = cr_fail(CR_ERR_FORMAT, "%s: no model_config attribute: not a saved Keras model", path);
         goto cleanup;
     }
     snprintf(what, sizeof what, "%s: model_config", path);
