@@ -3,7 +3,8 @@
  * written by TensorFlow (tests/fixtures/restore_small.hdf5):
  * - the layer list reversed: the same architecture and convolution order;
  * - a Conv2D with activation 'relu' in place of Conv2D + Activation('relu')
- *   (Keras defines them as the same function): the same checkpoint;
+ *   (Keras defines them as the same function), model_config stored as a
+ *   fixed-length string as TF 1.x Keras wrote it: the same checkpoint;
  * - the skip connection's Concatenate listing the skip first: the merge
  *   convolution's input channels rotated by f (REFERENCE.md: concat(x, skip));
  * - changes that leave the WA-U-Net (another activation, padding, pooling, a
@@ -244,8 +245,10 @@ static cr_status match(cr_json *mc, cr_arch *a, cr_keras_conv **convs, int *n)
     return st;
 }
 
-/* A copy of the fixture with model_config replaced by the edited tree. */
-static cr_status write_copy(const char *fixture, const char *path, cr_json *mc)
+/* A copy of the fixture with model_config replaced by the edited tree:
+ * variable length (h5py 3) or, with fixed, a NULLPAD string exactly as long
+ * as the text (h5py 2 with numpy bytes, as TF 1.x Keras wrote). */
+static cr_status write_copy(const char *fixture, const char *path, cr_json *mc, int fixed)
 {
     char *data = NULL;
     size_t len = 0;
@@ -259,10 +262,11 @@ static cr_status write_copy(const char *fixture, const char *path, cr_json *mc)
     ser(&b, mc);
     hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
     hid_t t = H5Tcopy(H5T_C_S1), sp = H5Screate(H5S_SCALAR);
-    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_size(t, fixed ? b.n : H5T_VARIABLE);
+    if (fixed) H5Tset_strpad(t, H5T_STR_NULLPAD);
     int ok = f >= 0 && H5Adelete(f, "model_config") >= 0;
     hid_t a = ok ? H5Acreate2(f, "model_config", t, sp, H5P_DEFAULT, H5P_DEFAULT) : -1;
-    ok = a >= 0 && H5Awrite(a, t, &b.s) >= 0;
+    ok = a >= 0 && H5Awrite(a, t, fixed ? (const void *)b.s : (const void *)&b.s) >= 0;
     if (a >= 0) H5Aclose(a);
     H5Sclose(sp);
     H5Tclose(t);
@@ -356,7 +360,7 @@ int main(void)
     rename_refs(mc, actname, lname(conv));
     CHECK_OK(match(mc, &a, &c, &n));
     free(c);
-    CHECK_OK(write_copy(fixture, p1, mc));
+    CHECK_OK(write_copy(fixture, p1, mc, 1));
     cr_checkpoint *k0 = NULL, *k1 = NULL, *k2 = NULL;
     CHECK_OK(cr_keras_import(fixture, NULL, &k0, NULL));
     CHECK_OK(cr_keras_import(p1, NULL, &k1, NULL));
@@ -386,7 +390,7 @@ int main(void)
     snprintf(t0, sizeof t0, "%s", r0->string);
     set_str(r0, r1->string);
     set_str(r1, t0);
-    CHECK_OK(write_copy(fixture, p2, mc));
+    CHECK_OK(write_copy(fixture, p2, mc, 0));
     CHECK_OK(cr_keras_import(p2, NULL, &k2, NULL));
     if (k0 && k2) {
         int merge = -1, f = k0->arch.filters;
