@@ -412,8 +412,7 @@ static cr_status walk(kgraph *g, cr_arch *arch)
     int x, c, r, j, k = 0, skips[32], levels = 0, blocks = -1, ek = 0, dk = 0;
     g->n[g->input].seen = 1;
     if ((st = conv(g, skip_pass(g, g->input), "the input convolution", &x, NULL, NULL)) != CR_OK) return st;
-    x = skip_pass(g, x);
-    int filters = g->n[x].cout;
+    int filters = g->convs[0].cout; /* >= 1: add_layer checked it */
     while (has_next(g, x, K_MAXPOOL)) {
         if (levels == 32) return gfail(g, x, "more than 32 levels");
         if ((st = next(g, x, K_MAXPOOL, "the level's pooling", &j)) != CR_OK) return st;
