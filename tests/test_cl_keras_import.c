@@ -8,8 +8,8 @@
  * Also: the copy whose layer list TensorFlow saw shuffled and renamed imports
  * to the same weights (the graph is walked, not the list); the checkpoint
  * records the source; bad inputs (wrong topology, weights only, not HDF5, a
- * clrestore checkpoint) fail with exit 1, one line naming the file, and no
- * output. */
+ * clrestore checkpoint, an output in a missing directory) fail with exit 1,
+ * one line naming the file, and no output. */
 #include <hdf5.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -177,6 +177,10 @@ int main(void)
     bad(args, "restore_small_in.mrc", "not an HDF5 file", miss);
     snprintf(args, sizeof args, "import-restore '%s/fixtures/golden_waunet_small.h5' -o '%s'", src, miss);
     bad(args, "golden_waunet_small.h5", "a clrestore checkpoint, not a Keras model", miss);
+    snprintf(args, sizeof args, "import-restore '%s/fixtures/restore_small.hdf5' -o '%s/nodir/x.h5'", src, dir);
+    snprintf(miss, sizeof miss, "%s/nodir", dir);
+    bad(args, "nodir/x.h5: cannot create", "No such file", miss);
+    snprintf(miss, sizeof miss, "%s/never.h5", dir);
     snprintf(args, sizeof args, "denoise -p '%s/fixtures/restore_bad_topology.hdf5' --network-only "
              "'%s/fixtures/restore_small_in.mrc' -o '%s/neverdir'", src, src, dir);
     bad(args, "restore_bad_topology.hdf5", "not a restore WA-U-Net", miss);

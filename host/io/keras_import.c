@@ -362,7 +362,15 @@ cr_status cr_keras_save(const cr_checkpoint *c, const cr_keras_source *src, cons
     /* the checkpoint goes to the temporary name (itself written atomically),
      * gets the source attributes, and only then its final name */
     cr_status st = cr_checkpoint_save(c, tmp);
-    if (st != CR_OK) return st;
+    if (st != CR_OK) {
+        /* the error names the temporary file; the user knows the target */
+        char msg[1024];
+        const char *m = cr_error_message();
+        size_t n = strlen(tmp);
+        snprintf(msg, sizeof msg, "%s", strncmp(m, tmp, n) == 0 && m[n] == ':' ? m + n + 2 : m);
+        cr_error_clear();
+        return cr_fail(st, "%s: %s", path, msg);
+    }
     cr_h5_quiet();
     hid_t f = H5Fopen(tmp, H5F_ACC_RDWR, H5P_DEFAULT);
     int ok = f >= 0 && put_str(f, "source_file", src ? src->file : "") && put_str(f, "source_format", "keras-hdf5") &&
