@@ -225,7 +225,7 @@ static void cr_text_attr_value(cr_text *t, hid_t attr)
             size_t sz = H5Tget_size(type);
             char *v = calloc(sz + 1, 1);
             hid_t mt = H5Tcopy(H5T_C_S1);
-            H5Tset_size(mt, sz);
+            H5Tset_size(mt, sz + 1); /* + 1: see checkpoint_load.c attr_string */
             H5Tset_cset(mt, H5Tget_cset(type));
             if (v && H5Aread(attr, mt, v) >= 0) cr_text_add_cut(t, v);
             free(v);
