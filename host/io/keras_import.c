@@ -12,6 +12,7 @@
 #include "clrestore/fileutil.h"
 #include "clrestore/h5util.h"
 #include "clrestore/keras.h"
+#include "clrestore/log.h"
 
 /* model_config of the default WA-U-Net is about 200 KB; far above that is not a Keras file of ours */
 #define MAX_CONFIG_BYTES (64u << 20)
@@ -392,7 +393,12 @@ cr_status cr_model_load(const char *path, const cr_keras_opts *o, cr_checkpoint 
 {
     if (cr_keras_is_model(path)) {
         cr_keras_opts d = cr_keras_opts_default();
-        return cr_keras_import(path, o ? o : &d, out, NULL);
+        cr_status st = cr_keras_import(path, o ? o : &d, out, NULL);
+        if (st == CR_OK)
+            cr_info("%s: a Keras model (UCSF restore), converted in memory; it does not record its pre-processing: "
+                    "max resolution %g A unless --max-resolution, phase flip unless --no-phaseflip",
+                    path, (*out)->max_resolution);
+        return st;
     }
     return cr_checkpoint_load(path, out);
 }
