@@ -5,7 +5,7 @@
 # for SECONDS (as many at once as there are cores). Exit 1 when any target
 # found a crash, a leak or a hang (libFuzzer's exit status); the input is in build-fuzz/artifacts/TARGET/
 # and belongs, once fixed, in tests/fuzz/regressions/TARGET/ (replayed by ctest).
-# Targets: mrc star cs checkpoint trainset (default: all). FUZZ_KEEP_GOING=1 runs
+# Targets: mrc star cs checkpoint trainset keras (default: all). FUZZ_KEEP_GOING=1 runs
 # each target in libFuzzer's fork mode and goes on after a finding (long runs).
 #
 # HDF5 targets: libhdf5 1.10 itself crashes on many damaged files, which the
@@ -19,9 +19,9 @@
 # ASan (allocator_may_return_null).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SECS=${1:?usage: ci/fuzz.sh SECONDS [mrc|star|cs|checkpoint|trainset ...]}
+SECS=${1:?usage: ci/fuzz.sh SECONDS [mrc|star|cs|checkpoint|trainset|keras ...]}
 shift
-TARGETS=${*:-mrc star cs checkpoint trainset}
+TARGETS=${*:-mrc star cs checkpoint trainset keras}
 JOBS=${JOBS:-$(nproc)}
 SHARED=${CLRESTORE_SHARED_DATA:-$PWD/../shared/data}
 OUT=${FUZZ_BUILD:-build-fuzz}
@@ -33,7 +33,7 @@ cmake --build $OUT -j"$JOBS" >/dev/null
 
 # Seeds. HDF5 seeds are made by a normal build of clrestore (the tiniest
 # network and training set it writes), so the fuzzer starts from real files.
-mkdir -p $OUT/seeds/{mrc,star,cs,checkpoint,trainset}
+mkdir -p $OUT/seeds/{mrc,star,cs,checkpoint,trainset,keras}
 cp tests/fixtures/cs/*.cs tests/fixtures/cs/*.npy $OUT/seeds/cs/
 cp examples/*.mrc $OUT/seeds/mrc/
 cp examples/*.star $OUT/seeds/star/
@@ -54,11 +54,12 @@ if [ ! -f $OUT/seeds/trainset/tiny.h5 ]; then
     rm -rf "$tmp"
 fi
 cp tests/fixtures/*.h5 $OUT/seeds/checkpoint/
+cp tests/fuzz/seeds/keras/* tests/fixtures/restore_small.hdf5 $OUT/seeds/keras/
 
 export CLRESTORE_H5_GUARD=${FUZZ_H5_GUARD:-1}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-allocator_may_return_null=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/fuzz/lsan.supp}
-declare -A MAXLEN=([mrc]=65536 [star]=65536 [cs]=16384 [checkpoint]=600000 [trainset]=300000)
+declare -A MAXLEN=([mrc]=65536 [star]=65536 [cs]=16384 [checkpoint]=600000 [trainset]=300000 [keras]=400000)
 run_target() {
     local t=$1
     mkdir -p $OUT/corpus/$t $OUT/artifacts/$t

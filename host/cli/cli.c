@@ -19,6 +19,7 @@ static const cr_command *const cr_commands[] = {
     &cr_cmd_snr,
     &cr_cmd_evaluate,
     &cr_cmd_bench,
+    &cr_cmd_import,
 };
 #define CR_NCOMMANDS (sizeof cr_commands / sizeof cr_commands[0])
 
@@ -82,7 +83,7 @@ static void cr_print_help(FILE *out)
             "usage: clrestore <command> [options]\n\ncommands:\n",
             CLRESTORE_VERSION);
     for (size_t i = 0; i < CR_NCOMMANDS; i++)
-        fprintf(out, "  %-10s %s\n", cr_commands[i]->name, cr_commands[i]->summary);
+        fprintf(out, "  %-14s %s\n", cr_commands[i]->name, cr_commands[i]->summary);
     fprintf(out, "\nglobal options (every command):\n"
                  "  --device D   OpenCL device: index from 'clrestore devices' or a name substring\n"
                  "               (also CLRESTORE_DEVICE); default: first GPU, else first device\n"

@@ -41,5 +41,6 @@ extern const cr_command cr_cmd_denoise;
 extern const cr_command cr_cmd_snr;
 extern const cr_command cr_cmd_evaluate;
 extern const cr_command cr_cmd_bench;
+extern const cr_command cr_cmd_import;
 
 #endif

@@ -17,6 +17,7 @@
 #include "denoise_cli.h"
 #include "clrestore/checkpoint.h"
 #include "clrestore/fileutil.h"
+#include "clrestore/keras.h"
 #include "clrestore/log.h"
 #include "clrestore/mrc.h"
 #include "clrestore/runtime.h"
@@ -32,7 +33,8 @@ static const char denoise_usage[] =
     "low-pass (or --merge-noisy). Writes <stem><suffix>.mrc (float32, same shape and pixel\n"
     "size) and denoised_micrographs.star listing them.\n\n"
     "options:\n"
-    "  -p, --model MODEL.h5     the checkpoint to apply (required)\n"
+    "  -p, --model MODEL.h5     the checkpoint to apply (required), or a UCSF restore Keras\n"
+    "                           model (.hdf5; see 'clrestore import-restore')\n"
     "  -m, --micrographs STAR   micrographs and their CTF from a RELION STAR file or a\n"
     "                           cryoSPARC exposures .cs file (docs/cryosparc.md)\n"
     "  -o, --output-dir DIR     where to write the outputs (default: beside each input)\n"
@@ -232,7 +234,7 @@ static int run_denoise(int argc, char **argv, const cr_global_opts *g)
         snprintf(first, sizeof first, "%.*s", (int)strcspn(o.devices, ","), o.devices);
         sel = strcmp(first, "all") == 0 ? "0" : first;
     }
-    if (cr_checkpoint_load(o.model, &ck) != CR_OK || (o.outdir && cr_mkdir_p(o.outdir) != CR_OK) ||
+    if (cr_model_load(o.model, NULL, &ck) != CR_OK || (o.outdir && cr_mkdir_p(o.outdir) != CR_OK) ||
         cr_runtime_create(sel, &rt) != CR_OK ||
         cr_nn_create(rt, CR_FLOAT, &nn) != CR_OK || cr_waunet_create(nn, &ck->arch, &m) != CR_OK) {
         rc = cr_cli_fail();

@@ -69,7 +69,10 @@ static cr_status attr_string(h5r *r, hid_t loc, const char *where, const char *n
         } else {
             size_t sz = H5Tget_size(t);
             char *v = calloc(sz + 1, 1);
-            H5Tset_size(mt, sz);
+            /* one byte more than stored: a NUL-terminated type of the same
+             * size drops the last byte of a NULLPAD string that fills it
+             * (h5py's numpy bytes: np.bytes_("clrestore-checkpoint")) */
+            H5Tset_size(mt, sz + 1);
             if (v && H5Aread(a, mt, v) >= 0) {
                 snprintf(out, len, "%s", v);
                 ok = 1;

@@ -197,6 +197,14 @@ static void cr_text_add(cr_text *t, const char *fmt, ...)
     t->len += (size_t)need;
 }
 
+/* Long strings (a Keras model_config is tens of KB of JSON) are cut. */
+static void cr_text_add_cut(cr_text *t, const char *v)
+{
+    size_t n = strlen(v);
+    if (n <= 160) cr_text_add(t, "%s", v);
+    else cr_text_add(t, "%.120s... (%zu characters)", v, n);
+}
+
 static void cr_text_attr_value(cr_text *t, hid_t attr)
 {
     hid_t type = H5Aget_type(attr), space = H5Aget_space(attr);
@@ -209,7 +217,7 @@ static void cr_text_attr_value(cr_text *t, hid_t attr)
             H5Tset_size(mt, H5T_VARIABLE);
             H5Tset_cset(mt, H5Tget_cset(type));
             if (H5Aread(attr, mt, &v) >= 0 && v) {
-                cr_text_add(t, "%s", v);
+                cr_text_add_cut(t, v);
                 H5free_memory(v);
             }
             H5Tclose(mt);
@@ -217,9 +225,9 @@ static void cr_text_attr_value(cr_text *t, hid_t attr)
             size_t sz = H5Tget_size(type);
             char *v = calloc(sz + 1, 1);
             hid_t mt = H5Tcopy(H5T_C_S1);
-            H5Tset_size(mt, sz);
+            H5Tset_size(mt, sz + 1); /* + 1: see checkpoint_load.c attr_string */
             H5Tset_cset(mt, H5Tget_cset(type));
-            if (v && H5Aread(attr, mt, v) >= 0) cr_text_add(t, "%s", v);
+            if (v && H5Aread(attr, mt, v) >= 0) cr_text_add_cut(t, v);
             free(v);
             H5Tclose(mt);
         }
@@ -314,6 +322,19 @@ static cr_status describe_checkpoint(const char *path, int64_t size, char **text
                     c->max_resolution, c->phaseflip == 1 ? "on" : c->phaseflip == 0 ? "off" : "unknown");
     else
         cr_text_add(&t, "  pre-processing not recorded\n");
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f >= 0 && H5Aexists(f, "source_file") > 0 && H5Aexists(f, "source_keras_version") > 0) {
+        /* written by import-restore (host/io/keras_import.c) */
+        hid_t a = H5Aopen(f, "source_file", H5P_DEFAULT), b = H5Aopen(f, "source_keras_version", H5P_DEFAULT);
+        cr_text_add(&t, "  converted from ");
+        if (a >= 0) cr_text_attr_value(&t, a);
+        cr_text_add(&t, " (Keras ");
+        if (b >= 0) cr_text_attr_value(&t, b);
+        cr_text_add(&t, ")\n");
+        if (a >= 0) H5Aclose(a);
+        if (b >= 0) H5Aclose(b);
+    }
+    if (f >= 0) H5Fclose(f);
     if (c->has_optimizer || c->epoch > 0)
         cr_text_add(&t, "  epochs completed %d, optimiser steps %lld, learning rate %g\n", c->epoch,
                     (long long)c->step, c->lr);
@@ -343,6 +364,8 @@ static cr_status describe(const char *path, char **text)
         kind = "clrestore training set (even/odd patch pairs)";
     else if (cr_h5_has(file, "layers"))
         kind = "clrestore checkpoint";
+    else if (H5Aexists(file, "model_config") > 0)
+        kind = "Keras model ('clrestore import-restore' converts one of UCSF restore)";
     cr_text_add(&t, "%s: %s, %lld bytes\n", path, kind, (long long)size);
     if (strcmp(kind, "clrestore checkpoint") == 0) {
         H5Fclose(file);
