@@ -26,10 +26,11 @@ static void test_budget(void)
 {
     cr_budget b;
     /* 100 s budget, 10 s used by an earlier invocation, this one started at
-     * clock 1000, 4 validation batches, a save guessed at 2 s */
-    cr_budget_start(&b, 100, 10, 1000, 4, 2);
+     * clock 1000 and reached its first step at 1003, 4 validation batches, a
+     * save guessed at 2 s */
+    cr_budget_start(&b, 100, 10, 1000, 1003, 4, 2);
     CHECK_NEAR(cr_budget_elapsed(&b, 1005), 15, 1e-12);
-    CHECK_NEAR(cr_budget_reserve(&b), 1.5 * 2 + 0.25, 1e-12); /* nothing measured: the save guess */
+    CHECK_NEAR(cr_budget_reserve(&b), 1.5 * (3 + 2) + 0.25, 1e-12); /* nothing measured: start-up and save guess */
     cr_budget_step(&b, 5);                                     /* first step, with warm-up */
     CHECK_NEAR(cr_budget_reserve(&b), 1.5 * (5 + 0 + 2) + 0.25, 1e-12);
     cr_budget_step(&b, 0.1);

@@ -336,7 +336,7 @@ cr_status cr_train_run(cr_runtime *rt, const cr_train_opts *o, cr_train_report *
     /* a save before the first is timed: three files (epoch, best, last) of
      * weights and two Adam moments at an assumed 50 MB/s */
     int64_t nval = o->max_validation > 0 && t.nva > o->max_validation ? o->max_validation : t.nva;
-    cr_budget_start(&t.budget, o->time_limit, t.ck->elapsed, t_start, (nval + o->batch - 1) / o->batch,
+    cr_budget_start(&t.budget, o->time_limit, t.ck->elapsed, t_start, cr_now(), (nval + o->batch - 1) / o->batch,
                     0.05 + 3.0 * 12 * (double)cr_arch_param_count(&t.ck->arch) / 50e6);
     char cap[32] = "", plan[64] = "epochs";
     if (o->epochs > 0) snprintf(cap, sizeof cap, "/%d", o->epochs), snprintf(plan, sizeof plan, "%d epochs", o->epochs);
@@ -392,7 +392,10 @@ cr_status cr_train_run(cr_runtime *rt, const cr_train_opts *o, cr_train_report *
             }
         }
         cr_progress_end(&prog);
-        if (t.ck->batch == 0) { /* out of time before this epoch's first step */
+        /* out of time before this invocation's first step in the epoch: the
+         * epoch is left as the checkpoint has it (a resumed invocation whose
+         * start-up took what was left closes nothing it did not train) */
+        if (timed_out && t.ck->batch == start_batch) {
             if (total_batches == 0) {
                 if (!t.resume) CR_TRY(save_checkpoint(&t, 0, 0, 0)); /* a run always leaves a checkpoint */
                 cr_warn("%s: the time left (%.1f s of %.1f s) is too short for a training step and a save",

@@ -6,9 +6,10 @@
 
 #include "clrestore/train.h"
 
-void cr_budget_start(cr_budget *b, double limit, double used_before, double t0, int64_t val_batches,
+void cr_budget_start(cr_budget *b, double limit, double used_before, double t0, double now, int64_t val_batches,
                      double save_guess)
 {
+    b->startup = now - t0;
     b->limit = limit;
     b->used_before = used_before;
     b->t0 = t0;
@@ -34,7 +35,7 @@ void cr_budget_step(cr_budget *b, double seconds)
 
 double cr_budget_reserve(const cr_budget *b)
 {
-    double step = b->steps > 1 ? b->step_max : b->step_first;
+    double step = b->steps > 1 ? b->step_max : b->steps == 1 ? b->step_first : b->startup;
     /* before the first validation: one forward per validation batch, each
      * taken as long as a training step (forward + backward + update), an
      * overestimate of about 3x; not from the first step alone, whose

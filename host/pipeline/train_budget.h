@@ -11,6 +11,7 @@ typedef struct cr_budget {
     double limit;        /* s; 0 = no time limit */
     double used_before;  /* training time recorded in the checkpoint resumed from, s */
     double t0;           /* cr_now() when this invocation started */
+    double startup;      /* from then to its first step (device, kernels, data), s */
     int64_t steps;       /* optimiser steps of this invocation */
     double step_first;   /* the first one's duration (it includes warm-up), s */
     double step_max;     /* the longest of the others, s */
@@ -20,7 +21,8 @@ typedef struct cr_budget {
     double save_guess;   /* estimate of a save before the first is measured, s */
 } cr_budget;
 
-void cr_budget_start(cr_budget *b, double limit, double used_before, double t0, int64_t val_batches,
+/* At the first step of an invocation (clock `now`) that started at t0. */
+void cr_budget_start(cr_budget *b, double limit, double used_before, double t0, double now, int64_t val_batches,
                      double save_guess);
 /* Training time of the run: what earlier invocations recorded plus this
  * invocation's time since it started. */
@@ -29,9 +31,11 @@ double cr_budget_elapsed(const cr_budget *b, double now);
 void cr_budget_step(cr_budget *b, double seconds);
 /* Seconds kept for ending cleanly after one more step: that step, a
  * validation and an end-of-epoch save, each as long as the longest measured
- * (or estimated; the first step, slowed by warm-up, only until there is
- * another, and no validation estimate from it), times 1.5, plus 0.25 s to
- * exit. */
+ * (or estimated), times 1.5, plus 0.25 s to exit. Before the first step the
+ * step is taken as long as the start-up (which builds the kernels the step
+ * runs first: an upper bound of its warm-up); the first step, slowed by
+ * warm-up, stands for a step until there is another, and gives no
+ * validation estimate. */
 double cr_budget_reserve(const cr_budget *b);
 /* 1 when one more step would leave less than the reserve before the limit. */
 int cr_budget_over(const cr_budget *b, double now);
