@@ -322,6 +322,8 @@ cr_status cr_train_run(cr_runtime *rt, const cr_train_opts *o, cr_train_report *
     if (o->resume && !t.resume) CR_TRY(resume_without_checkpoint(o->outdir));
     CR_TRY(start_state(&t));
     CR_TRY(check_limits(&t));
+    rep->epochs_done = t.ck->epoch;
+    rep->best_epoch = t.nva > 0 ? cr_best_epoch(t.ck->history, CR_HISTORY_COLUMNS, t.ck->nhistory) : 0;
     if (!t.resume) warn_small_set(&t); /* once per run, not again on every requeue */
     t.vx = malloc((size_t)o->batch * p * p * sizeof(float));
     t.vy = malloc((size_t)o->batch * p * p * sizeof(float));
