@@ -282,13 +282,14 @@ static cr_status check_limits(const trainer *t)
 }
 
 /* One line, once, when the training set is small for the network (see
- * CR_TRAIN_MIN_PIXELS_PER_PARAM). */
+ * CR_TRAIN_MIN_PIXELS_PER_PARAM). Advice, not a fault: --quiet silences it,
+ * and a run that then fails on its data prints only the error. */
 static void warn_small_set(const trainer *t)
 {
     int p = t->ts->meta.patch;
     double params = (double)cr_arch_param_count(&t->ck->arch), pixels = (double)t->ntr * p * p;
     if (params > 0 && pixels / params < CR_TRAIN_MIN_PIXELS_PER_PARAM)
-        cr_warn("%s: %lld training pairs of %dx%d are %.2g pixels per parameter of this %.0f-parameter network "
+        cr_info("warning: %s: %lld training pairs of %dx%d are %.2g pixels per parameter of this %.0f-parameter network "
                 "(below %g): it may overfit; best.h5 keeps the epoch of lowest validation loss (more "
                 "micrographs, --augment or a smaller network help)",
                 t->o->trainset, (long long)t->ntr, p, p, pixels / params, params, CR_TRAIN_MIN_PIXELS_PER_PARAM);
