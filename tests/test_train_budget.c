@@ -18,8 +18,8 @@ static void test_schedule(void)
     /* the same quarters as the epoch schedule at fraction epoch/epochs */
     for (int epochs = 1; epochs <= 200; epochs++)
         for (int e = 0; e < epochs; e++)
-            CHECK_MSG(cr_train_lr(1e-3, e, epochs) == cr_train_lr_at(1e-3, (double)e / epochs), "epoch %d of %d", e,
-                      epochs);
+            CHECK_MSG(cr_train_lr(1e-3, e, epochs) == cr_train_lr_at(1e-3, (double)e / epochs),
+                      "epoch %d of %d", e, epochs);
 }
 
 static void test_budget(void)
@@ -30,8 +30,9 @@ static void test_budget(void)
      * save guessed at 2 s */
     cr_budget_start(&b, 100, 10, 1000, 1003, 4, 2);
     CHECK_NEAR(cr_budget_elapsed(&b, 1005), 15, 1e-12);
-    CHECK_NEAR(cr_budget_reserve(&b), 1.5 * (3 + 2) + 0.25, 1e-12); /* nothing measured: start-up and save guess */
-    cr_budget_step(&b, 5);                                     /* first step, with warm-up */
+    CHECK_NEAR(cr_budget_reserve(&b), 1.5 * (3 + 2) + 0.25,
+               1e-12);     /* nothing measured: start-up and save guess */
+    cr_budget_step(&b, 5); /* first step, with warm-up */
     CHECK_NEAR(cr_budget_reserve(&b), 1.5 * (5 + 0 + 2) + 0.25, 1e-12);
     cr_budget_step(&b, 0.1);
     cr_budget_step(&b, 0.2);
@@ -53,7 +54,8 @@ static void test_budget(void)
 static void test_best_epoch(void)
 {
     /* rows: epoch, train loss, validation loss, lr */
-    double h[][4] = {{1, 0, 0.9, 0}, {2, 0, 0.7, 0}, {3, 0, 0.8, 0}, {4, 0, 0.7, 0}, {5, 0, NAN, 0}, {6, 0, 0.6, 0}};
+    double h[][4] = {{1, 0, 0.9, 0}, {2, 0, 0.7, 0}, {3, 0, 0.8, 0},
+                     {4, 0, 0.7, 0}, {5, 0, NAN, 0}, {6, 0, 0.6, 0}};
     CHECK(cr_best_epoch(&h[0][0], 4, 0) == 0);
     CHECK(cr_best_epoch(&h[0][0], 4, 1) == 1);
     CHECK(cr_best_epoch(&h[0][0], 4, 3) == 2);

@@ -66,8 +66,8 @@ static int run_train(int argc, char **argv, const cr_global_opts *g)
         {"keep", required_argument, NULL, OPT_KEEP}, {"validation-fraction", required_argument, NULL, OPT_VALFRAC},
         {"max-validation", required_argument, NULL, OPT_MAXVAL}, {"levels", required_argument, NULL, OPT_LEVELS},
         {"blocks", required_argument, NULL, OPT_BLOCKS}, {"filters", required_argument, NULL, OPT_FILTERS},
-        {"expansion", required_argument, NULL, OPT_EXPANSION}, {"time-limit", required_argument, NULL, OPT_TIME_LIMIT},
-        {"patience", required_argument, NULL, OPT_PATIENCE},
+        {"expansion", required_argument, NULL, OPT_EXPANSION},
+        {"time-limit", required_argument, NULL, OPT_TIME_LIMIT}, {"patience", required_argument, NULL, OPT_PATIENCE},
         /* for tests of crash safety: stop (as Ctrl-C would) after N batches in total */
         {"stop-after-batches", required_argument, NULL, OPT_STOP_AFTER}, {NULL, 0, NULL, 0}};
     cr_train_opts o;
@@ -83,7 +83,9 @@ static int run_train(int argc, char **argv, const cr_global_opts *g)
         switch (c) {
         case 't': o.trainset = optarg; break;
         case 'o': o.outdir = optarg; break;
-        case OPT_EPOCHS: bad = cr_opt_int("train", "--epochs", optarg, 1, 1000000, &o.epochs), epochs_given = 1; break;
+        case OPT_EPOCHS:
+            bad = cr_opt_int("train", "--epochs", optarg, 1, 1000000, &o.epochs), epochs_given = 1;
+            break;
         case OPT_BPE: bad = cr_opt_int("train", "--batches-per-epoch", optarg, 1, 100000000, &o.batches_per_epoch); break;
         case OPT_BATCH: bad = cr_opt_int("train", "--batch-size", optarg, 1, 4096, &o.batch); break;
         case OPT_LR: bad = cr_opt_double("train", "--lr", optarg, 1e-12, 10, &o.lr); break;
@@ -134,7 +136,8 @@ static int run_train(int argc, char **argv, const cr_global_opts *g)
     }
     cr_info("%s: %d epochs done; last train loss %.5f, validation loss %.5f; model %s/last.h5", o.outdir,
             rep.epochs_done, rep.last_train_loss, rep.last_val_loss, o.outdir);
-    if (rep.best_epoch > 0) cr_info("%s/best.h5: epoch %d, the lowest validation loss", o.outdir, rep.best_epoch);
+    if (rep.best_epoch > 0)
+        cr_info("%s/best.h5: epoch %d, the lowest validation loss", o.outdir, rep.best_epoch);
     return CR_EXIT_OK;
 }
 

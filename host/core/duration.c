@@ -21,7 +21,8 @@ static double digits(const char **p)
     const char *q = *p;
     double v = 0;
     int n = 0;
-    while (isdigit((unsigned char)*q) && n < 12) v = v * 10 + (*q++ - '0'), n++;
+    while (isdigit((unsigned char)*q) && n < 12)
+        v = v * 10 + (*q++ - '0'), n++;
     if (n == 0 || isdigit((unsigned char)*q)) return -1;
     *p = q;
     return v;
@@ -42,7 +43,8 @@ static cr_status parse_units(const char *s, double *out)
             double f = 0.1;
             p++;
             if (!isdigit((unsigned char)*p)) return bad(s, "a digit must follow the decimal point");
-            for (; isdigit((unsigned char)*p); p++, f /= 10) v += (*p - '0') * f;
+            for (; isdigit((unsigned char)*p); p++, f /= 10)
+                v += (*p - '0') * f;
         }
         const char *u = *p ? strchr(units, *p) : NULL;
         if (!u) return bad(s, *p ? "unknown unit" : "a unit (d, h, m, s) must follow the last number");
@@ -89,9 +91,12 @@ static cr_status parse_slurm(const char *s, double *out)
         /* MM, MM:SS, HH:MM:SS: the first field is unbounded, as in sbatch */
         for (int i = 1; i < n; i++)
             if (f[i] >= 60) return bad(s, "minutes and seconds must be below 60");
-        if (n == 1) secs = f[0] * 60;
-        else if (n == 2) secs = f[0] * 60 + f[1];
-        else secs = f[0] * 3600 + f[1] * 60 + f[2];
+        if (n == 1)
+            secs = f[0] * 60;
+        else if (n == 2)
+            secs = f[0] * 60 + f[1];
+        else
+            secs = f[0] * 3600 + f[1] * 60 + f[2];
     }
     *out = secs;
     return CR_OK;
@@ -103,8 +108,10 @@ cr_status cr_parse_duration(const char *s, double *seconds)
     double v = 0;
     int units = 0;
     for (const char *p = s; *p; p++) {
-        if (isalpha((unsigned char)*p) || *p == '.') units = 1;
-        else if (!isdigit((unsigned char)*p) && *p != ':' && *p != '-') return bad(s, "unexpected character");
+        if (isalpha((unsigned char)*p) || *p == '.')
+            units = 1;
+        else if (!isdigit((unsigned char)*p) && *p != ':' && *p != '-')
+            return bad(s, "unexpected character");
     }
     cr_status st = units ? parse_units(s, &v) : parse_slurm(s, &v);
     if (st != CR_OK) return st;

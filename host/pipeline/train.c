@@ -95,9 +95,10 @@ static cr_status write_history(const trainer *t, double seconds, double rate)
         for (int i = 0; i < n; i++) {
             const double *h = t->ck->history + (size_t)i * CR_HISTORY_COLUMNS;
             char best[16] = "";
-            if (t->nva > 0) snprintf(best, sizeof best, "%d", cr_best_epoch(t->ck->history, CR_HISTORY_COLUMNS, i + 1));
-            fprintf(f.fp, "%d,%.9g,%.9g,%.6g,%s,%s,%s\n", (int)h[0], h[1], h[2], h[3], timing[i][0] ? timing[i] : ",",
-                    best, elapsed[i]);
+            if (t->nva > 0)
+                snprintf(best, sizeof best, "%d", cr_best_epoch(t->ck->history, CR_HISTORY_COLUMNS, i + 1));
+            fprintf(f.fp, "%d,%.9g,%.9g,%.6g,%s,%s,%s\n", (int)h[0], h[1], h[2], h[3],
+                    timing[i][0] ? timing[i] : ",", best, elapsed[i]);
         }
         st = cr_atomic_commit(&f);
         cr_atomic_abort(&f);
@@ -129,7 +130,8 @@ static cr_status save_checkpoint(trainer *t, int epoch_file, double seconds, dou
         }
         /* a kill before best.h5 is renamed into place leaves the previous
          * best.h5 and last.h5: the resumed run redoes this epoch */
-        if (t->nva > 0 && cr_best_epoch(t->ck->history, CR_HISTORY_COLUMNS, t->ck->nhistory) == t->ck->epoch) {
+        if (t->nva > 0 &&
+            cr_best_epoch(t->ck->history, CR_HISTORY_COLUMNS, t->ck->nhistory) == t->ck->epoch) {
             snprintf(t->path, sizeof t->path, "%s/best.h5", t->o->outdir);
             CR_TRY(cr_checkpoint_save(t->ck, t->path));
         }
@@ -260,24 +262,30 @@ static cr_status check_limits(const trainer *t)
     const cr_checkpoint *c = t->ck;
     int started = c->epoch > 0 || c->batch > 0;
     if (t->resume && started && c->time_limit > 0 && o->time_limit <= 0)
-        return cr_fail(CR_ERR_ARG, "%s/last.h5: trained with --time-limit (%.0f s): give --time-limit again "
-                       "(the same budget, or another)", o->outdir, c->time_limit);
+        return cr_fail(CR_ERR_ARG,
+                       "%s/last.h5: trained with --time-limit (%.0f s): give --time-limit again "
+                       "(the same budget, or another)",
+                       o->outdir, c->time_limit);
     if (t->resume && started && c->time_limit <= 0 && o->time_limit > 0)
-        return cr_fail(CR_ERR_ARG, "%s/last.h5: trained without --time-limit (its learning rate follows the "
-                       "epochs): resume it without one, or start a new run", o->outdir);
+        return cr_fail(CR_ERR_ARG,
+                       "%s/last.h5: trained without --time-limit (its learning rate follows the "
+                       "epochs): resume it without one, or start a new run",
+                       o->outdir);
     if (o->epochs > 0 && c->epoch >= o->epochs)
-        return cr_fail(CR_ERR_ARG, "%s/last.h5: already trained for %d epochs (--epochs %d)", o->outdir, c->epoch,
-                       o->epochs);
+        return cr_fail(CR_ERR_ARG, "%s/last.h5: already trained for %d epochs (--epochs %d)", o->outdir,
+                       c->epoch, o->epochs);
     if (o->time_limit > 0 && c->elapsed >= o->time_limit)
-        return cr_fail(CR_ERR_ARG, "%s/last.h5: the time limit is used up (%.1f s of %.1f s trained)", o->outdir,
-                       c->elapsed, o->time_limit);
+        return cr_fail(CR_ERR_ARG, "%s/last.h5: the time limit is used up (%.1f s of %.1f s trained)",
+                       o->outdir, c->elapsed, o->time_limit);
     if (o->patience > 0 && t->nva == 0)
-        return cr_fail(CR_ERR_ARG, "%s: --patience needs validation pairs (held-out micrographs or "
-                       "--validation-fraction)", o->trainset);
+        return cr_fail(CR_ERR_ARG,
+                       "%s: --patience needs validation pairs (held-out micrographs or "
+                       "--validation-fraction)",
+                       o->trainset);
     int best = cr_best_epoch(c->history, CR_HISTORY_COLUMNS, c->nhistory);
     if (o->patience > 0 && c->batch == 0 && c->nhistory > 0 && c->epoch - best >= o->patience)
-        return cr_fail(CR_ERR_ARG, "%s/last.h5: already stopped by --patience %d (best epoch %d of %d)", o->outdir,
-                       o->patience, best, c->epoch);
+        return cr_fail(CR_ERR_ARG, "%s/last.h5: already stopped by --patience %d (best epoch %d of %d)",
+                       o->outdir, o->patience, best, c->epoch);
     return CR_OK;
 }
 
@@ -289,10 +297,11 @@ static void warn_small_set(const trainer *t)
     int p = t->ts->meta.patch;
     double params = (double)cr_arch_param_count(&t->ck->arch), pixels = (double)t->ntr * p * p;
     if (params > 0 && pixels / params < CR_TRAIN_MIN_PIXELS_PER_PARAM)
-        cr_info("warning: %s: %lld training pairs of %dx%d are %.2g pixels per parameter of this %.0f-parameter network "
-                "(below %g): it may overfit; best.h5 keeps the epoch of lowest validation loss (more "
-                "micrographs, --augment or a smaller network help)",
-                t->o->trainset, (long long)t->ntr, p, p, pixels / params, params, CR_TRAIN_MIN_PIXELS_PER_PARAM);
+        cr_info("warning: %s: %lld training pairs of %dx%d are %.2g pixels per parameter of this "
+                "%.0f-parameter network (below %g): it may overfit; best.h5 keeps the epoch of lowest "
+                "validation loss (more micrographs, --augment or a smaller network help)",
+                t->o->trainset, (long long)t->ntr, p, p, pixels / params, params,
+                CR_TRAIN_MIN_PIXELS_PER_PARAM);
 }
 
 cr_status cr_train_run(cr_runtime *rt, const cr_train_opts *o, cr_train_report *rep)
@@ -339,12 +348,14 @@ cr_status cr_train_run(cr_runtime *rt, const cr_train_opts *o, cr_train_report *
     /* a save before the first is timed: three files (epoch, best, last) of
      * weights and two Adam moments at an assumed 50 MB/s */
     int64_t nval = o->max_validation > 0 && t.nva > o->max_validation ? o->max_validation : t.nva;
-    cr_budget_start(&t.budget, o->time_limit, t.ck->elapsed, t_start, cr_now(), (nval + o->batch - 1) / o->batch,
+    cr_budget_start(&t.budget, o->time_limit, t.ck->elapsed, t_start, cr_now(),
+                    (nval + o->batch - 1) / o->batch,
                     0.05 + 3.0 * 12 * (double)cr_arch_param_count(&t.ck->arch) / 50e6);
     char cap[32] = "", plan[64] = "epochs";
-    if (o->epochs > 0) snprintf(cap, sizeof cap, "/%d", o->epochs), snprintf(plan, sizeof plan, "%d epochs", o->epochs);
-    cr_info("training on %lld pairs (%lld held out) of %dx%d at %.4f A/px; %s x %d batches of %d", (long long)t.ntr,
-            (long long)t.nva, p, p, t.ts->meta.apix, plan, o->batches_per_epoch, o->batch);
+    if (o->epochs > 0)
+        snprintf(cap, sizeof cap, "/%d", o->epochs), snprintf(plan, sizeof plan, "%d epochs", o->epochs);
+    cr_info("training on %lld pairs (%lld held out) of %dx%d at %.4f A/px; %s x %d batches of %d",
+            (long long)t.ntr, (long long)t.nva, p, p, t.ts->meta.apix, plan, o->batches_per_epoch, o->batch);
     if (o->time_limit > 0)
         cr_info("time limit %.0f s (%.0f s used before): the learning rate halves at 25, 50 and 75%% of it",
                 o->time_limit, t.ck->elapsed);
@@ -365,10 +376,12 @@ cr_status cr_train_run(cr_runtime *rt, const cr_train_opts *o, cr_train_report *
              * epoch cut short while the closing validation and save still fit */
             if (o->time_limit > 0) {
                 if ((timed_out = cr_budget_over(&t.budget, ts))) {
-                    cr_debug("time limit: %.2f s used, %.2f s kept to end (step %.3f s, validation %.3f s, save "
-                             "%.3f s)", cr_budget_elapsed(&t.budget, ts), cr_budget_reserve(&t.budget),
-                             t.budget.steps > 1 ? t.budget.step_max : t.budget.step_first, t.budget.validation,
-                             t.budget.save);
+                    cr_debug(
+                        "time limit: %.2f s used, %.2f s kept to end (step %.3f s, validation %.3f s, save "
+                        "%.3f s)",
+                        cr_budget_elapsed(&t.budget, ts), cr_budget_reserve(&t.budget),
+                        t.budget.steps > 1 ? t.budget.step_max : t.budget.step_first, t.budget.validation,
+                        t.budget.save);
                     break;
                 }
                 lr = cr_train_lr_at(o->lr, cr_budget_elapsed(&t.budget, ts) / o->time_limit);
@@ -421,10 +434,11 @@ cr_status cr_train_run(cr_runtime *rt, const cr_train_opts *o, cr_train_report *
         rep->last_train_loss = train_loss;
         rep->last_val_loss = val_loss;
         rep->best_epoch = t.nva > 0 ? cr_best_epoch(t.ck->history, CR_HISTORY_COLUMNS, t.ck->nhistory) : 0;
-        cr_info("epoch %d%s: train loss %.5f, validation loss %.5f, lr %.3g, %.1f s%s", epoch + 1, cap, train_loss,
-                val_loss, lr, secs, rep->best_epoch == epoch + 1 ? " (best)" : "");
+        cr_info("epoch %d%s: train loss %.5f, validation loss %.5f, lr %.3g, %.1f s%s", epoch + 1, cap,
+                train_loss, val_loss, lr, secs, rep->best_epoch == epoch + 1 ? " (best)" : "");
         if (timed_out) {
-            cr_info("time limit: epoch %d ended after %d of %d batches", epoch + 1, done_batches, o->batches_per_epoch);
+            cr_info("time limit: epoch %d ended after %d of %d batches", epoch + 1, done_batches,
+                    o->batches_per_epoch);
             break;
         }
         if (o->patience > 0 && t.ck->epoch - rep->best_epoch >= o->patience) {
@@ -441,8 +455,10 @@ cr_status cr_train_run(cr_runtime *rt, const cr_train_opts *o, cr_train_report *
     rep->timed_out = timed_out;
     rep->elapsed = t.ck->elapsed;
     if (timed_out)
-        cr_info("time limit reached: %.1f s of %.1f s used; %s/last.h5 holds the state (--resume with a longer "
-                "--time-limit continues)", t.ck->elapsed, o->time_limit, o->outdir);
+        cr_info(
+            "time limit reached: %.1f s of %.1f s used; %s/last.h5 holds the state (--resume with a longer "
+            "--time-limit continues)",
+            t.ck->elapsed, o->time_limit, o->outdir);
 cleanup:
     cr_loader_free(t.loader);
     cr_waunet_free(t.net);

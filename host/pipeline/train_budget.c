@@ -6,8 +6,8 @@
 
 #include "clrestore/train.h"
 
-void cr_budget_start(cr_budget *b, double limit, double used_before, double t0, double now, int64_t val_batches,
-                     double save_guess)
+void cr_budget_start(cr_budget *b, double limit, double used_before, double t0, double now,
+                     int64_t val_batches, double save_guess)
 {
     b->startup = now - t0;
     b->limit = limit;
@@ -29,8 +29,10 @@ double cr_budget_elapsed(const cr_budget *b, double now)
 
 void cr_budget_step(cr_budget *b, double seconds)
 {
-    if (b->steps++ == 0) b->step_first = seconds;
-    else if (seconds > b->step_max) b->step_max = seconds;
+    if (b->steps++ == 0)
+        b->step_first = seconds;
+    else if (seconds > b->step_max)
+        b->step_max = seconds;
 }
 
 double cr_budget_reserve(const cr_budget *b)

@@ -22,8 +22,8 @@ typedef struct cr_budget {
 } cr_budget;
 
 /* At the first step of an invocation (clock `now`) that started at t0. */
-void cr_budget_start(cr_budget *b, double limit, double used_before, double t0, double now, int64_t val_batches,
-                     double save_guess);
+void cr_budget_start(cr_budget *b, double limit, double used_before, double t0, double now,
+                     int64_t val_batches, double save_guess);
 /* Training time of the run: what earlier invocations recorded plus this
  * invocation's time since it started. */
 double cr_budget_elapsed(const cr_budget *b, double now);
