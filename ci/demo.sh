@@ -53,7 +53,7 @@ clrestore demo ($(date -u +%Y-%m-%d), $("$B" --version), device: $("$B" devices 
 data/            simulate: micrographs/<name>_DW/_EVN/_ODD.mrc (Poisson even/odd halves and
                  their sum), truth/<name>.mrc (noise-free image, same CTF), micrographs.star
 train.h5         prepare: even/odd ${PATCH}x${PATCH} patch pairs at ~2.25 A/px
-model/           train: epoch_NNN.h5 checkpoints, last.h5, history.csv (losses per epoch)
+model/           train: epoch_NNN.h5 checkpoints, last.h5, best.h5, history.csv (losses per epoch)
 denoised/        denoise: <name>_DW_denoised.mrc (same size and pixel size as the input),
                  <name>_DW_denoised_preview.png (binned raw | denoised), denoised_micrographs.star
 preview.png      the preview of the first micrograph
@@ -73,7 +73,7 @@ $(cat demo/model/history.csv)
 Total time: $(( $(date +%s) - t0 )) s.
 TXT
 # every file README.txt lists exists, and denoising raised the SNR
-for f in demo/train.h5 demo/model/last.h5 demo/model/history.csv demo/denoised/denoised_micrographs.star \
+for f in demo/train.h5 demo/model/last.h5 demo/model/best.h5 demo/model/history.csv demo/denoised/denoised_micrographs.star \
   demo/denoised/sim_0001_DW_denoised.mrc demo/preview.png demo/snr.csv demo/snr_spectral.csv demo/snr_snr.png \
   demo/snr_spectral.png demo/snr_summary.txt demo/data/truth/sim_0001.mrc demo/eval.csv demo/eval_evaluate.png; do
   [ -s "$f" ] || { echo "demo: $f is missing" >&2; exit 1; }

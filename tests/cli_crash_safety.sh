@@ -102,6 +102,39 @@ check "epoch files" $EPOCHS "$(ls K/epoch_*.h5 | wc -l)"
 check "history.csv (without timings) identical" "$(cut -d, -f1-4 A/history.csv)" "$(cut -d, -f1-4 K/history.csv)"
 check "temporary files left in the model directory" 0 "$(tmpfiles K)"
 
+# best.h5 (issue 17): the uninterrupted run's is the epoch file of its lowest
+# validation loss, and the killed run ends with the same. Then kills aimed at
+# best.h5's temporary file: one that lands before the rename leaves the
+# previous best.h5, the best of the epochs last.h5 holds (history.csv's
+# best_epoch column of the uninterrupted run; line N+1 is epoch N).
+argmin=$(awk -F, 'NR > 1 && (m == "" || $3 < m) { m = $3; e = $1 } END { print e }' A/history.csv)
+cmp -s A/best.h5 "A/epoch_$(printf %03d "$argmin").h5"; check "best.h5 is epoch $argmin, the lowest validation loss" 0 $?
+cmp -s A/best.h5 K/best.h5; check "best.h5 identical to the uninterrupted run's" 0 $?
+best_after() { sed -n "$(($1 + 1))p" A/history.csv | cut -d, -f7; }
+inbest=0
+for attempt in $(seq 8); do
+    "$BIN" train -t t.h5 -o KB $NET --resume 2> KB.log &
+    pid=$!
+    wait_for_epoch $pid KB.log
+    for i in $(seq 20000); do compgen -G "KB/best.h5.tmp.*.$pid" >/dev/null && break; done
+    kill -9 $pid 2>/dev/null
+    wait $pid 2>/dev/null
+    now=$(ck_epoch KB/last.h5)
+    [ "$now" = bad ] && { check "best.h5 kill $attempt: last.h5 readable" ok bad; break; }
+    if compgen -G "KB/best.h5.tmp.*.$pid" >/dev/null; then
+        inbest=$((inbest + 1))
+        cmp -s KB/best.h5 "A/epoch_$(printf %03d "$(best_after "$now")").h5"
+        check "killed writing best.h5 after epoch $now: the previous best.h5 (epoch $(best_after "$now"))" 0 $?
+        break
+    fi
+    # elsewhere: best.h5 is that of epoch now, or of the next if it was renamed before last.h5
+    ok "best.h5 kill $attempt (last.h5 at epoch $now): best.h5 of epoch $now or $((now + 1))" \
+        'cmp -s KB/best.h5 "A/epoch_$(printf %03d "$(best_after "$now")").h5" || cmp -s KB/best.h5 "A/epoch_$(printf %03d "$(best_after $((now + 1)))").h5"'
+    [ "$now" -ge $((EPOCHS - 1)) ] && break
+done
+[ $inbest -ge 1 ] || echo "note: no kill landed while best.h5 was written this time"
+echo "best.h5: $attempt kills, $inbest while best.h5 was written"
+
 # --resume without last.h5 but with later epoch files: the checkpoint was lost,
 # not never written; refused rather than overwriting them
 mkdir L && cp A/epoch_001.h5 A/epoch_002.h5 L/

@@ -144,6 +144,28 @@ static void test_roundtrip(void)
     }
     cr_checkpoint_free(c2);
     c2 = NULL;
+    /* an untimed run stores no time attributes (checked by the bytes above);
+     * a timed one's round-trip, and a negative one is refused */
+    if (c2 == NULL) {
+        char p5[300];
+        snprintf(p5, sizeof p5, "%s/timed.h5", tmpdir);
+        CHECK(c->time_limit == 0 && c->elapsed == 0);
+        c->time_limit = 5400, c->elapsed = 1234.5;
+        CHECK_OK(cr_checkpoint_save(c, p5));
+        CHECK(!files_equal(p1, p5));
+        CHECK_OK(cr_checkpoint_load(p5, &c2));
+        CHECK(c2 && c2->time_limit == 5400 && c2->elapsed == 1234.5);
+        cr_checkpoint_free(c2);
+        c2 = NULL;
+        CHECK_OK(cr_checkpoint_load(p1, &c2));
+        CHECK(c2 && c2->time_limit == 0 && c2->elapsed == 0);
+        cr_checkpoint_free(c2);
+        c2 = NULL;
+        c->elapsed = -1;
+        CHECK_OK(cr_checkpoint_save(c, p5));
+        CHECK(cr_checkpoint_load(p5, &c2) == CR_ERR_FORMAT && strstr(cr_error_message(), "elapsed_seconds"));
+        c->time_limit = 0, c->elapsed = 0;
+    }
 
     /* a dataset of the wrong shape */
     hsize_t wrong[4] = {8, 16, 3, 3};

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "clrestore/duration.h"
 #include "clrestore/log.h"
 #include "clrestore/runtime.h"
 #include "clrestore/train.h"
@@ -13,13 +14,14 @@ static const char train_usage[] =
     "usage: clrestore train -t TRAIN.h5 -o MODELDIR [options]\n\n"
     "Noise2noise training: even patches in, odd patches as targets, MSE loss, Adam\n"
     "with weight normalisation, learning rate x1, x0.5, x0.25, x0.125 over the four\n"
-    "quarters of the epochs. After each epoch: validation loss on the held-out\n"
-    "micrographs, MODELDIR/epoch_NNN.h5 and MODELDIR/last.h5, a line in\n"
-    "MODELDIR/history.csv. Ctrl-C finishes the current step and saves last.h5;\n"
-    "--resume continues exactly where it stopped.\n\n"
+    "quarters of the epochs (of the time, with --time-limit). After each epoch:\n"
+    "validation loss on the held-out micrographs, MODELDIR/epoch_NNN.h5 and\n"
+    "MODELDIR/last.h5, a line in MODELDIR/history.csv, and MODELDIR/best.h5 when\n"
+    "the validation loss is the lowest so far. Ctrl-C (or SIGTERM) finishes the\n"
+    "current step and saves last.h5; --resume continues exactly where it stopped.\n\n"
     "  -t, --training-set FILE   from 'clrestore prepare' (or restore's N x P x P x 1 sets)\n"
     "  -o, --output DIR          model directory (created)\n"
-    "      --epochs N            (default 100)\n"
+    "      --epochs N            (default 100; with --time-limit, no cap unless given)\n"
     "      --batches-per-epoch N (default 500)\n"
     "      --batch-size N        (default 10)\n"
     "      --lr X                base learning rate (default 1e-4)\n"
@@ -32,6 +34,12 @@ static const char train_usage[] =
     "      --keep N              keep only the newest N epoch files (default all)\n"
     "      --validation-fraction F  held-out pairs for sets without held-out micrographs (0.05)\n"
     "      --max-validation N    validation pairs evaluated per epoch (default all)\n"
+    "      --time-limit T        training time of the run, e.g. 90m, 1h30m, 45s, or as Slurm's\n"
+    "                            --time (MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS; a bare\n"
+    "                            number is minutes): ends with a validated checkpoint before it,\n"
+    "                            learning rate halved at 25, 50 and 75% of it; counts the time of\n"
+    "                            earlier --resume'd runs, so a requeued job finishes the budget\n"
+    "      --patience N          stop after N epochs without a lower validation loss (default never)\n"
     "network (ignored with --resume, which uses the checkpoint's):\n"
     "      --levels N (3)  --blocks N (4)  --filters N (32)  --expansion N (4)\n";
 
@@ -44,7 +52,8 @@ static void on_signal(int sig)
 }
 
 enum { OPT_EPOCHS = 1000, OPT_BPE, OPT_BATCH, OPT_LR, OPT_SEED, OPT_INIT, OPT_RESUME, OPT_AUGMENT, OPT_KEEP,
-       OPT_VALFRAC, OPT_MAXVAL, OPT_LEVELS, OPT_BLOCKS, OPT_FILTERS, OPT_EXPANSION, OPT_STOP_AFTER };
+       OPT_VALFRAC, OPT_MAXVAL, OPT_LEVELS, OPT_BLOCKS, OPT_FILTERS, OPT_EXPANSION, OPT_STOP_AFTER,
+       OPT_TIME_LIMIT, OPT_PATIENCE };
 
 static int run_train(int argc, char **argv, const cr_global_opts *g)
 {
@@ -58,10 +67,13 @@ static int run_train(int argc, char **argv, const cr_global_opts *g)
         {"max-validation", required_argument, NULL, OPT_MAXVAL}, {"levels", required_argument, NULL, OPT_LEVELS},
         {"blocks", required_argument, NULL, OPT_BLOCKS}, {"filters", required_argument, NULL, OPT_FILTERS},
         {"expansion", required_argument, NULL, OPT_EXPANSION},
+        {"time-limit", required_argument, NULL, OPT_TIME_LIMIT}, {"patience", required_argument, NULL, OPT_PATIENCE},
         /* for tests of crash safety: stop (as Ctrl-C would) after N batches in total */
         {"stop-after-batches", required_argument, NULL, OPT_STOP_AFTER}, {NULL, 0, NULL, 0}};
     cr_train_opts o;
     cr_train_opts_default(&o);
+    o.t_start = cr_now(); /* the time limit counts from here, as a batch job's does from its start */
+    int epochs_given = 0;
     unsigned long long seed = o.seed;
     int c;
     optind = 1;
@@ -71,7 +83,9 @@ static int run_train(int argc, char **argv, const cr_global_opts *g)
         switch (c) {
         case 't': o.trainset = optarg; break;
         case 'o': o.outdir = optarg; break;
-        case OPT_EPOCHS: bad = cr_opt_int("train", "--epochs", optarg, 1, 1000000, &o.epochs); break;
+        case OPT_EPOCHS:
+            bad = cr_opt_int("train", "--epochs", optarg, 1, 1000000, &o.epochs), epochs_given = 1;
+            break;
         case OPT_BPE: bad = cr_opt_int("train", "--batches-per-epoch", optarg, 1, 100000000, &o.batches_per_epoch); break;
         case OPT_BATCH: bad = cr_opt_int("train", "--batch-size", optarg, 1, 4096, &o.batch); break;
         case OPT_LR: bad = cr_opt_double("train", "--lr", optarg, 1e-12, 10, &o.lr); break;
@@ -86,6 +100,11 @@ static int run_train(int argc, char **argv, const cr_global_opts *g)
         case OPT_BLOCKS: bad = cr_opt_int("train", "--blocks", optarg, 1, 64, &o.arch.blocks); break;
         case OPT_FILTERS: bad = cr_opt_int("train", "--filters", optarg, 2, 1024, &o.arch.filters); break;
         case OPT_EXPANSION: bad = cr_opt_int("train", "--expansion", optarg, 1, 64, &o.arch.expansion); break;
+        case OPT_TIME_LIMIT:
+            if (cr_parse_duration(optarg, &o.time_limit) != CR_OK)
+                return cr_cli_usage_error("train", "--time-limit: %s", cr_error_message());
+            break;
+        case OPT_PATIENCE: bad = cr_opt_int("train", "--patience", optarg, 1, 1000000, &o.patience); break;
         case OPT_STOP_AFTER: bad = cr_opt_int("train", "--stop-after-batches", optarg, 1, 2000000000, &o.stop_after_batches); break;
         case ':': return cr_cli_usage_error("train", "%s needs a value", argv[optind - 1]);
         default: return cr_cli_usage_error("train", "unknown option '%s'", argv[optind - 1]);
@@ -96,6 +115,7 @@ static int run_train(int argc, char **argv, const cr_global_opts *g)
     if (!o.trainset) return cr_cli_usage_error("train", "-t TRAIN.h5 is required");
     if (!o.outdir) return cr_cli_usage_error("train", "-o MODELDIR is required");
     if (o.resume && o.initial_model) return cr_cli_usage_error("train", "--resume and --initial-model exclude each other");
+    if (o.time_limit > 0 && !epochs_given) o.epochs = 0; /* the clock ends the run */
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -116,6 +136,8 @@ static int run_train(int argc, char **argv, const cr_global_opts *g)
     }
     cr_info("%s: %d epochs done; last train loss %.5f, validation loss %.5f; model %s/last.h5", o.outdir,
             rep.epochs_done, rep.last_train_loss, rep.last_val_loss, o.outdir);
+    if (rep.best_epoch > 0)
+        cr_info("%s/best.h5: epoch %d, the lowest validation loss", o.outdir, rep.best_epoch);
     return CR_EXIT_OK;
 }
 

@@ -215,6 +215,10 @@ static void write_all(h5w *w, const cr_checkpoint *c)
     static const double empty[CR_HISTORY_COLUMNS] = {0};
     data_write(w, tr, "history", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, hd, c->nhistory ? c->history : empty);
     attr_string(w, tr, "history_columns", "epoch,train_loss,validation_loss,learning_rate");
+    if (c->time_limit > 0) {
+        attr_double(w, tr, "time_limit", c->time_limit);
+        attr_double(w, tr, "elapsed_seconds", c->elapsed);
+    }
     if (tr >= 0) H5Gclose(tr);
 }
 

@@ -231,6 +231,11 @@ static cr_status read_training(h5r *r, cr_checkpoint *c)
     if (st == CR_OK) st = attr_read(r, tr, "/training", "epoch_loss_sum", H5T_NATIVE_DOUBLE, &c->epoch_loss_sum, 0);
     if (st == CR_OK) st = attr_read(r, tr, "/training", "learning_rate", H5T_NATIVE_DOUBLE, &c->lr, 0);
     if (st == CR_OK) st = attr_read(r, tr, "/training", "seed", H5T_NATIVE_UINT64, &c->seed, 0);
+    if (st == CR_OK) st = attr_read(r, tr, "/training", "time_limit", H5T_NATIVE_DOUBLE, &c->time_limit, 0);
+    if (st == CR_OK) st = attr_read(r, tr, "/training", "elapsed_seconds", H5T_NATIVE_DOUBLE, &c->elapsed, 0);
+    if (st == CR_OK && !(c->time_limit >= 0 && c->time_limit < 1e12 && c->elapsed >= 0 && c->elapsed < 1e12))
+        st = cr_fail(CR_ERR_FORMAT,
+                     "%s: /training: time_limit and elapsed_seconds must be non-negative seconds", r->path);
     if (st == CR_OK && H5Lexists(tr, "rng", H5P_DEFAULT) > 0) {
         hsize_t four = 4;
         uint64_t *rng = NULL;

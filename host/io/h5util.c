@@ -342,6 +342,8 @@ static cr_status describe_checkpoint(const char *path, int64_t size, char **text
         const double *last = c->history + (size_t)(c->nhistory - 1) * CR_HISTORY_COLUMNS;
         cr_text_add(&t, "  last epoch %.0f: train loss %.6g, validation loss %.6g\n", last[0], last[1], last[2]);
     }
+    if (c->time_limit > 0)
+        cr_text_add(&t, "  training time %.3f s of a %.3f s time limit\n", c->elapsed, c->time_limit);
     cr_checkpoint_free(c);
     if (t.oom) {
         free(t.s);

@@ -19,6 +19,7 @@
 #include "clrestore/nn.h"
 #include "clrestore/trainset.h"
 #include "clrestore/waunet.h"
+#include "train_budget.h"
 
 void cr_train_opts_default(cr_train_opts *o)
 {
@@ -51,57 +52,88 @@ typedef struct trainer {
     float *vx, *vy; /* (batch, P, P) validation inputs and targets */
     float *vout;    /* (batch, P, P) network output */
     int resume;     /* from last.h5 (--resume and the file exists) */
+    cr_budget budget; /* --time-limit */
     char path[4096];
 } trainer;
 
 /* history.csv: one line per completed epoch, rewritten whole (temp +
  * rename) from the checkpoint's record, with the timings of earlier lines
- * kept from the existing file (a line lost to a kill between the checkpoint
- * and this file has empty timings). */
+ * (seconds, patches_per_second, elapsed_seconds) kept from the existing
+ * file (a line lost to a kill between the checkpoint and this file has
+ * empty timings). best_epoch, the epoch best.h5 held after that line's
+ * epoch, follows from the record. */
 static cr_status write_history(const trainer *t, double seconds, double rate)
 {
     char path[4096], line[512];
     snprintf(path, sizeof path, "%s/history.csv", t->o->outdir);
     int n = t->ck->nhistory;
     char (*timing)[64] = calloc((size_t)n + 1, sizeof *timing);
-    if (!timing) return cr_fail(CR_ERR_NOMEM, "out of memory");
+    char (*elapsed)[32] = calloc((size_t)n + 1, sizeof *elapsed);
+    if (!timing || !elapsed) {
+        free(timing), free(elapsed);
+        return cr_fail(CR_ERR_NOMEM, "out of memory");
+    }
     FILE *old = fopen(path, "r");
     while (old && fgets(line, sizeof line, old)) {
         int e = 0;
-        char *c1 = strchr(line, ','), *tail = line;
-        if (sscanf(line, "%d,", &e) != 1 || e < 1 || e > n || !c1) continue;
-        for (int k = 0; k < 4 && tail; k++) tail = strchr(tail + 1, ',');
-        if (tail) snprintf(timing[e - 1], sizeof timing[0], "%.*s", (int)strcspn(tail + 1, "\n"), tail + 1);
+        char *field[8] = {line}; /* field k starts at field[k]; NULL when absent */
+        if (sscanf(line, "%d,", &e) != 1 || e < 1 || e > n) continue;
+        line[strcspn(line, "\n")] = '\0';
+        for (int k = 1; k < 8; k++)
+            if ((field[k] = field[k - 1] ? strchr(field[k - 1], ',') : NULL)) *field[k]++ = '\0';
+        if (field[5]) snprintf(timing[e - 1], sizeof timing[0], "%s,%s", field[4], field[5]);
+        if (field[7]) snprintf(elapsed[e - 1], sizeof elapsed[0], "%s", field[7]);
     }
     if (old) fclose(old);
     if (n > 0) snprintf(timing[n - 1], sizeof timing[0], "%.3f,%.3f", seconds, rate);
+    if (n > 0 && t->o->time_limit > 0) snprintf(elapsed[n - 1], sizeof elapsed[0], "%.3f", t->ck->elapsed);
     cr_atomic_file f;
     cr_status st = cr_atomic_open(&f, path);
     if (st == CR_OK) {
-        fprintf(f.fp, "epoch,train_loss,validation_loss,learning_rate,seconds,patches_per_second\n");
+        fprintf(f.fp, "epoch,train_loss,validation_loss,learning_rate,seconds,patches_per_second,best_epoch,"
+                      "elapsed_seconds\n");
         for (int i = 0; i < n; i++) {
             const double *h = t->ck->history + (size_t)i * CR_HISTORY_COLUMNS;
-            fprintf(f.fp, "%d,%.9g,%.9g,%.6g,%s\n", (int)h[0], h[1], h[2], h[3], timing[i][0] ? timing[i] : ",");
+            char best[16] = "";
+            if (t->nva > 0)
+                snprintf(best, sizeof best, "%d", cr_best_epoch(t->ck->history, CR_HISTORY_COLUMNS, i + 1));
+            fprintf(f.fp, "%d,%.9g,%.9g,%.6g,%s,%s,%s\n", (int)h[0], h[1], h[2], h[3],
+                    timing[i][0] ? timing[i] : ",", best, elapsed[i]);
         }
         st = cr_atomic_commit(&f);
         cr_atomic_abort(&f);
     }
-    free(timing);
+    free(timing), free(elapsed);
     return st;
 }
 
+/* After an epoch: epoch_NNN.h5, best.h5 when its validation loss is the
+ * lowest so far (the same bytes as that epoch file), history.csv, last.h5;
+ * mid-epoch (an interruption): last.h5 only. */
 static cr_status save_checkpoint(trainer *t, int epoch_file, double seconds, double rate)
 {
     cr_status st = CR_OK;
+    double t0 = cr_now();
     CR_TRY(cr_waunet_download(t->net, t->ck, 1));
     cr_rng r = cr_loader_state(t->loader);
     memcpy(t->ck->rng, r.s, sizeof t->ck->rng);
+    if (t->o->time_limit > 0) {
+        t->ck->time_limit = t->o->time_limit;
+        t->ck->elapsed = cr_budget_elapsed(&t->budget, t0);
+    }
     if (epoch_file) {
         snprintf(t->path, sizeof t->path, "%s/epoch_%03d.h5", t->o->outdir, t->ck->epoch);
         CR_TRY(cr_checkpoint_save(t->ck, t->path));
         if (t->o->keep > 0 && t->ck->epoch > t->o->keep) {
             snprintf(t->path, sizeof t->path, "%s/epoch_%03d.h5", t->o->outdir, t->ck->epoch - t->o->keep);
             remove(t->path);
+        }
+        /* a kill before best.h5 is renamed into place leaves the previous
+         * best.h5 and last.h5: the resumed run redoes this epoch */
+        if (t->nva > 0 &&
+            cr_best_epoch(t->ck->history, CR_HISTORY_COLUMNS, t->ck->nhistory) == t->ck->epoch) {
+            snprintf(t->path, sizeof t->path, "%s/best.h5", t->o->outdir);
+            CR_TRY(cr_checkpoint_save(t->ck, t->path));
         }
     }
     /* history.csv before last.h5: a kill between the two leaves a history
@@ -110,6 +142,7 @@ static cr_status save_checkpoint(trainer *t, int epoch_file, double seconds, dou
     if (epoch_file) CR_TRY(write_history(t, seconds, rate));
     snprintf(t->path, sizeof t->path, "%s/last.h5", t->o->outdir);
     CR_TRY(cr_checkpoint_save(t->ck, t->path));
+    if (epoch_file) t->budget.save = cr_now() - t0;
 cleanup:
     return st;
 }
@@ -219,6 +252,58 @@ cleanup:
     return st;
 }
 
+/* What the run resumed from allows: a time-limited run resumes with a time
+ * limit (its schedule follows the clock) and an untimed one without (its
+ * schedule follows the epochs); nothing is left to do once the epochs, the
+ * time or the patience are used up. */
+static cr_status check_limits(const trainer *t)
+{
+    const cr_train_opts *o = t->o;
+    const cr_checkpoint *c = t->ck;
+    int started = c->epoch > 0 || c->batch > 0;
+    if (t->resume && started && c->time_limit > 0 && o->time_limit <= 0)
+        return cr_fail(CR_ERR_ARG,
+                       "%s/last.h5: trained with --time-limit (%.0f s): give --time-limit again "
+                       "(the same budget, or another)",
+                       o->outdir, c->time_limit);
+    if (t->resume && started && c->time_limit <= 0 && o->time_limit > 0)
+        return cr_fail(CR_ERR_ARG,
+                       "%s/last.h5: trained without --time-limit (its learning rate follows the "
+                       "epochs): resume it without one, or start a new run",
+                       o->outdir);
+    if (o->epochs > 0 && c->epoch >= o->epochs)
+        return cr_fail(CR_ERR_ARG, "%s/last.h5: already trained for %d epochs (--epochs %d)", o->outdir,
+                       c->epoch, o->epochs);
+    if (o->time_limit > 0 && c->elapsed >= o->time_limit)
+        return cr_fail(CR_ERR_ARG, "%s/last.h5: the time limit is used up (%.1f s of %.1f s trained)",
+                       o->outdir, c->elapsed, o->time_limit);
+    if (o->patience > 0 && t->nva == 0)
+        return cr_fail(CR_ERR_ARG,
+                       "%s: --patience needs validation pairs (held-out micrographs or "
+                       "--validation-fraction)",
+                       o->trainset);
+    int best = cr_best_epoch(c->history, CR_HISTORY_COLUMNS, c->nhistory);
+    if (o->patience > 0 && c->batch == 0 && c->nhistory > 0 && c->epoch - best >= o->patience)
+        return cr_fail(CR_ERR_ARG, "%s/last.h5: already stopped by --patience %d (best epoch %d of %d)",
+                       o->outdir, o->patience, best, c->epoch);
+    return CR_OK;
+}
+
+/* One line, once, when the training set is small for the network (see
+ * CR_TRAIN_MIN_PIXELS_PER_PARAM). Advice, not a fault: --quiet silences it,
+ * and a run that then fails on its data prints only the error. */
+static void warn_small_set(const trainer *t)
+{
+    int p = t->ts->meta.patch;
+    double params = (double)cr_arch_param_count(&t->ck->arch), pixels = (double)t->ntr * p * p;
+    if (params > 0 && pixels / params < CR_TRAIN_MIN_PIXELS_PER_PARAM)
+        cr_info("warning: %s: %lld training pairs of %dx%d are %.2g pixels per parameter of this "
+                "%.0f-parameter network (below %g): it may overfit; best.h5 keeps the epoch of lowest "
+                "validation loss (more micrographs, --augment or a smaller network help)",
+                t->o->trainset, (long long)t->ntr, p, p, pixels / params, params,
+                CR_TRAIN_MIN_PIXELS_PER_PARAM);
+}
+
 cr_status cr_train_run(cr_runtime *rt, const cr_train_opts *o, cr_train_report *rep)
 {
     cr_status st = CR_OK;
@@ -226,7 +311,8 @@ cr_status cr_train_run(cr_runtime *rt, const cr_train_opts *o, cr_train_report *
     t.o = o;
     t.rt = rt;
     memset(rep, 0, sizeof *rep);
-    if (o->epochs < 1 || o->batches_per_epoch < 1 || o->batch < 1)
+    double t_start = o->t_start > 0 ? o->t_start : cr_now();
+    if ((o->epochs < 1 && !(o->epochs == 0 && o->time_limit > 0)) || o->batches_per_epoch < 1 || o->batch < 1)
         return cr_fail(CR_ERR_ARG, "epochs, batches per epoch and batch size must be positive");
     CR_TRY(cr_trainset_open(o->trainset, &t.ts));
     int p = t.ts->meta.patch, align = 1 << o->arch.levels;
@@ -245,11 +331,10 @@ cr_status cr_train_run(cr_runtime *rt, const cr_train_opts *o, cr_train_report *
     t.resume = o->resume && access(t.path, F_OK) == 0;
     if (o->resume && !t.resume) CR_TRY(resume_without_checkpoint(o->outdir));
     CR_TRY(start_state(&t));
-    if (t.ck->epoch >= o->epochs) {
-        st = cr_fail(CR_ERR_ARG, "%s/last.h5: already trained for %d epochs (--epochs %d)", o->outdir, t.ck->epoch,
-                     o->epochs);
-        goto cleanup;
-    }
+    CR_TRY(check_limits(&t));
+    rep->epochs_done = t.ck->epoch;
+    rep->best_epoch = t.nva > 0 ? cr_best_epoch(t.ck->history, CR_HISTORY_COLUMNS, t.ck->nhistory) : 0;
+    if (!t.resume) warn_small_set(&t); /* once per run, not again on every requeue */
     t.vx = malloc((size_t)o->batch * p * p * sizeof(float));
     t.vy = malloc((size_t)o->batch * p * p * sizeof(float));
     t.vout = malloc((size_t)o->batch * p * p * sizeof(float));
@@ -260,23 +345,50 @@ cr_status cr_train_run(cr_runtime *rt, const cr_train_opts *o, cr_train_report *
     cr_rng rng;
     memcpy(rng.s, t.ck->rng, sizeof rng.s);
     CR_TRY(cr_loader_create(t.ts, t.tr, t.ntr, o->batch, o->augment, &rng, &t.loader));
-    cr_info("training on %lld pairs (%lld held out) of %dx%d at %.4f A/px; %d epochs x %d batches of %d",
-            (long long)t.ntr, (long long)t.nva, p, p, t.ts->meta.apix, o->epochs, o->batches_per_epoch, o->batch);
+    /* a save before the first is timed: three files (epoch, best, last) of
+     * weights and two Adam moments at an assumed 50 MB/s */
+    int64_t nval = o->max_validation > 0 && t.nva > o->max_validation ? o->max_validation : t.nva;
+    cr_budget_start(&t.budget, o->time_limit, t.ck->elapsed, t_start, cr_now(),
+                    (nval + o->batch - 1) / o->batch,
+                    0.05 + 3.0 * 12 * (double)cr_arch_param_count(&t.ck->arch) / 50e6);
+    char cap[32] = "", plan[64] = "epochs";
+    if (o->epochs > 0)
+        snprintf(cap, sizeof cap, "/%d", o->epochs), snprintf(plan, sizeof plan, "%d epochs", o->epochs);
+    cr_info("training on %lld pairs (%lld held out) of %dx%d at %.4f A/px; %s x %d batches of %d",
+            (long long)t.ntr, (long long)t.nva, p, p, t.ts->meta.apix, plan, o->batches_per_epoch, o->batch);
+    if (o->time_limit > 0)
+        cr_info("time limit %.0f s (%.0f s used before): the learning rate halves at 25, 50 and 75%% of it",
+                o->time_limit, t.ck->elapsed);
 
-    int total_batches = 0;
-    while (t.ck->epoch < o->epochs) {
+    int total_batches = 0, timed_out = 0;
+    while (o->epochs == 0 || t.ck->epoch < o->epochs) {
         int epoch = t.ck->epoch;
         double lr = cr_train_lr(o->lr, epoch, o->epochs), t0 = cr_now();
         int start_batch = t.ck->batch;
         char label[64];
-        snprintf(label, sizeof label, "epoch %d/%d", epoch + 1, o->epochs);
+        snprintf(label, sizeof label, "epoch %d%s", epoch + 1, cap);
         cr_progress prog;
         cr_progress_begin(&prog, label, "batch", o->batches_per_epoch);
         for (int b = start_batch; b < o->batches_per_epoch; b++) {
             const float *x, *y;
-            double loss = 0;
+            double loss = 0, ts = cr_now();
+            /* with a time limit: the step's rate from the time used, and the
+             * epoch cut short while the closing validation and save still fit */
+            if (o->time_limit > 0) {
+                if ((timed_out = cr_budget_over(&t.budget, ts))) {
+                    cr_debug(
+                        "time limit: %.2f s used, %.2f s kept to end (step %.3f s, validation %.3f s, save "
+                        "%.3f s)",
+                        cr_budget_elapsed(&t.budget, ts), cr_budget_reserve(&t.budget),
+                        t.budget.steps > 1 ? t.budget.step_max : t.budget.step_first, t.budget.validation,
+                        t.budget.save);
+                    break;
+                }
+                lr = cr_train_lr_at(o->lr, cr_budget_elapsed(&t.budget, ts) / o->time_limit);
+            }
             CR_TRY(cr_loader_next(t.loader, &x, &y));
             CR_TRY(train_step(&t, x, y, lr, &loss));
+            cr_budget_step(&t.budget, cr_now() - ts);
             t.ck->batch = b + 1;
             t.ck->epoch_loss_sum += loss;
             total_batches++;
@@ -296,25 +408,57 @@ cr_status cr_train_run(cr_runtime *rt, const cr_train_opts *o, cr_train_report *
             }
         }
         cr_progress_end(&prog);
-        double train_loss = t.ck->epoch_loss_sum / o->batches_per_epoch, val_loss = 0;
+        /* out of time before this invocation's first step in the epoch: the
+         * epoch is left as the checkpoint has it (a resumed invocation whose
+         * start-up took what was left closes nothing it did not train) */
+        if (timed_out && t.ck->batch == start_batch) {
+            if (total_batches == 0) {
+                if (!t.resume) CR_TRY(save_checkpoint(&t, 0, 0, 0)); /* a run always leaves a checkpoint */
+                cr_warn("%s: the time left (%.1f s of %.1f s) is too short for a training step and a save",
+                        o->outdir, o->time_limit - cr_budget_elapsed(&t.budget, cr_now()), o->time_limit);
+            }
+            break;
+        }
+        double train_loss = t.ck->epoch_loss_sum / t.ck->batch, val_loss = 0, tv = cr_now();
         CR_TRY(validation_loss(&t, &val_loss));
+        t.budget.validation = cr_now() - tv;
         double secs = cr_now() - t0;
         double row[CR_HISTORY_COLUMNS] = {epoch + 1, train_loss, val_loss, lr};
         CR_TRY(cr_checkpoint_add_history(t.ck, row));
         t.ck->epoch = epoch + 1;
-        t.ck->batch = 0;
         t.ck->epoch_loss_sum = 0;
-        CR_TRY(save_checkpoint(&t, 1, secs, (double)(o->batches_per_epoch - start_batch) * o->batch / secs));
+        int done_batches = t.ck->batch;
+        t.ck->batch = 0;
+        CR_TRY(save_checkpoint(&t, 1, secs, (double)(done_batches - start_batch) * o->batch / secs));
         rep->epochs_done = t.ck->epoch;
         rep->last_train_loss = train_loss;
         rep->last_val_loss = val_loss;
-        cr_info("epoch %d/%d: train loss %.5f, validation loss %.5f, lr %.3g, %.1f s", epoch + 1, o->epochs,
-                train_loss, val_loss, lr, secs);
+        rep->best_epoch = t.nva > 0 ? cr_best_epoch(t.ck->history, CR_HISTORY_COLUMNS, t.ck->nhistory) : 0;
+        cr_info("epoch %d%s: train loss %.5f, validation loss %.5f, lr %.3g, %.1f s%s", epoch + 1, cap,
+                train_loss, val_loss, lr, secs, rep->best_epoch == epoch + 1 ? " (best)" : "");
+        if (timed_out) {
+            cr_info("time limit: epoch %d ended after %d of %d batches", epoch + 1, done_batches,
+                    o->batches_per_epoch);
+            break;
+        }
+        if (o->patience > 0 && t.ck->epoch - rep->best_epoch >= o->patience) {
+            rep->patience_stop = 1;
+            cr_info("no lower validation loss for %d epochs (--patience): stopping; best.h5 is epoch %d",
+                    o->patience, rep->best_epoch);
+            break;
+        }
         if ((o->stop && *o->stop) || (o->stop_after_batches && total_batches >= o->stop_after_batches)) {
-            rep->interrupted = t.ck->epoch < o->epochs;
+            rep->interrupted = o->epochs == 0 || t.ck->epoch < o->epochs;
             break;
         }
     }
+    rep->timed_out = timed_out;
+    rep->elapsed = t.ck->elapsed;
+    if (timed_out)
+        cr_info(
+            "time limit reached: %.1f s of %.1f s used; %s/last.h5 holds the state (--resume with a longer "
+            "--time-limit continues)",
+            t.ck->elapsed, o->time_limit, o->outdir);
 cleanup:
     cr_loader_free(t.loader);
     cr_waunet_free(t.net);

@@ -52,6 +52,10 @@ typedef struct cr_checkpoint {
     uint64_t rng[4];       /* state of the data-order random stream, for --resume */
     int nhistory;
     double *history;       /* (nhistory, CR_HISTORY_COLUMNS) */
+    /* a run with a time limit (train --time-limit); both 0 otherwise, and
+     * then not stored, so an untimed run's files stay reproducible */
+    double time_limit; /* s */
+    double elapsed;    /* training time used of it, all invocations, s */
 } cr_checkpoint;
 
 /* A checkpoint of the given architecture with zeroed weights (no optimiser state). */

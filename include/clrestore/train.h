@@ -21,7 +21,7 @@ typedef struct cr_train_opts {
     const char *initial_model;  /* start from these weights (architecture must match) */
     int resume;                 /* continue from MODELDIR/last.h5 */
     cr_arch arch;
-    int epochs;                 /* 100 */
+    int epochs;                 /* 100; 0 = no cap (only with time_limit) */
     int batches_per_epoch;      /* 500 */
     int batch;                  /* 10 */
     double lr;                  /* 1e-4 */
@@ -32,6 +32,10 @@ typedef struct cr_train_opts {
     int max_validation;         /* validation pairs evaluated per epoch, 0 = all */
     volatile sig_atomic_t *stop; /* set by a signal handler: finish the step, save, return */
     int stop_after_batches;     /* testing: stop after this many batches in total (0 = never) */
+    double time_limit;          /* s: training time of the run (all invocations); the lr schedule
+                                   spans it; 0 = none, the schedule spans the epochs */
+    double t_start;             /* cr_now() when this invocation started (its clock); 0 = on entry */
+    int patience;               /* stop after N epochs without a lower validation loss; 0 = never */
 } cr_train_opts;
 
 void cr_train_opts_default(cr_train_opts *o);
@@ -40,6 +44,10 @@ typedef struct cr_train_report {
     int epochs_done;            /* epochs completed, including earlier runs */
     double last_train_loss, last_val_loss;
     int interrupted;            /* stopped by *stop or stop_after_batches */
+    int timed_out;              /* ended at the time limit */
+    int patience_stop;          /* ended by --patience */
+    int best_epoch;             /* the epoch best.h5 holds; 0 = none */
+    double elapsed;             /* training time of the run so far, s (with a time limit) */
 } cr_train_report;
 
 cr_status cr_train_run(cr_runtime *rt, const cr_train_opts *o, cr_train_report *rep);
@@ -47,6 +55,14 @@ cr_status cr_train_run(cr_runtime *rt, const cr_train_opts *o, cr_train_report *
 /* Learning rate of an epoch under the quarter schedule: x1, x0.5, x0.25,
  * x0.125 over the four quarters of the epochs. */
 double cr_train_lr(double base, int epoch, int epochs);
+/* The same schedule over a time budget: the rate at the fraction (elapsed /
+ * limit) of it used, so the rate halves at 25, 50 and 75 % of the time. */
+double cr_train_lr_at(double base, double fraction);
+
+/* Training pixels (pairs x P^2) per network parameter below which train
+ * warns that the set is small for the network (docs/training.md derives it
+ * from runs that did and did not overfit). */
+#define CR_TRAIN_MIN_PIXELS_PER_PARAM 10.0
 
 #ifdef __cplusplus
 }
