@@ -1,4 +1,4 @@
-/* bench_conv: GFLOP/s of the conv_fast kernels (forward, dX, dW) at the WA-U-Net's layer
+/* bench_conv: GFLOP/s of the tiled convolution engine (host/nn/conv_fast.h; forward, dX, dW) at the WA-U-Net's layer
  * shapes, next to OpenBLAS SGEMM measured in the same run at n = 2048 and at each layer's
  * GEMM shape (M x N x K = cout x pixels x cin*k*k). Every timed result is first checked
  * against a double-precision CPU computation at sampled points.
@@ -15,8 +15,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "clrestore/conv_fast.h"
 #include "clrestore/runtime.h"
+#include "conv_fast.h"
 
 #ifdef CLRESTORE_HAVE_OPENBLAS
 #include <cblas.h>
@@ -81,16 +81,18 @@ typedef struct bufs {
     float *hx, *hw, *hb, *hdy;
 } bufs;
 
-static void run_pass(conv_fast *cf, const layer *l, bufs *B, pass p)
+static cr_conv_geom geom(const layer *l) { return cr_conv_geom_make(l->n, l->cin, l->size, l->size, l->cout, l->k, l->s); }
+#define TB(b) (&(cr_tensor){.buf = (b)})
+
+static void run_pass(cr_conv_fast *cf, const layer *l, bufs *B, pass p)
 {
+    cr_conv_geom g = geom(l);
     if (p == FWD)
-        DIE(conv_fast_forward(cf, cf_mem(B->y), cf_mem(B->x), cf_mem(B->w), cf_mem(B->b), cf_mem(NULL), 1, l->n, l->cin, l->size, l->size, l->cout, l->k,
-                              l->s));
+        DIE(cr_conv_fast_forward(cf, &g, TB(B->y), TB(B->x), TB(B->w), TB(B->b), NULL, 1));
     else if (p == DX)
-        DIE(conv_fast_backward_input(cf, cf_mem(B->dx), cf_mem(B->dy), cf_mem(B->w), 0, l->n, l->cin, l->size, l->size, l->cout, l->k, l->s));
+        DIE(cr_conv_fast_backward_input(cf, &g, TB(B->dx), TB(B->dy), TB(B->w), 0));
     else
-        DIE(conv_fast_backward_weights(cf, cf_mem(B->dw), cf_mem(B->db), cf_mem(B->dy), cf_mem(B->x), l->n, l->cin, l->size, l->size, l->cout, l->k,
-                                       l->s));
+        DIE(cr_conv_fast_backward_weights(cf, &g, TB(B->dw), TB(B->db), TB(B->dy), TB(B->x)));
 }
 
 /* Input pixel that output o reads at tap t, or -1 in the padding. */
@@ -100,8 +102,8 @@ static int src(int o, int t, int s, int pad, int in) { int i = o * s + t - pad; 
  * (relative to the sum of |terms|, which bounds float rounding for any sign mix). */
 static double check(cr_runtime *rt, const layer *l, bufs *B, pass p)
 {
-    int ho, pt, k = l->k, H = l->size;
-    conv_fast_geometry(H, k, l->s, &ho, &pt);
+    cr_conv_geom g = geom(l);
+    int ho = g.ho, pt = g.pad_y, k = l->k, H = l->size;
     double worst = 0;
     for (int t = 0; t < 24; t++) {
         double ref = 0, mag = 1e-30;
@@ -162,7 +164,7 @@ static double check(cr_runtime *rt, const layer *l, bufs *B, pass p)
 
 static int use_min = 0; /* --min: best of the repetitions, for tuning on a shared machine */
 
-static double median_time(cr_runtime *rt, conv_fast *cf, const layer *l, bufs *B, pass p, int reps)
+static double median_time(cr_runtime *rt, cr_conv_fast *cf, const layer *l, bufs *B, pass p, int reps)
 {
     double t[32];
     if (reps > 32) reps = 32;
@@ -218,7 +220,7 @@ int main(int argc, char **argv)
 {
     int quick = 0, reps = 3;
     const char *filter = NULL, *device = NULL, *passes = "fwd,dX,dW";
-    conv_fast_tiles over = {0};
+    cr_conv_tiles over = {0};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick")) quick = 1;
         else if (!strcmp(argv[i], "--min")) use_min = 1;
@@ -240,10 +242,10 @@ int main(int argc, char **argv)
         }
     }
     cr_runtime *rt = NULL;
-    conv_fast *cf = NULL;
+    cr_conv_fast *cf = NULL;
     DIE(cr_runtime_create(device, &rt));
-    DIE(conv_fast_create(rt, &cf));
-    conv_fast_tiles *t = conv_fast_tiles_of(cf);
+    DIE(cr_conv_fast_create(rt, &cf));
+    cr_conv_tiles *t = cr_conv_fast_tiles(cf);
     if (over.fwd_tm)
         t->fwd_tm = over.fwd_tm, t->fwd_vw = over.fwd_vw, t->fwd_local = over.fwd_local, t->fwd_tm_fit = 0;
     if (over.dw_tm) t->dw_tm = over.dw_tm, t->dw_tn = over.dw_tn, t->dw_vw = over.dw_vw, t->dw_local = over.dw_local;
@@ -269,8 +271,7 @@ int main(int argc, char **argv)
     for (int li = 0; li < nl; li++) {
         const layer *l = &layers[quick ? quick_layers[li] : li];
         if (filter && !strstr(l->what, filter)) continue;
-        int ho, pt;
-        conv_fast_geometry(l->size, l->k, l->s, &ho, &pt);
+        int ho = geom(l).ho;
         size_t nx = (size_t)l->n * l->cin * l->size * l->size, ny = (size_t)l->n * l->cout * ho * ho;
         size_t nw = (size_t)l->cout * l->cin * l->k * l->k;
         bufs B = {0};
@@ -317,7 +318,7 @@ int main(int argc, char **argv)
             printf("%s layers: %.1f GFLOP in %.0f ms = %.1f GFLOP/s%s\n", tr ? "training" : "inference",
                    sum_flop[tr] * 1e-9, sum_time[tr] * 1e3, sum_flop[tr] / sum_time[tr] * 1e-9,
                    blas2048 > 0 ? "" : "");
-    conv_fast_free(cf);
+    cr_conv_fast_free(cf);
     cr_runtime_free(rt);
     return failed ? 1 : 0;
 }

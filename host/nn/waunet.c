@@ -95,25 +95,24 @@ static cr_status check_shape(const cr_waunet *m, int n, int h, int w)
 static size_t conv_scratch_bytes(const cr_waunet *m, cr_waunet_mode mode, int n, int h, int w)
 {
     if (m->nn->prec != CR_FLOAT) return 0;
-    conv_fast_tiles t = conv_fast_default_tiles(m->nn->rt);
-    conv_fast_scratch most = {0, 0, 0};
+    cr_conv_tiles t = cr_conv_fast_default_tiles(m->nn->rt);
+    cr_conv_scratch most = {0, 0, 0};
     size_t dz = 0;
     for (int i = 0; i < m->graph.nops; i++) {
         const wn_op *op = &m->graph.ops[i];
         if (op->kind != WN_CONV) continue;
         const wn_tensor *in = &m->graph.t[op->a];
-        int hi = h >> in->lv, wi = w >> in->lv, ho, wo, pb;
+        cr_conv_geom g = cr_conv_geom_make(n, op->cv.cin, h >> in->lv, w >> in->lv, op->cv.cout, op->cv.k,
+                                           op->cv.stride);
         for (int pass = 0; pass < (mode == CR_WAUNET_TRAINING ? 3 : 1); pass++) {
             if (pass == 1 && op->a == m->graph.input) continue; /* no dX of the image */
-            conv_fast_scratch s;
-            conv_fast_scratch_need(&t, pass, n, op->cv.cin, hi, wi, op->cv.cout, op->cv.k, op->cv.stride, &s);
+            cr_conv_scratch s;
+            cr_conv_fast_scratch_need(&t, pass, &g, &s);
             most.pad = s.pad > most.pad ? s.pad : most.pad;
             most.wt = s.wt > most.wt ? s.wt : most.wt;
             most.part = s.part > most.part ? s.part : most.part;
         }
-        cr_conv2d_same(hi, op->cv.k, op->cv.stride, &ho, &pb);
-        cr_conv2d_same(wi, op->cv.k, op->cv.stride, &wo, &pb);
-        size_t z = (size_t)n * op->cv.cout * ho * wo * sizeof(float);
+        size_t z = (size_t)n * op->cv.cout * g.ho * g.wo * sizeof(float);
         if (mode == CR_WAUNET_TRAINING && (op->cv.flags & CR_CONV_RELU) && z > dz) dz = z;
     }
     return most.pad + most.wt + most.part + dz;

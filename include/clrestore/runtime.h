@@ -82,7 +82,9 @@ cr_status cr_runtime_create_for(const cr_device_desc *dev, cr_runtime **out);
 void cr_runtime_free(cr_runtime *rt);
 
 /* Source of kernels/<file>: from $CLRESTORE_KERNEL_DIR when set (development),
- * else the copy embedded at build time. Caller frees *src. */
+ * else the copy embedded at build time; each line `#include "name"` is
+ * replaced by kernels/name (once per program: shared preludes and headers
+ * such as nn_prelude.cl and conv_flags.h). Caller frees *src. */
 cr_status cr_kernel_source(const char *file, char **src, size_t *len);
 
 /* Builds (or finds) the program of kernels/<file> with extra build options
@@ -96,6 +98,10 @@ cr_status cr_program_from_source(cr_runtime *rt, const char *label, const char *
 cr_status cr_kernel_create(cr_runtime *rt, const char *file, const char *name, const char *options,
                            cl_kernel *out);
 
+/* The kernel `name` of kernels/<file> built with options, made once and owned by the
+ * runtime (released by cr_runtime_free): the one kernel cache of every module. Set its
+ * arguments and enqueue it from one thread at a time. */
+cr_status cr_kernel_get(cr_runtime *rt, const char *file, const char *name, const char *options, cl_kernel *out);
 /* Sets nargs kernel arguments given as (size_t size, const void *value) pairs;
  * an error names the kernel and the argument index. */
 cr_status cr_kernel_args(cl_kernel k, int nargs, ...);
