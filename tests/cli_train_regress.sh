@@ -27,5 +27,16 @@ run() { # run NAME EXPECTED.gz TRAIN-OPTIONS...
 }
 run a regress_train_a.h5.gz --levels 2 --blocks 1 --filters 2 --expansion 2 --seed 3
 run b regress_train_b.h5.gz --levels 1 --blocks 2 --filters 3 --expansion 2 --seed 4 --augment
+# info on the fixture: parameters and multiply-adds as the pre-rework code counted them
+# (its own conv list and a MAC count parsing layer names), the receptive field as
+# test_cl_waunet_field measures it on the device
+info() { # info DESCRIPTION FILE NEEDLE
+    checks=$((checks + 1))
+    local out; out=$("$BIN" info "$2" 2>&1)
+    case "$out" in *"$3"*) ;; *) echo "FAIL: info $1: lacks '$3': $out"; fail=$((fail + 1)) ;; esac
+}
+info "a counts" a.want.h5 "29 convolutions, 4383 parameters, 705.2 multiply-adds per output pixel"
+info "a field" a.want.h5 "receptive field: 13 pixels before, 22 after, per axis"
+info "b counts" b.want.h5 "5128 parameters, 1397.2 multiply-adds per output pixel"
 echo "cli_train_regress: $checks checks, $((checks - fail)) passed, $fail failed"
 [ $fail -eq 0 ]
