@@ -151,6 +151,29 @@ int main(void)
     CHECK(strstr(cr_error_message(), "no_such_kernel") != NULL &&
           strstr(cr_error_message(), "CL_INVALID_KERNEL_NAME") != NULL);
 
+    /* a miscounted cr_kernel_args is an error naming the kernel, not undefined
+     * behaviour: nn_fill(x, xoff, value, n) takes four arguments */
+    cl_kernel kf = NULL;
+    CHECK_OK(cr_kernel_get(rt, "pointwise.cl", "nn_fill", "", &kf));
+    cl_kernel kf2 = NULL;
+    CHECK_OK(cr_kernel_get(rt, "pointwise.cl", "nn_fill", "", &kf2));
+    CHECK(kf != NULL && kf == kf2); /* made once, owned by the runtime */
+    if (kf) {
+        cl_mem fb = NULL;
+        CHECK_OK(cr_buffer_create(rt, 64, "fill test", &fb));
+        int off = 0, n = 16;
+        float v = 2.0f;
+        CHECK_OK(cr_kernel_args(kf, 4, sizeof fb, &fb, sizeof off, &off, sizeof v, &v, sizeof n, &n));
+        st = cr_kernel_args(kf, 4, sizeof fb, &fb, sizeof off, &off, sizeof v, &v); /* one pair short */
+        CHECK(st == CR_ERR_INTERNAL && strstr(cr_error_message(), "nn_fill") &&
+              strstr(cr_error_message(), "passes 6 values"));
+        st = cr_kernel_args(kf, 3, sizeof fb, &fb, sizeof off, &off, sizeof v, &v); /* pairs, but the kernel has 4 */
+        CHECK(st == CR_ERR_INTERNAL && strstr(cr_error_message(), "takes 4 arguments"));
+        st = cr_kernel_args(kf, 2, sizeof fb, &fb, sizeof off, &off, sizeof v); /* not pairs */
+        CHECK(st == CR_ERR_INTERNAL && strstr(cr_error_message(), "not (size, pointer) pairs"));
+        cr_buffer_release(rt, &fb);
+    }
+
     /* an allocation beyond the device limit says so */
     cl_mem big = NULL;
     CHECK(cr_buffer_create(rt, (size_t)rt->dev.max_alloc + 4096, "huge test buffer", &big) == CR_ERR_NOMEM);
@@ -199,8 +222,34 @@ int main(void)
     CHECK_OK(cr_kernel_source("dev.cl", &src, NULL));
     CHECK(src && strstr(src, "from_dir") != NULL);
     free(src);
+    /* #include "name" lines are replaced by kernels/name, once per program */
+    char ipath[512];
+    snprintf(ipath, sizeof ipath, "%s/dev_inc.h", cache_dir);
+    fp = fopen(ipath, "w");
+    if (fp) {
+        fputs("#define DEV_VALUE 7.0f\n", fp);
+        fclose(fp);
+    }
+    fp = fopen(kpath, "w");
+    if (fp) {
+        fputs("  #include \"dev_inc.h\"\n#include \"dev_inc.h\"\n__kernel void inc(__global float *x) { x[0] = DEV_VALUE; }\n", fp);
+        fclose(fp);
+    }
+    CHECK_OK(cr_kernel_source("dev.cl", &src, NULL));
+    CHECK(src && strstr(src, "#define DEV_VALUE 7.0f") && !strstr(src, "#include") && strstr(src, "void inc("));
+    CHECK(src && strstr(src, "#define DEV_VALUE") &&
+          !strstr(strstr(src, "#define DEV_VALUE") + 1, "#define DEV_VALUE")); /* inserted once */
+    free(src);
+    /* an include of a missing file names it */
+    fp = fopen(kpath, "w");
+    if (fp) {
+        fputs("#include \"nowhere.h\"\n", fp);
+        fclose(fp);
+    }
+    CHECK(cr_kernel_source("dev.cl", &src, NULL) != CR_OK && strstr(cr_error_message(), "nowhere.h"));
     unsetenv("CLRESTORE_KERNEL_DIR");
     unlink(kpath);
+    unlink(ipath);
 
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", cache_dir);

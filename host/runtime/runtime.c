@@ -68,17 +68,28 @@ static void cr_kernel_name(cl_kernel k, char *name, size_t len)
     name[len - 1] = '\0';
 }
 
-cr_status cr_kernel_args(cl_kernel k, int nargs, ...)
+cr_status cr_kernel_args_n(cl_kernel k, int nargs, int nvalues, ...)
 {
     va_list ap;
-    va_start(ap, nargs);
+    char name[128];
+    cl_uint have = 0;
+    /* a count that does not match what was passed, or the kernel's signature, would
+     * read past the variadic arguments or leave an argument unset */
+    cl_int err = clGetKernelInfo(k, CL_KERNEL_NUM_ARGS, sizeof have, &have, NULL);
+    if (err != CL_SUCCESS) return cr_fail_cl(err, "clGetKernelInfo", "CL_KERNEL_NUM_ARGS", __FILE__, __LINE__);
+    if (nvalues != 2 * nargs || (cl_uint)nargs != have) {
+        cr_kernel_name(k, name, sizeof name);
+        return cr_fail(CR_ERR_INTERNAL, "kernel %s takes %u arguments; the call says %d and passes %d values (%s)",
+                       name, have, nargs, nvalues, nvalues % 2 ? "not (size, pointer) pairs" : "pairs");
+    }
+    va_start(ap, nvalues);
     for (int i = 0; i < nargs; i++) {
         size_t size = va_arg(ap, size_t);
         const void *value = va_arg(ap, const void *);
-        cl_int err = clSetKernelArg(k, (cl_uint)i, size, value);
+        err = clSetKernelArg(k, (cl_uint)i, size, value);
         if (err != CL_SUCCESS) {
             va_end(ap);
-            char name[128], what[160];
+            char what[160];
             cr_kernel_name(k, name, sizeof name);
             snprintf(what, sizeof what, "%s, arg %d", name, i);
             return cr_fail_cl(err, "clSetKernelArg", what, __FILE__, __LINE__);

@@ -103,8 +103,27 @@ cr_status cr_kernel_create(cr_runtime *rt, const char *file, const char *name, c
  * arguments and enqueue it from one thread at a time. */
 cr_status cr_kernel_get(cr_runtime *rt, const char *file, const char *name, const char *options, cl_kernel *out);
 /* Sets nargs kernel arguments given as (size_t size, const void *value) pairs;
- * an error names the kernel and the argument index. */
-cr_status cr_kernel_args(cl_kernel k, int nargs, ...);
+ * an error names the kernel and the argument index. Checked: the values passed
+ * are counted by the preprocessor, and nargs must equal both half their number
+ * and the kernel's own argument count (CR_ERR_INTERNAL naming the kernel), so a
+ * miscounted call fails instead of reading past its arguments. */
+#define cr_kernel_args(k, nargs, ...) cr_kernel_args_n((k), (nargs), CR_COUNT_VALUES(__VA_ARGS__), __VA_ARGS__)
+cr_status cr_kernel_args_n(cl_kernel k, int nargs, int nvalues, ...);
+/* The number of its (macro-expanded) arguments, up to 96. */
+#define CR_COUNT_VALUES(...) CR_COUNT_VALUES_(__VA_ARGS__, CR_COUNT_SEQ_)
+#define CR_COUNT_VALUES_(...) CR_COUNT_PICK_(__VA_ARGS__)
+#define CR_COUNT_PICK_(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, _16, _17, _18, _19, _20, \
+                       _21, _22, _23, _24, _25, _26, _27, _28, _29, _30, _31, _32, _33, _34, _35, _36, _37, _38,  \
+                       _39, _40, _41, _42, _43, _44, _45, _46, _47, _48, _49, _50, _51, _52, _53, _54, _55, _56,  \
+                       _57, _58, _59, _60, _61, _62, _63, _64, _65, _66, _67, _68, _69, _70, _71, _72, _73, _74,  \
+                       _75, _76, _77, _78, _79, _80, _81, _82, _83, _84, _85, _86, _87, _88, _89, _90, _91, _92,  \
+                       _93, _94, _95, _96, N, ...)                                                                \
+    N
+#define CR_COUNT_SEQ_                                                                                              \
+    96, 95, 94, 93, 92, 91, 90, 89, 88, 87, 86, 85, 84, 83, 82, 81, 80, 79, 78, 77, 76, 75, 74, 73, 72, 71, 70, 69, \
+        68, 67, 66, 65, 64, 63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44, 43, 42,  \
+        41, 40, 39, 38, 37, 36, 35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15,  \
+        14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1
 /* Enqueues an NDRange; global sizes are rounded up to a multiple of local
  * when local is given. An error names the kernel. */
 cr_status cr_enqueue(cr_runtime *rt, cl_kernel k, cl_uint dim, const size_t *global,
