@@ -333,7 +333,7 @@ int main(void)
     }
     cr_nn_free(nf);
     cr_nn_free(nd);
-    CHECK(rt->mem_current == 0);
+    CHECK(cr_runtime_mem_current(rt) == 0);
     cr_runtime_free(rt);
     return test_finish("test_cl_nn_conv2d");
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "clrestore/runtime.h"
+#include "runtime_internal.h" /* the memory count, set by hand below */
 #include "testutil.h"
 
 static char cache_dir[256];
@@ -40,7 +41,7 @@ static void run_axpy(cr_runtime *rt)
     cl_kernel k = NULL;
     CHECK_OK(cr_buffer_create(rt, sizeof x, "x", &bx));
     CHECK_OK(cr_buffer_create(rt, sizeof y, "y", &by));
-    CHECK(rt->mem_current == 2 * sizeof x);
+    CHECK(cr_runtime_mem_current(rt) == 2 * sizeof x);
     CHECK_OK(cr_buffer_write(rt, bx, 0, sizeof x, x));
     CHECK_OK(cr_buffer_write(rt, by, 0, sizeof y, y));
     CHECK_OK(cr_kernel_create(rt, "blas1.cl", "axpy_f32", "-DCR_TEST_TAG=1", &k));
@@ -56,7 +57,7 @@ static void run_axpy(cr_runtime *rt)
     if (k) clReleaseKernel(k);
     cr_buffer_release(rt, &bx);
     cr_buffer_release(rt, &by);
-    CHECK(bx == NULL && rt->mem_current == 0 && rt->mem_peak == 2 * sizeof x);
+    CHECK(bx == NULL && cr_runtime_mem_current(rt) == 0 && cr_runtime_mem_peak(rt) == 2 * sizeof x);
 }
 
 int main(void)
@@ -93,10 +94,10 @@ int main(void)
     CHECK_OK(cr_runtime_create(NULL, &rt));
     if (!rt) return test_finish("test_cl_runtime");
     run_axpy(rt);
-    CHECK(rt->stats.compiles == 1 && rt->stats.disk_hits == 0 && rt->stats.disk_writes == 1);
+    CHECK(cr_runtime_build_stats(rt).compiles == 1 && cr_runtime_build_stats(rt).disk_hits == 0 && cr_runtime_build_stats(rt).disk_writes == 1);
     cl_program p = NULL;
     CHECK_OK(cr_program_get(rt, "blas1.cl", "-DCR_TEST_TAG=1", &p));
-    CHECK(rt->stats.memory_hits >= 1 && rt->stats.compiles == 1);
+    CHECK(cr_runtime_build_stats(rt).memory_hits >= 1 && cr_runtime_build_stats(rt).compiles == 1);
     cr_runtime_free(rt);
 
     /* second start: a cache hit, no compile */
@@ -104,8 +105,8 @@ int main(void)
     CHECK(cache_entry(entry, sizeof entry) == 1);
     CHECK_OK(cr_runtime_create(NULL, &rt));
     run_axpy(rt);
-    CHECK_MSG(rt->stats.disk_hits == 1 && rt->stats.compiles == 0, "hits %d compiles %d", rt->stats.disk_hits,
-              rt->stats.compiles);
+    CHECK_MSG(cr_runtime_build_stats(rt).disk_hits == 1 && cr_runtime_build_stats(rt).compiles == 0, "hits %d compiles %d", cr_runtime_build_stats(rt).disk_hits,
+              cr_runtime_build_stats(rt).compiles);
     cr_runtime_free(rt);
 
     /* a corrupt entry (one payload byte flipped) is rejected and rebuilt */
@@ -120,14 +121,14 @@ int main(void)
     }
     CHECK_OK(cr_runtime_create(NULL, &rt));
     run_axpy(rt);
-    CHECK(rt->stats.disk_rejects == 1 && rt->stats.compiles == 1 && rt->stats.disk_writes == 1);
+    CHECK(cr_runtime_build_stats(rt).disk_rejects == 1 && cr_runtime_build_stats(rt).compiles == 1 && cr_runtime_build_stats(rt).disk_writes == 1);
     cr_runtime_free(rt);
 
     /* a truncated entry likewise */
     CHECK(truncate(entry, 20) == 0);
     CHECK_OK(cr_runtime_create(NULL, &rt));
     run_axpy(rt);
-    CHECK(rt->stats.disk_rejects == 1 && rt->stats.compiles == 1);
+    CHECK(cr_runtime_build_stats(rt).disk_rejects == 1 && cr_runtime_build_stats(rt).compiles == 1);
 
     /* a broken kernel: CR_ERR_BUILD with the device and the build log */
     cl_program broken = NULL;
@@ -182,14 +183,14 @@ int main(void)
           strstr(cr_error_message(), "--tile") != NULL);
     /* ... and so does one that fits the largest buffer but not what is left of
      * the global memory (the count of allocated bytes is set, not allocated) */
-    size_t saved = rt->mem_current;
-    rt->mem_current = (size_t)rt->dev.global_mem - 1024;
+    size_t saved = rt->state->mem_current;
+    rt->state->mem_current = (size_t)rt->dev.global_mem - 1024;
     CHECK(cr_buffer_create(rt, 4096, "one too many", &big) == CR_ERR_NOMEM && big == NULL);
     CHECK(strstr(cr_error_message(), "one too many") != NULL &&
           strstr(cr_error_message(), "would exceed") != NULL &&
           strstr(cr_error_message(), rt->dev.device_name) != NULL &&
           strstr(cr_error_message(), "--tile") != NULL);
-    rt->mem_current = saved;
+    rt->state->mem_current = saved;
     /* the drivers' out-of-memory codes get the device and the remedy; others stay as they are */
     CHECK(cr_fail_device(rt, CL_MEM_OBJECT_ALLOCATION_FAILURE, "clEnqueueNDRangeKernel", "conv", "f.c", 1) ==
           CL_MEM_OBJECT_ALLOCATION_FAILURE);

@@ -89,19 +89,20 @@ void cr_program_cache_init(cr_runtime *rt)
 
 void cr_program_cache_free(cr_runtime *rt)
 {
-    for (int i = 0; i < rt->nprograms; i++) {
-        for (int j = 0; j < rt->programs[i].nkernels; j++) {
-            free(rt->programs[i].kernels[j].name);
-            clReleaseKernel(rt->programs[i].kernels[j].kernel);
+    if (!rt->state) return;
+    for (int i = 0; i < rt->state->nprograms; i++) {
+        for (int j = 0; j < rt->state->programs[i].nkernels; j++) {
+            free(rt->state->programs[i].kernels[j].name);
+            clReleaseKernel(rt->state->programs[i].kernels[j].kernel);
         }
-        free(rt->programs[i].kernels);
-        free(rt->programs[i].label);
-        free(rt->programs[i].options);
-        if (rt->programs[i].program) clReleaseProgram(rt->programs[i].program);
+        free(rt->state->programs[i].kernels);
+        free(rt->state->programs[i].label);
+        free(rt->state->programs[i].options);
+        if (rt->state->programs[i].program) clReleaseProgram(rt->state->programs[i].program);
     }
-    free(rt->programs);
-    rt->programs = NULL;
-    rt->nprograms = rt->cap_programs = 0;
+    free(rt->state->programs);
+    rt->state->programs = NULL;
+    rt->state->nprograms = rt->state->cap_programs = 0;
 }
 
 /* The text of kernels/<file> as stored (CLRESTORE_KERNEL_DIR or embedded). */
@@ -271,11 +272,11 @@ static cl_program cr_cache_load(cr_runtime *rt, uint64_t key, const char *full_o
     }
     free(bin);
     if (!prog) {
-        rt->stats.disk_rejects++;
+        rt->state->stats.disk_rejects++;
         cr_debug("kernel cache: rejected %s for %s; rebuilding", path, label);
         unlink(path);
     } else {
-        rt->stats.disk_hits++;
+        rt->state->stats.disk_hits++;
         cr_debug("kernel cache: hit %s for %s", path, label);
     }
     return prog;
@@ -306,7 +307,7 @@ static void cr_cache_store(cr_runtime *rt, uint64_t key, cl_program prog, const 
         fwrite(&h, sizeof h, 1, f.fp);
         fwrite(bin, 1, blen, f.fp);
         if (cr_atomic_commit(&f) == CR_OK) {
-            rt->stats.disk_writes++;
+            rt->state->stats.disk_writes++;
             cr_debug("kernel cache: stored %s (%zu bytes) for %s", path, blen, label);
         }
         cr_atomic_abort(&f);
@@ -348,10 +349,10 @@ cr_status cr_program_from_source(cr_runtime *rt, const char *label, const char *
 {
     *out = NULL;
     if (!options) options = "";
-    for (int i = 0; i < rt->nprograms; i++) {
-        if (strcmp(rt->programs[i].label, label) == 0 && strcmp(rt->programs[i].options, options) == 0) {
-            rt->stats.memory_hits++;
-            *out = rt->programs[i].program;
+    for (int i = 0; i < rt->state->nprograms; i++) {
+        if (strcmp(rt->state->programs[i].label, label) == 0 && strcmp(rt->state->programs[i].options, options) == 0) {
+            rt->state->stats.memory_hits++;
+            *out = rt->state->programs[i].program;
             return CR_OK;
         }
     }
@@ -371,21 +372,21 @@ cr_status cr_program_from_source(cr_runtime *rt, const char *label, const char *
             clReleaseProgram(prog);
             return st;
         }
-        rt->stats.compiles++;
+        rt->state->stats.compiles++;
         cr_debug("compiled %s [%s] in %.2f s", label, options, cr_now() - t0);
         if (rt->cache_dir[0]) cr_cache_store(rt, key, prog, label);
     }
-    if (rt->nprograms == rt->cap_programs) {
-        int cap = rt->cap_programs ? 2 * rt->cap_programs : 16;
-        cr_program_entry *p = realloc(rt->programs, (size_t)cap * sizeof *p);
+    if (rt->state->nprograms == rt->state->cap_programs) {
+        int cap = rt->state->cap_programs ? 2 * rt->state->cap_programs : 16;
+        cr_program_entry *p = realloc(rt->state->programs, (size_t)cap * sizeof *p);
         if (!p) {
             clReleaseProgram(prog);
             return cr_fail(CR_ERR_NOMEM, "out of memory keeping program %s", label);
         }
-        rt->programs = p;
-        rt->cap_programs = cap;
+        rt->state->programs = p;
+        rt->state->cap_programs = cap;
     }
-    cr_program_entry *e = &rt->programs[rt->nprograms];
+    cr_program_entry *e = &rt->state->programs[rt->state->nprograms];
     e->label = strdup(label);
     e->options = strdup(options);
     e->program = prog;
@@ -397,7 +398,7 @@ cr_status cr_program_from_source(cr_runtime *rt, const char *label, const char *
         clReleaseProgram(prog);
         return cr_fail(CR_ERR_NOMEM, "out of memory keeping program %s", label);
     }
-    rt->nprograms++;
+    rt->state->nprograms++;
     *out = prog;
     return CR_OK;
 }
@@ -406,10 +407,10 @@ cr_status cr_program_get(cr_runtime *rt, const char *file, const char *options, 
 {
     *out = NULL;
     if (!options) options = "";
-    for (int i = 0; i < rt->nprograms; i++) {
-        if (strcmp(rt->programs[i].label, file) == 0 && strcmp(rt->programs[i].options, options) == 0) {
-            rt->stats.memory_hits++;
-            *out = rt->programs[i].program;
+    for (int i = 0; i < rt->state->nprograms; i++) {
+        if (strcmp(rt->state->programs[i].label, file) == 0 && strcmp(rt->state->programs[i].options, options) == 0) {
+            rt->state->stats.memory_hits++;
+            *out = rt->state->programs[i].program;
             return CR_OK;
         }
     }
@@ -446,8 +447,8 @@ cr_status cr_kernel_get(cr_runtime *rt, const char *file, const char *name, cons
     cr_status st = cr_program_get(rt, file, options, &prog);
     if (st != CR_OK) return st;
     cr_program_entry *e = NULL;
-    for (int i = 0; i < rt->nprograms && !e; i++)
-        if (rt->programs[i].program == prog) e = &rt->programs[i];
+    for (int i = 0; i < rt->state->nprograms && !e; i++)
+        if (rt->state->programs[i].program == prog) e = &rt->state->programs[i];
     if (!e) return cr_fail(CR_ERR_INTERNAL, "program %s is not in the runtime's table", file);
     for (int j = 0; j < e->nkernels; j++)
         if (strcmp(e->kernels[j].name, name) == 0) {

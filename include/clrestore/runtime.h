@@ -62,18 +62,22 @@ typedef struct cr_build_stats {
 } cr_build_stats;
 
 typedef struct cr_program_entry cr_program_entry;
+typedef struct cr_runtime_state cr_runtime_state; /* private to host/runtime */
 
 typedef struct cr_runtime {
     cr_device_desc dev;
     cl_context ctx;
     cl_command_queue queue;  /* in-order, profiling enabled */
-    cr_program_entry *programs; /* built programs, keyed by (file, options) */
-    int nprograms, cap_programs;
-    cr_build_stats stats;
-    char cache_dir[1024]; /* "" when the disk cache is off */
-    size_t mem_current;   /* bytes in buffers made by cr_buffer_create */
-    size_t mem_peak;
+    char cache_dir[1024];    /* "" when the disk cache is off */
+    cr_runtime_state *state; /* programs, build counters, memory accounting */
 } cr_runtime;
+
+/* Bytes in buffers made by cr_buffer_create now, and the most since creation
+ * or the last cr_runtime_mem_peak_reset (which sets the peak to the current). */
+size_t cr_runtime_mem_current(const cr_runtime *rt);
+size_t cr_runtime_mem_peak(const cr_runtime *rt);
+void cr_runtime_mem_peak_reset(cr_runtime *rt);
+cr_build_stats cr_runtime_build_stats(const cr_runtime *rt);
 
 /* Selects a device (see cr_device_select) and sets up context and queue. */
 cr_status cr_runtime_create(const char *selector, cr_runtime **out);
@@ -136,7 +140,7 @@ cr_status cr_enqueue(cr_runtime *rt, cl_kernel k, cl_uint dim, const size_t *glo
 cr_status cr_fail_device(const cr_runtime *rt, int err, const char *call, const char *what, const char *file,
                          int line);
 
-/* Device buffers, counted towards rt->mem_current / mem_peak. what names the
+/* Device buffers, counted towards cr_runtime_mem_current / _peak. what names the
  * buffer in errors ("conv activations"); a request larger than the device's
  * largest buffer, or than its global memory less what is already allocated,
  * fails before clCreateBuffer with the device's name and what to do. */
