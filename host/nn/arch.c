@@ -43,28 +43,35 @@ cr_status cr_arch_convs(const cr_arch *a, cr_conv_spec **convs, int *n)
     return st;
 }
 
-int64_t cr_arch_param_count(const cr_arch *a)
+/* Weights + biases and multiply-adds per input pixel, summed over the graph's op rows;
+ * an op at level lv has 4^-lv output pixels per input pixel. */
+static cr_status graph_totals(const cr_arch *a, int64_t *params, double *macs)
 {
     wn_graph g;
-    if (wn_graph_build(a, &g) != CR_OK) return -1;
-    int64_t total = 0;
-    for (int i = 0; i < g.nops; i++) total += wn_op_table[g.ops[i].kind].params(&g.ops[i]);
+    cr_status st = wn_graph_build(a, &g);
+    if (st != CR_OK) return st;
+    *params = 0, *macs = 0;
+    for (int i = 0; i < g.nops; i++) {
+        const wn_op *op = &g.ops[i];
+        *params += wn_op_table[op->kind].params(op);
+        *macs += wn_op_table[op->kind].macs(op) / (double)(1L << (2 * g.t[op->y].lv));
+    }
     wn_graph_free(&g);
-    return total;
+    return CR_OK;
+}
+
+int64_t cr_arch_param_count(const cr_arch *a)
+{
+    int64_t p;
+    double m;
+    return graph_totals(a, &p, &m) == CR_OK ? p : -1;
 }
 
 double cr_arch_macs_per_pixel(const cr_arch *a)
 {
-    /* an op at level lv has 4^-lv output pixels per input pixel */
-    wn_graph g;
-    if (wn_graph_build(a, &g) != CR_OK) return -1;
-    double total = 0;
-    for (int i = 0; i < g.nops; i++) {
-        const wn_op *op = &g.ops[i];
-        total += wn_op_table[op->kind].macs(op) / (double)(1L << (2 * g.t[op->y].lv));
-    }
-    wn_graph_free(&g);
-    return total;
+    int64_t p;
+    double m;
+    return graph_totals(a, &p, &m) == CR_OK ? m : -1;
 }
 
 cr_status cr_arch_field(const cr_arch *a, int n, int p, int *lo, int *hi)

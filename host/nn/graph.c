@@ -129,20 +129,26 @@ typedef struct builder {
     cr_status st; /* first failure; later calls do nothing */
 } builder;
 
+/* Room for one more element in the array *v of n (capacity *cap); 0 when out of memory. */
+static int grow(builder *b, void **v, int n, int *cap, size_t elem)
+{
+    if (n < *cap) return 1;
+    int c = *cap ? 2 * *cap : 64;
+    void *p = realloc(*v, (size_t)c * elem);
+    if (!p) {
+        b->st = cr_fail(CR_ERR_NOMEM, "out of memory building the network graph");
+        return 0;
+    }
+    *v = p;
+    *cap = c;
+    return 1;
+}
+
 static int new_tensor(builder *b, int c, int lv, int producer)
 {
     if (b->st != CR_OK) return -1;
     wn_graph *g = b->g;
-    if (g->nt == b->cap_t) {
-        int cap = b->cap_t ? 2 * b->cap_t : 64;
-        wn_tensor *t = realloc(g->t, (size_t)cap * sizeof *t);
-        if (!t) {
-            b->st = cr_fail(CR_ERR_NOMEM, "out of memory building the network graph");
-            return -1;
-        }
-        g->t = t;
-        b->cap_t = cap;
-    }
+    if (!grow(b, (void **)&g->t, g->nt, &b->cap_t, sizeof *g->t)) return -1;
     g->t[g->nt].c = c;
     g->t[g->nt].lv = lv;
     g->t[g->nt].producer = producer;
@@ -155,16 +161,7 @@ static int add_op(builder *b, wn_op op)
 {
     if (b->st != CR_OK) return -1;
     wn_graph *g = b->g;
-    if (g->nops == b->cap_ops) {
-        int cap = b->cap_ops ? 2 * b->cap_ops : 64;
-        wn_op *o = realloc(g->ops, (size_t)cap * sizeof *o);
-        if (!o) {
-            b->st = cr_fail(CR_ERR_NOMEM, "out of memory building the network graph");
-            return -1;
-        }
-        g->ops = o;
-        b->cap_ops = cap;
-    }
+    if (!grow(b, (void **)&g->ops, g->nops, &b->cap_ops, sizeof *g->ops)) return -1;
     int c, lv;
     wn_op_table[op.kind].out_shape(&op, &g->t[op.a], op.b >= 0 ? &g->t[op.b] : NULL, &c, &lv);
     op.y = new_tensor(b, c, lv, g->nops);
