@@ -37,7 +37,7 @@ cr_status cr_arch_convs(const cr_arch *a, cr_conv_spec **convs, int *n)
     cr_conv_spec *v = calloc((size_t)g.nconvs, sizeof *v);
     if (!v) st = cr_fail(CR_ERR_NOMEM, "out of memory listing the network's layers");
     for (int i = 0; v && i < g.nops; i++)
-        if (g.ops[i].kind == WN_CONV) v[g.ops[i].conv] = g.ops[i].spec;
+        if (g.ops[i].conv >= 0) v[g.ops[i].conv] = g.ops[i].spec;
     if (v) *convs = v, *n = g.nconvs;
     wn_graph_free(&g);
     return st;

@@ -19,9 +19,9 @@ typedef enum wn_opkind { WN_CONV, WN_POOL, WN_D2S, WN_ADD, WN_CONCAT, WN_OPKINDS
  * with RELU and/or RESIDUAL (res = b); the other kinds read a (and b). */
 typedef struct wn_op {
     wn_opkind kind;
-    int conv;          /* WN_CONV: its index among the graph's convolutions (= checkpoint layer,
-                          parameter-table conv); -1 otherwise */
-    cr_conv_spec spec; /* WN_CONV: name, kernel, stride, channels, input level */
+    int conv;          /* ops with weights: their index among them (= checkpoint layer, parameter-
+                          table conv, in graph order); -1 for ops without */
+    cr_conv_spec spec; /* ops with weights: name, kernel, stride, channels, input level */
     cr_conv2d cv;      /* WN_CONV: shape, flags, and the engine chosen at prepare */
     int y, a, b;       /* tensor ids: output, first input, second input (or -1) */
 } wn_op;
@@ -37,7 +37,7 @@ typedef struct wn_graph {
     int nops;
     wn_tensor *t; /* (nt) */
     int nt;
-    int nconvs;   /* ops of kind WN_CONV */
+    int nconvs;   /* ops with weights (conv >= 0) */
     int input;    /* tensor id of the image (n, 1, h, w) */
     int output;   /* tensor id of the result (n, 1, h, w) */
 } wn_graph;

@@ -23,7 +23,7 @@ cr_status cr_waunet_create(cr_nn *nn, const cr_arch *a, cr_waunet **out)
     /* the parameter table: one weight-normalised conv per conv op, in graph (= checkpoint) order */
     for (int i = 0; i < m->graph.nops; i++) {
         const wn_op *op = &m->graph.ops[i];
-        if (op->kind == WN_CONV)
+        if (op->conv >= 0) /* an op with weights: a weight-normalised conv of the table */
             CR_TRY(cr_params_add_conv(m->params, op->spec.name, op->spec.cin, op->spec.cout, op->spec.k, NULL));
     }
     CR_TRY(cr_params_alloc(m->params));
@@ -230,7 +230,7 @@ static cr_status run_op(cr_waunet *m, const wn_op *op)
     cr_tensor y = slot_view(m, op->y, op->y), a = slot_view(m, op->a, op->a), b, w, bias;
     wn_run r = {m->nn, op, &y, &a, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
     if (op->b >= 0) b = slot_view(m, op->b, op->b), r.b = &b;
-    if (op->kind == WN_CONV) {
+    if (op->conv >= 0) {
         w = cr_params_w(m->params, op->conv), bias = cr_params_b(m->params, op->conv);
         r.w = &w, r.bias = &bias;
     }
@@ -292,7 +292,7 @@ static cr_status backward_op(cr_waunet *m, const wn_op *op, const cr_tensor *dou
         CR_TRY(grad_for_write(m, op->b, dinput, &db, &wb));
         if (wb) r.db = &db;
     }
-    if (op->kind == WN_CONV) {
+    if (op->conv >= 0) {
         w = cr_params_w(m->params, op->conv), dw = cr_params_dw(m->params, op->conv);
         dbias = cr_params_db(m->params, op->conv);
         r.w = &w, r.dw = &dw, r.dbias = &dbias;
