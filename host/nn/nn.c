@@ -31,14 +31,17 @@ static const struct {
     [CR_NNK_WN_BWD] = {"weightnorm.cl", "weightnorm_bwd"},
     [CR_NNK_ADAM] = {"adam.cl", "adam_update"},
 };
-/* A kernel added to the enum without a row here leaves a NULL row (refused by
- * cr_nn_kernel, and tests/test_cl_nn_layers.c builds every row); a row past the
- * enum does not compile. */
+/* A kernel added to the enum without a row here leaves a NULL row, refused when
+ * an engine is created; a row past the enum does not compile; and
+ * tests/test_cl_nn_layers.c builds every row (a name its file lacks). */
 _Static_assert(sizeof cr_nn_kernel_table / sizeof cr_nn_kernel_table[0] == CR_NNK_COUNT, "one row per cr_nnk");
 
 cr_status cr_nn_create(cr_runtime *rt, cr_precision prec, cr_nn **out)
 {
     *out = NULL;
+    for (int i = 0; i < CR_NNK_COUNT; i++)
+        if (!cr_nn_kernel_table[i].file || !cr_nn_kernel_table[i].name)
+            return cr_fail(CR_ERR_INTERNAL, "network kernel %d has no row in cr_nn_kernel_table", i);
     if (prec == CR_DOUBLE && !rt->dev.fp64)
         return cr_fail(CR_ERR_UNSUPPORTED, "%s has no double precision (cl_khr_fp64)", rt->dev.device_name);
     cr_nn *nn = calloc(1, sizeof *nn);
