@@ -1,4 +1,4 @@
-/* bench_conv: GFLOP/s of the conv_fast kernels (forward, dX, dW) at the WA-U-Net's layer
+/* bench_conv: GFLOP/s of the tiled convolution engine (host/nn/conv_fast.h; forward, dX, dW) at the WA-U-Net's layer
  * shapes, next to OpenBLAS SGEMM measured in the same run at n = 2048 and at each layer's
  * GEMM shape (M x N x K = cout x pixels x cin*k*k). Every timed result is first checked
  * against a double-precision CPU computation at sampled points.
@@ -15,34 +15,18 @@
 #include <string.h>
 #include <time.h>
 
-#include "clrestore/conv_fast.h"
+#include "clrestore/arch.h"
 #include "clrestore/runtime.h"
+#include "conv_fast.h"
 
 #ifdef CLRESTORE_HAVE_OPENBLAS
 #include <cblas.h>
 #endif
 
 typedef struct layer {
-    const char *what;
-    int n, cin, cout, size, k, s, train;
+    char what[48]; /* the first convolution of the graph with this shape */
+    int n, cin, cout, size, k, s, train, quick;
 } layer;
-
-/* Training: batch 10 at 192^2 and the sizes below it; inference: N = 1 at full resolution. */
-static const layer layers[] = {
-    {"in conv", 10, 1, 32, 192, 3, 1, 1},       {"expand", 10, 32, 128, 192, 1, 1, 1},
-    {"bottleneck", 10, 128, 25, 192, 1, 1, 1},  {"enc conv", 10, 25, 32, 192, 3, 1, 1},
-    {"down", 10, 32, 32, 192, 3, 2, 1},         {"dec conv", 10, 25, 32, 192, 4, 1, 1},
-    {"dec 32->32", 10, 32, 32, 192, 4, 1, 1},   {"up expand", 10, 128, 512, 96, 1, 1, 1},
-    {"up bneck", 10, 512, 102, 96, 1, 1, 1},    {"up conv", 10, 102, 128, 96, 4, 1, 1},
-    {"up 128->128", 10, 128, 128, 96, 4, 1, 1}, {"expand", 10, 32, 128, 48, 1, 1, 1},
-    {"up conv", 10, 102, 128, 24, 4, 1, 1},     {"expand", 1, 32, 128, 1024, 1, 1, 0},
-    {"bottleneck", 1, 128, 25, 1024, 1, 1, 0},  {"enc conv", 1, 25, 32, 1024, 3, 1, 0},
-    {"down", 1, 32, 32, 1024, 3, 2, 0},         {"dec conv", 1, 25, 32, 1024, 4, 1, 0},
-    {"up expand", 1, 128, 512, 512, 1, 1, 0},   {"up bneck", 1, 512, 102, 512, 1, 1, 0},
-    {"up conv", 1, 102, 128, 512, 4, 1, 0},     {"up conv", 1, 102, 128, 256, 4, 1, 0},
-    {"up conv", 1, 102, 128, 128, 4, 1, 0},
-};
-static const int quick_layers[] = {1, 2, 5, 7, 9, 13, 17, 20};
 
 static double now(void)
 {
@@ -73,6 +57,39 @@ static float frand(void)
         }                                                                                      \
     } while (0)
 
+/* The layer shapes of the default WA-U-Net, from its graph (cr_arch_convs: each
+ * convolution with its level): training, batch 10 at 192^2, and inference, N = 1 at
+ * 1024^2; each distinct shape once. --quick keeps the first of each (cin, cout, k, s)
+ * in training and the full-resolution inference ones. */
+static layer *graph_layers(int *count)
+{
+    cr_arch a = cr_arch_default();
+    cr_conv_spec *c = NULL;
+    int nc = 0, nl = 0;
+    DIE(cr_arch_convs(&a, &c, &nc));
+    layer *L = calloc((size_t)(2 * nc), sizeof *L);
+    if (!L) exit(1);
+    for (int train = 1; train >= 0; train--)
+        for (int i = 0; i < nc; i++) {
+            layer l = {"", train ? 10 : 1, c[i].cin, c[i].cout, (train ? 192 : 1024) >> c[i].level, c[i].k,
+                       c[i].stride, train, 1};
+            snprintf(l.what, sizeof l.what, "%s", c[i].name);
+            int seen = 0;
+            for (int j = 0; j < nl && !seen; j++) {
+                const layer *o = &L[j];
+                if (o->cin == l.cin && o->cout == l.cout && o->k == l.k && o->s == l.s && o->train == l.train) {
+                    l.quick = 0;
+                    seen = o->n == l.n && o->size == l.size;
+                }
+            }
+            if (!train) l.quick = c[i].level == 0;
+            if (!seen) L[nl++] = l;
+        }
+    free(c);
+    *count = nl;
+    return L;
+}
+
 typedef enum { FWD, DX, DW } pass;
 static const char *pass_name[] = {"fwd", "dX", "dW"};
 
@@ -81,16 +98,18 @@ typedef struct bufs {
     float *hx, *hw, *hb, *hdy;
 } bufs;
 
-static void run_pass(conv_fast *cf, const layer *l, bufs *B, pass p)
+static cr_conv_geom geom(const layer *l) { return cr_conv_geom_make(l->n, l->cin, l->size, l->size, l->cout, l->k, l->s); }
+#define TB(b) (&(cr_tensor){.buf = (b)})
+
+static void run_pass(cr_conv_fast *cf, const layer *l, bufs *B, pass p)
 {
+    cr_conv_geom g = geom(l);
     if (p == FWD)
-        DIE(conv_fast_forward(cf, cf_mem(B->y), cf_mem(B->x), cf_mem(B->w), cf_mem(B->b), cf_mem(NULL), 1, l->n, l->cin, l->size, l->size, l->cout, l->k,
-                              l->s));
+        DIE(cr_conv_fast_forward(cf, &g, TB(B->y), TB(B->x), TB(B->w), TB(B->b), NULL, 1));
     else if (p == DX)
-        DIE(conv_fast_backward_input(cf, cf_mem(B->dx), cf_mem(B->dy), cf_mem(B->w), 0, l->n, l->cin, l->size, l->size, l->cout, l->k, l->s));
+        DIE(cr_conv_fast_backward_input(cf, &g, TB(B->dx), TB(B->dy), TB(B->w), 0));
     else
-        DIE(conv_fast_backward_weights(cf, cf_mem(B->dw), cf_mem(B->db), cf_mem(B->dy), cf_mem(B->x), l->n, l->cin, l->size, l->size, l->cout, l->k,
-                                       l->s));
+        DIE(cr_conv_fast_backward_weights(cf, &g, TB(B->dw), TB(B->db), TB(B->dy), TB(B->x)));
 }
 
 /* Input pixel that output o reads at tap t, or -1 in the padding. */
@@ -100,8 +119,8 @@ static int src(int o, int t, int s, int pad, int in) { int i = o * s + t - pad; 
  * (relative to the sum of |terms|, which bounds float rounding for any sign mix). */
 static double check(cr_runtime *rt, const layer *l, bufs *B, pass p)
 {
-    int ho, pt, k = l->k, H = l->size;
-    conv_fast_geometry(H, k, l->s, &ho, &pt);
+    cr_conv_geom g = geom(l);
+    int ho = g.ho, pt = g.pad_y, k = l->k, H = l->size;
     double worst = 0;
     for (int t = 0; t < 24; t++) {
         double ref = 0, mag = 1e-30;
@@ -162,7 +181,7 @@ static double check(cr_runtime *rt, const layer *l, bufs *B, pass p)
 
 static int use_min = 0; /* --min: best of the repetitions, for tuning on a shared machine */
 
-static double median_time(cr_runtime *rt, conv_fast *cf, const layer *l, bufs *B, pass p, int reps)
+static double median_time(cr_runtime *rt, cr_conv_fast *cf, const layer *l, bufs *B, pass p, int reps)
 {
     double t[32];
     if (reps > 32) reps = 32;
@@ -218,7 +237,7 @@ int main(int argc, char **argv)
 {
     int quick = 0, reps = 3;
     const char *filter = NULL, *device = NULL, *passes = "fwd,dX,dW";
-    conv_fast_tiles over = {0};
+    cr_conv_tiles over = {0};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick")) quick = 1;
         else if (!strcmp(argv[i], "--min")) use_min = 1;
@@ -240,10 +259,10 @@ int main(int argc, char **argv)
         }
     }
     cr_runtime *rt = NULL;
-    conv_fast *cf = NULL;
+    cr_conv_fast *cf = NULL;
     DIE(cr_runtime_create(device, &rt));
-    DIE(conv_fast_create(rt, &cf));
-    conv_fast_tiles *t = conv_fast_tiles_of(cf);
+    DIE(cr_conv_fast_create(rt, &cf));
+    cr_conv_tiles *t = cr_conv_fast_tiles(cf);
     if (over.fwd_tm)
         t->fwd_tm = over.fwd_tm, t->fwd_vw = over.fwd_vw, t->fwd_local = over.fwd_local, t->fwd_tm_fit = 0;
     if (over.dw_tm) t->dw_tm = over.dw_tm, t->dw_tn = over.dw_tn, t->dw_vw = over.dw_vw, t->dw_local = over.dw_local;
@@ -261,16 +280,16 @@ int main(int argc, char **argv)
 #else
     printf("OpenBLAS: not built in (install libopenblas-dev and reconfigure); no reference column\n");
 #endif
-    printf("\n%-12s %3s %4s %4s %5s %2s %2s %-4s %8s %9s %8s %9s %7s %7s %8s\n", "layer", "n", "cin", "cout", "size",
+    printf("\n%-26s %3s %4s %4s %5s %2s %2s %-4s %8s %9s %8s %9s %7s %7s %8s\n", "layer", "n", "cin", "cout", "size",
            "k", "s", "pass", "GFLOP", "ms", "GFLOP/s", "BLAS", "/BLAS", "/2048", "maxrel");
-    int nl = quick ? (int)(sizeof quick_layers / sizeof quick_layers[0]) : (int)(sizeof layers / sizeof layers[0]);
+    int nl = 0;
+    layer *layers = graph_layers(&nl);
     double sum_flop[2] = {0, 0}, sum_time[2] = {0, 0};
     int failed = 0;
     for (int li = 0; li < nl; li++) {
-        const layer *l = &layers[quick ? quick_layers[li] : li];
-        if (filter && !strstr(l->what, filter)) continue;
-        int ho, pt;
-        conv_fast_geometry(l->size, l->k, l->s, &ho, &pt);
+        const layer *l = &layers[li];
+        if ((quick && !l->quick) || (filter && !strstr(l->what, filter))) continue;
+        int ho = geom(l).ho;
         size_t nx = (size_t)l->n * l->cin * l->size * l->size, ny = (size_t)l->n * l->cout * ho * ho;
         size_t nw = (size_t)l->cout * l->cin * l->k * l->k;
         bufs B = {0};
@@ -303,7 +322,7 @@ int main(int argc, char **argv)
 #endif
             double gf = flop / sec * 1e-9;
             sum_flop[l->train] += flop, sum_time[l->train] += sec;
-            printf("%-12s %3d %4d %4d %5d %2d %2d %-4s %8.2f %9.2f %8.1f %9.1f %7.2f %7.2f %8.1e%s\n", l->what, l->n,
+            printf("%-26s %3d %4d %4d %5d %2d %2d %-4s %8.2f %9.2f %8.1f %9.1f %7.2f %7.2f %8.1e%s\n", l->what, l->n,
                    l->cin, l->cout, l->size, l->k, l->s, pass_name[p], flop * 1e-9, sec * 1e3, gf, blas,
                    blas > 0 ? gf / blas : 0, blas2048 > 0 ? gf / blas2048 : 0, err, err > 1e-4 ? "  CHECK FAILED" : "");
             fflush(stdout);
@@ -317,7 +336,8 @@ int main(int argc, char **argv)
             printf("%s layers: %.1f GFLOP in %.0f ms = %.1f GFLOP/s%s\n", tr ? "training" : "inference",
                    sum_flop[tr] * 1e-9, sum_time[tr] * 1e3, sum_flop[tr] / sum_time[tr] * 1e-9,
                    blas2048 > 0 ? "" : "");
-    conv_fast_free(cf);
+    free(layers);
+    cr_conv_fast_free(cf);
     cr_runtime_free(rt);
     return failed ? 1 : 0;
 }

@@ -7,7 +7,7 @@
  * alpha_t (bias correction) is computed on the host in double. Note eps is
  * added to sqrt(v), NOT to sqrt(v_hat) as in the paper's Algorithm 1; the two
  * agree with eps_hat = eps sqrt(1 - beta2^t). */
-/* `real`, real8_t, real16_t: kernels/nn_prelude.cl, prepended by host/nn/nn.c */
+#include "nn_prelude.cl" /* `real`, real8_t, real16_t */
 
 __kernel void adam_update(__global real *p, __global const real *grad, __global real *m, __global real *v,
                           const real alpha_t, const real beta1, const real beta2, const real eps, const int n)

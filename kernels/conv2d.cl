@@ -6,12 +6,9 @@
  *
  * Index conventions: x (N, cin, h, w), w (cout, cin, k, k), y (N, cout, ho, wo);
  * output (oy, ox) reads input rows oy*s - pad_y + ky, columns ox*s - pad_x + kx.
- * flags: bit 0 ReLU, bit 1 residual, bit 2 bias present. */
-/* `real`, real8_t, real16_t: kernels/nn_prelude.cl, prepended by host/nn/nn.c */
-
-#define CONV_RELU 1
-#define CONV_RESIDUAL 2
-#define CONV_BIAS 4
+ * flags: CR_CONV_FLAG_* of conv_flags.h. */
+#include "nn_prelude.cl"
+#include "conv_flags.h"
 
 /* Gradient at the pre-activation (before ReLU) of output element i: dy[i],
  * masked by the ReLU, which was active where y > 0 (or y > res when the
@@ -19,8 +16,8 @@
 real dpre_at(__global const real *dy, __global const real *y, __global const real *res, int i, int flags)
 {
     real g = dy[i];
-    if (flags & CONV_RELU) {
-        real thr = (flags & CONV_RESIDUAL) ? res[i] : (real)0;
+    if (flags & CR_CONV_FLAG_RELU) {
+        real thr = (flags & CR_CONV_FLAG_RESIDUAL) ? res[i] : (real)0;
         if (!(y[i] > thr)) g = (real)0;
     }
     return g;
@@ -38,7 +35,7 @@ __kernel void conv2d_fwd(__global real *y, const int yoff, __global const real *
     int img = nc / cout, co = nc % cout;
     __global const real *xi = x + xoff + img * cin * h * wd;
     __global const real *wc = w + woff + co * cin * k * k;
-    real acc = (flags & CONV_BIAS) ? b[boff + co] : (real)0;
+    real acc = (flags & CR_CONV_FLAG_BIAS) ? b[boff + co] : (real)0;
     for (int ci = 0; ci < cin; ci++) {
         for (int ky = 0; ky < k; ky++) {
             int iy = oy * s - pad_y + ky;
@@ -50,9 +47,9 @@ __kernel void conv2d_fwd(__global real *y, const int yoff, __global const real *
             }
         }
     }
-    if (flags & CONV_RELU) acc = fmax(acc, (real)0);
+    if (flags & CR_CONV_FLAG_RELU) acc = fmax(acc, (real)0);
     int o = (nc * ho + oy) * wo + ox;
-    if (flags & CONV_RESIDUAL) acc += res[resoff + o];
+    if (flags & CR_CONV_FLAG_RESIDUAL) acc += res[resoff + o];
     y[yoff + o] = acc;
 }
 

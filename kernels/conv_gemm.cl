@@ -54,9 +54,7 @@
 #define DVEC CAT(float, DW_VW)
 #define DVLOAD CAT(vload, DW_VW)
 
-#define FLAG_BIAS 1
-#define FLAG_RELU 2
-#define FLAG_RESIDUAL 4
+#include "conv_flags.h"
 
 /* Loads the first `valid` floats of p into a vector, zeros after (row and plane ends). */
 static VEC load_tail(__global const float *p, int valid)
@@ -154,7 +152,7 @@ __kernel void conv_pad(__global float *xp, __global const float *x, const int x_
         xb += plane;                                                                          \
     }
 
-/* y[n, co, oy, ox] = act(sum + b[co]) + res[n, co, oy, ox] (flags: FLAG_*).
+/* y[n, co, oy, ox] = act(sum + b[co]) + res[n, co, oy, ox] (flags: CR_CONV_FLAG_*).
  * x: padded input [n, cin, hp, CONV_S, wq] (or the raw input for 1x1 stride 1, hp = 1,
  * wq = h*w, hout = 1, wout = h*w). global = (cout_pad / TM, hout * ceil(wout / VW), n).
  * The channel blocks vary fastest: work-groups are taken in order of their id, so every
@@ -198,16 +196,16 @@ __kernel void conv_fwd(__global float *y, const int y_off, __global const float 
     _Pragma("unroll") for (int i = 0; i < CONV_TM; i++) {
         if (co0 + i >= cout) break;
         VEC v = acc[i];
-        if (flags & FLAG_BIAS) v += (VEC)(bias[co0 + i]);
-        if (flags & FLAG_RELU) v = fmax(v, (VEC)(0.0f));
+        if (flags & CR_CONV_FLAG_BIAS) v += (VEC)(bias[co0 + i]);
+        if (flags & CR_CONV_FLAG_RELU) v = fmax(v, (VEC)(0.0f));
         size_t o = obase + i * opix;
         if (valid == CONV_VW) {
-            if (flags & FLAG_RESIDUAL) v += VLOAD(0, res + o);
+            if (flags & CR_CONV_FLAG_RESIDUAL) v += VLOAD(0, res + o);
             VSTORE(v, 0, y + o);
         } else {
             float t[CONV_VW];
             VSTORE(v, 0, t);
-            for (int j = 0; j < valid; j++) y[o + j] = t[j] + ((flags & FLAG_RESIDUAL) ? res[o + j] : 0.0f);
+            for (int j = 0; j < valid; j++) y[o + j] = t[j] + ((flags & CR_CONV_FLAG_RESIDUAL) ? res[o + j] : 0.0f);
         }
     }
 }

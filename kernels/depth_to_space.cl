@@ -1,7 +1,7 @@
 /* Depth-to-space with block 2 in TensorFlow's channel order:
  * y (N, C, 2h, 2w), x (N, 4C, h, w), y[n, c, 2r + i, 2s + j] = x[n, (2i + j)C + c, r, s].
  * A permutation, so the backward is the inverse gather (accumulated). */
-/* `real`, real8_t, real16_t: kernels/nn_prelude.cl, prepended by host/nn/nn.c */
+#include "nn_prelude.cl" /* `real`, real8_t, real16_t */
 
 
 /* (a0, b0, a1, b1, ..., a7, b7) */

@@ -1,7 +1,7 @@
 /* Mean squared error: per-work-item partial sums of (p - t)^2 (the host adds
  * them in double and divides by the count), and the gradient
  * dp += scale (p - t) with scale = 2 dloss / count. */
-/* `real`, real8_t, real16_t: kernels/nn_prelude.cl, prepended by host/nn/nn.c */
+#include "nn_prelude.cl" /* `real`, real8_t, real16_t */
 
 /* global = parts items; item i sums elements i, i + parts, i + 2 parts, ... */
 __kernel void mse_partial(__global real *partial, __global const real *p, const int poff,

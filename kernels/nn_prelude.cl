@@ -1,4 +1,4 @@
-/* Prepended by the network engine (host/nn/nn.c) to every layer kernel file:
+/* Included (`#include "nn_prelude.cl"`, expanded by host/runtime/program.c) by every layer kernel file:
  * the element type `real` and its vectors, double when the engine is built
  * with -DCR_REAL_DOUBLE=1 (gradient checks), else float. */
 #ifdef CR_REAL_DOUBLE

@@ -2,7 +2,7 @@
  * channel concat. Work-items own disjoint elements of the written tensor, so no two
  * items ever write the same element; every buffer comes with an element
  * offset. Backward kernels accumulate (+=) into their gradients. */
-/* `real`, real8_t, real16_t: kernels/nn_prelude.cl, prepended by host/nn/nn.c */
+#include "nn_prelude.cl" /* `real`, real8_t, real16_t */
 
 /* Every kernel handles PW_VW = 8 consecutive elements per work-item with vector loads and
  * stores (one item per element cost more in scheduling than the arithmetic on PoCL's CPU

@@ -3,7 +3,7 @@
  * first maximum in the order (0,0), (0,1), (1,0), (1,1) wins (strict >), so
  * forward and backward agree. One work-item per output element; windows do
  * not overlap, so the backward's += never races. */
-/* `real`, real8_t, real16_t: kernels/nn_prelude.cl, prepended by host/nn/nn.c */
+#include "nn_prelude.cl" /* `real`, real8_t, real16_t */
 
 /* x (N*C, h, w) -> index in x of the argmax of output (plane, oy, ox). */
 int window_argmax(__global const real *x, int plane, int oy, int ox, int h, int w)

@@ -8,7 +8,7 @@
  * 1e-12) so an all-zero row gives w = 0 instead of NaN; in the clamped region
  * the norm is a constant and the second term of dL/dv vanishes.
  * One work-item per row: rows are short (cin k k <= a few thousand). */
-/* `real`, real8_t, real16_t: kernels/nn_prelude.cl, prepended by host/nn/nn.c */
+#include "nn_prelude.cl" /* `real`, real8_t, real16_t */
 
 #ifndef WN_MIN_SQ
 #define WN_MIN_SQ 1e-12

@@ -1,4 +1,5 @@
-/* conv_fast (kernels/conv_gemm.cl) against a plain double-precision reference written here:
+/* The tiled convolution engine (host/nn/conv_fast.h, kernels/conv_gemm.cl) against a plain
+ * double-precision reference written here:
  * forward with bias / ReLU / residual, dX (overwrite and accumulate), dW and db (both
  * accumulate), on odd sizes, k = 1, 3, 4, stride 1 and 2, with default and odd tile sets,
  * with the weight-gradient reduction done in one pass and split into chunks (the first
@@ -7,9 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clrestore/conv_fast.h"
+#include "conv_fast.h"
 #include "clrestore/runtime.h"
 #include "testutil.h"
+
+/* A whole buffer as the engine's tensor argument (it reads buf and off only). */
+#define TB(b) (&(cr_tensor){.buf = (b)})
 
 typedef struct shape {
     int n, cin, h, w, cout, k, s;
@@ -116,11 +120,10 @@ static float *download(cr_runtime *rt, cl_mem m, size_t count)
     return p;
 }
 
-static void run_case(cr_runtime *rt, conv_fast *cf, const shape *c, const char *label)
+static void run_case(cr_runtime *rt, cr_conv_fast *cf, const shape *c, const char *label)
 {
-    int ho, wo, pt, pl;
-    conv_fast_geometry(c->h, c->k, c->s, &ho, &pt);
-    conv_fast_geometry(c->w, c->k, c->s, &wo, &pl);
+    cr_conv_geom G = cr_conv_geom_make(c->n, c->cin, c->h, c->w, c->cout, c->k, c->s);
+    int ho = G.ho, wo = G.wo, pt = G.pad_y, pl = G.pad_x;
     size_t nx = (size_t)c->n * c->cin * c->h * c->w, ny = (size_t)c->n * c->cout * ho * wo;
     size_t nw = (size_t)c->cout * c->cin * c->k * c->k;
     float *x = rand_buf(nx), *w = rand_buf(nw), *b = rand_buf(c->cout), *r = rand_buf(ny), *dy = rand_buf(ny);
@@ -137,8 +140,7 @@ static void run_case(cr_runtime *rt, conv_fast *cf, const shape *c, const char *
     for (int mode = 0; mode < 4; mode++) {
         int relu = mode == 1 || mode == 3;
         const float *res = mode >= 2 ? r : NULL;
-        CHECK_OK(conv_fast_forward(cf, cf_mem(by), cf_mem(bx), cf_mem(bw), cf_mem(bb), cf_mem(res ? br : NULL), relu, c->n, c->cin, c->h, c->w,
-                                   c->cout, c->k, c->s));
+        CHECK_OK(cr_conv_fast_forward(cf, &G, TB(by), TB(bx), TB(bw), TB(bb), res ? TB(br) : NULL, relu));
         float *y = download(rt, by, ny);
         ref_forward(c, x, w, b, res, relu, ho, wo, pt, pl, ry);
         double e = rel_err(y, ry, ny);
@@ -146,7 +148,7 @@ static void run_case(cr_runtime *rt, conv_fast *cf, const shape *c, const char *
         free(y);
     }
     /* forward without bias */
-    CHECK_OK(conv_fast_forward(cf, cf_mem(by), cf_mem(bx), cf_mem(bw), cf_mem(NULL), cf_mem(NULL), 0, c->n, c->cin, c->h, c->w, c->cout, c->k, c->s));
+    CHECK_OK(cr_conv_fast_forward(cf, &G, TB(by), TB(bx), TB(bw), NULL, NULL, 0));
     float *y = download(rt, by, ny);
     ref_forward(c, x, w, NULL, NULL, 0, ho, wo, pt, pl, ry);
     CHECK_MSG(rel_err(y, ry, ny) < tol, "%s forward without bias: %.3g", label, rel_err(y, ry, ny));
@@ -157,8 +159,8 @@ static void run_case(cr_runtime *rt, conv_fast *cf, const shape *c, const char *
     for (size_t i = 0; i < nw; i++) rdw[i] = dw0[i];
     for (int i = 0; i < c->cout; i++) rdb[i] = db0[i];
     ref_backward(c, x, w, dy, ho, wo, pt, pl, rdx, rdw, rdb);
-    CHECK_OK(conv_fast_backward_input(cf, cf_mem(bdx), cf_mem(bdy), cf_mem(bw), 1, c->n, c->cin, c->h, c->w, c->cout, c->k, c->s));
-    CHECK_OK(conv_fast_backward_weights(cf, cf_mem(bdw), cf_mem(bdb), cf_mem(bdy), cf_mem(bx), c->n, c->cin, c->h, c->w, c->cout, c->k, c->s));
+    CHECK_OK(cr_conv_fast_backward_input(cf, &G, TB(bdx), TB(bdy), TB(bw), 1));
+    CHECK_OK(cr_conv_fast_backward_weights(cf, &G, TB(bdw), TB(bdb), TB(bdy), TB(bx)));
     float *gdx = download(rt, bdx, nx), *gdw = download(rt, bdw, nw), *gdb = download(rt, bdb, c->cout);
     double e;
     e = rel_err(gdx, rdx, nx);
@@ -173,7 +175,7 @@ static void run_case(cr_runtime *rt, conv_fast *cf, const shape *c, const char *
     memset(rdx, 0, nx * sizeof *rdx);
     memset(rdw, 0, nw * sizeof *rdw);
     ref_backward(c, x, w, dy, ho, wo, pt, pl, rdx, rdw, rdb);
-    CHECK_OK(conv_fast_backward_input(cf, cf_mem(bdx), cf_mem(bdy), cf_mem(bw), 0, c->n, c->cin, c->h, c->w, c->cout, c->k, c->s));
+    CHECK_OK(cr_conv_fast_backward_input(cf, &G, TB(bdx), TB(bdy), TB(bw), 0));
     gdx = download(rt, bdx, nx);
     e = rel_err(gdx, rdx, nx);
     CHECK_MSG(e < tol, "%s dX: rel err %.3g", label, e);
@@ -195,25 +197,22 @@ int main(void)
     }
     CHECK_OK(st);
     if (!rt) return test_finish("test_cl_conv_fast");
-    conv_fast *cf = NULL;
-    CHECK_OK(conv_fast_create(rt, &cf));
+    cr_conv_fast *cf = NULL;
+    CHECK_OK(cr_conv_fast_create(rt, &cf));
     if (!cf) return test_finish("test_cl_conv_fast");
 
     /* geometry: TF "same" */
-    int o, p;
-    conv_fast_geometry(8, 4, 1, &o, &p);
-    CHECK(o == 8 && p == 1);
-    conv_fast_geometry(8, 3, 2, &o, &p);
-    CHECK(o == 4 && p == 0);
-    conv_fast_geometry(7, 3, 2, &o, &p);
-    CHECK(o == 4 && p == 1);
+    cr_conv_geom g = cr_conv_geom_make(1, 1, 8, 7, 1, 4, 1);
+    CHECK(g.ho == 8 && g.pad_y == 1 && g.wo == 7 && g.pad_x == 1);
+    g = cr_conv_geom_make(1, 1, 8, 7, 1, 3, 2);
+    CHECK(g.ho == 4 && g.pad_y == 0 && g.wo == 4 && g.pad_x == 1);
 
     static const shape cases[] = {
         {2, 5, 7, 11, 6, 1, 1}, {2, 5, 7, 11, 6, 3, 1}, {2, 5, 7, 11, 6, 4, 1}, {2, 5, 7, 11, 6, 3, 2},
         {1, 5, 8, 10, 7, 3, 2}, {2, 3, 5, 7, 3, 1, 2},  {1, 19, 13, 21, 25, 4, 1}, {3, 17, 9, 13, 18, 1, 1},
     };
     char label[96];
-    conv_fast_tiles *t = conv_fast_tiles_of(cf), defaults = *t;
+    cr_conv_tiles *t = cr_conv_fast_tiles(cf), defaults = *t;
     for (int set = 0; set < 3; set++) {
         *t = defaults;
         if (set == 1) { /* every tail: odd tiles, one-pass dW reduction */
@@ -232,9 +231,10 @@ int main(void)
         }
     }
     /* a bad shape is an argument error, not a crash */
-    CHECK(conv_fast_forward(cf, cf_mem(NULL), cf_mem(NULL), cf_mem(NULL), cf_mem(NULL), cf_mem(NULL), 0, 0, 1, 1, 1, 1, 1, 1) == CR_ERR_ARG);
+    cr_conv_geom bad = cr_conv_geom_make(0, 1, 1, 1, 1, 1, 1);
+    CHECK(cr_conv_fast_forward(cf, &bad, NULL, NULL, NULL, NULL, NULL, 0) == CR_ERR_ARG);
 
-    conv_fast_free(cf);
+    cr_conv_fast_free(cf);
     cr_runtime_free(rt);
     return test_finish("test_cl_conv_fast");
 }

@@ -2,8 +2,9 @@
  * engine) against a plain-C double reference written here; gradients of x, w,
  * b and the residual (double engine) against central differences of the
  * device forward, for k = 1, 3, 4, strides 1 and 2, odd and even sizes, with
- * and without bias, ReLU and residual. The float engine's backward (other
- * kernels: conv_fast) against the double engine's on the same inputs, with
+ * and without bias, ReLU and residual; the float engine's forward with both
+ * kernel sets (tiled and reference). The float engine's backward (tiled
+ * kernels, host/nn/conv_fast.c) against the double engine's on the same inputs, with
  * every float tensor a view at an odd offset into one shared buffer. */
 #include "clrestore/nn.h"
 #include "nn_testutil.h"
@@ -95,10 +96,14 @@ static void run_case(cr_nn *nf, cr_nn *nd, const conv_case *c)
     snprintf(label, sizeof label, "n%d cin%d cout%d %dx%d k%d s%d flags%u bias%d", c->n, c->cin, c->cout, c->h,
              c->w, c->k, c->s, c->flags, c->bias);
 
-    for (int pass = 0; pass < 2; pass++) {
-        cr_nn *nn = pass == 0 ? nf : nd;
+    /* pass 0: float, tiled engine; 1: double (reference kernels); 2: float, reference kernels */
+    static const char *const pass_name[3] = {"float", "double", "float reference"};
+    for (int pass = 0; pass < 3; pass++) {
+        cr_nn *nn = pass == 1 ? nd : nf;
         if (!nn) continue;
-        conv_run r = {nn, {c->cin, c->cout, c->k, c->s, c->flags}, c->bias, {0}, {0}, {0}, {0}, {0}, rr, ny};
+        cr_conv_engine eng = pass == 2 ? CR_CONV_REFERENCE : CR_CONV_AUTO;
+        conv_run r = {nn, {c->cin, c->cout, c->k, c->s, c->flags, eng}, c->bias, {0}, {0}, {0}, {0}, {0}, rr, ny};
+        CHECK(cr_conv2d_engine(nn, &r.cv) == (pass == 0 ? CR_CONV_TILED : CR_CONV_REFERENCE));
         r.x = tu_tensor(nn, c->n, c->cin, c->h, c->w, x, "x");
         r.w = tu_tensor(nn, c->cout, c->cin, c->k, c->k, w, "w");
         r.b = tu_tensor(nn, 1, c->cout, 1, 1, b, "b");
@@ -107,8 +112,8 @@ static void run_case(cr_nn *nf, cr_nn *nd, const conv_case *c)
         run_forward(&r);
         double *y = tu_read(nn, &r.y);
         double e = tu_maxrel(y, yref, ny);
-        double tol = pass == 0 ? 1e-5 : 1e-12;
-        CHECK_MSG(e < tol, "%s: %s forward rel error %.3g", label, pass ? "double" : "float", e);
+        double tol = pass == 1 ? 1e-12 : 1e-5;
+        CHECK_MSG(e < tol, "%s: %s forward rel error %.3g", label, pass_name[pass], e);
         free(y);
         if ((c->flags & CR_CONV_RESIDUAL) && !(c->flags & CR_CONV_RELU)) {
             /* in place: y starts as the residual and is its own res */
@@ -191,7 +196,7 @@ static void check_float_backward(cr_nn *nf, cr_nn *nd, const conv_case *c)
     tu_fill(res, ny, -1, 1);
     tu_fill(dy, ny, -1, 1);
     ref_conv(y, x, res, w, b, c);
-    cr_conv2d cv = {c->cin, c->cout, c->k, c->s, c->flags};
+    cr_conv2d cv = {c->cin, c->cout, c->k, c->s, c->flags, CR_CONV_AUTO};
     /* x, w, b, res, y, dy, dx, dw, db, dres */
     const size_t counts[10] = {nx, nw, (size_t)c->cout, ny, ny, ny, nx, nw, (size_t)c->cout, ny};
     const int shapes[10][4] = {{c->n, c->cin, c->h, c->w}, {c->cout, c->cin, c->k, c->k}, {1, c->cout, 1, 1},
@@ -280,10 +285,13 @@ static void check_errors(cr_nn *nn)
 {
     cr_tensor x = tu_tensor(nn, 1, 3, 4, 4, NULL, "x"), w = tu_tensor(nn, 2, 3, 3, 3, NULL, "w");
     cr_tensor y = tu_tensor(nn, 1, 2, 4, 5, NULL, "y");
-    cr_conv2d cv = {3, 2, 3, 1, 0};
+    cr_conv2d cv = {3, 2, 3, 1, 0, CR_CONV_AUTO};
     cr_status st = cr_conv2d_forward(nn, &y, &x, NULL, &w, NULL, &cv);
     CHECK(st == CR_ERR_ARG && strstr(cr_error_message(), "conv2d y"));
     cv.stride = 3;
+    CHECK(cr_conv2d_forward(nn, &y, &x, NULL, &w, NULL, &cv) == CR_ERR_ARG);
+    cv.stride = 1;
+    cv.engine = CR_CONV_ENGINES;
     CHECK(cr_conv2d_forward(nn, &y, &x, NULL, &w, NULL, &cv) == CR_ERR_ARG);
     cr_tensor_release(nn, &x);
     cr_tensor_release(nn, &w);
@@ -299,6 +307,13 @@ int main(void)
     nd = tu_double_engine(rt);
     check_geometry();
     check_errors(nf);
+    if (nd) { /* the tiled engine is float only */
+        cr_tensor x = tu_tensor(nd, 1, 3, 4, 4, NULL, "x"), w = tu_tensor(nd, 2, 3, 3, 3, NULL, "w");
+        cr_tensor y = tu_tensor(nd, 1, 2, 4, 4, NULL, "y");
+        cr_conv2d cv = {3, 2, 3, 1, 0, CR_CONV_TILED};
+        CHECK(cr_conv2d_forward(nd, &y, &x, NULL, &w, NULL, &cv) == CR_ERR_UNSUPPORTED);
+        cr_tensor_release(nd, &x), cr_tensor_release(nd, &w), cr_tensor_release(nd, &y);
+    }
     tu_seed(42);
     static const conv_case cases[] = {
         {2, 5, 4, 7, 11, 1, 1, 0, 1},
@@ -318,7 +333,7 @@ int main(void)
     }
     cr_nn_free(nf);
     cr_nn_free(nd);
-    CHECK(rt->mem_current == 0);
+    CHECK(cr_runtime_mem_current(rt) == 0);
     cr_runtime_free(rt);
     return test_finish("test_cl_nn_conv2d");
 }

@@ -2,8 +2,9 @@
  * forward on the float engine against plain-C double references written
  * here; gradients on the double engine against central differences of the
  * device forward; max-pool tie-breaking; backward accumulates; the concat of
- * a tensor with itself. */
+ * a tensor with itself; every row of the engine's kernel table builds. */
 #include "clrestore/nn.h"
+#include "nn_internal.h" /* the kernel table, every row built below */
 #include "nn_testutil.h"
 
 enum { OP_RELU, OP_ADD, OP_CONCAT, OP_POOL, OP_D2S, OP_MSE };
@@ -330,9 +331,19 @@ int main(void)
     test_pool_ties(nf);
     test_offsets(nf);
     test_concat_self(nf);
+    /* every row of the engine's kernel table names a kernel its file has */
+    for (int e = 0; e < 2; e++) {
+        cr_nn *nn = e ? nd : nf;
+        for (int id = 0; nn && id < CR_NNK_COUNT; id++) {
+            cl_kernel k = NULL;
+            cr_status st = cr_nn_kernel(nn, (cr_nnk)id, &k);
+            CHECK_MSG(st == CR_OK && k, "kernel %d (%s engine): %s", id, e ? "double" : "float",
+                      st == CR_OK ? "" : cr_error_message());
+        }
+    }
     cr_nn_free(nf);
     cr_nn_free(nd);
-    CHECK(rt->mem_current == 0);
+    CHECK(cr_runtime_mem_current(rt) == 0);
     cr_runtime_free(rt);
     return test_finish("test_cl_nn_layers");
 }

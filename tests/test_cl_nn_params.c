@@ -260,7 +260,7 @@ int main(void)
     test_glorot(nf);
     cr_nn_free(nf);
     cr_nn_free(nd);
-    CHECK(rt->mem_current == 0);
+    CHECK(cr_runtime_mem_current(rt) == 0);
     cr_runtime_free(rt);
     return test_finish("test_cl_nn_params");
 }

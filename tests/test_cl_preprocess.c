@@ -260,11 +260,11 @@ int main(void)
         free(ref);
 
         /* a second call with the same shape allocates nothing new */
-        size_t mem = rt->mem_current;
+        size_t mem = cr_runtime_mem_current(rt);
         free(binned);
         binned = NULL;
         CHECK_OK(cr_preprocess(fw, img, h.nx, h.ny, &o, &binned, &bx, &by, &bapix));
-        CHECK(rt->mem_current == mem);
+        CHECK(cr_runtime_mem_current(rt) == mem);
     }
     free(binned);
     free(img);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "clrestore/runtime.h"
+#include "runtime_internal.h" /* the memory count, set by hand below */
 #include "testutil.h"
 
 static char cache_dir[256];
@@ -40,7 +41,7 @@ static void run_axpy(cr_runtime *rt)
     cl_kernel k = NULL;
     CHECK_OK(cr_buffer_create(rt, sizeof x, "x", &bx));
     CHECK_OK(cr_buffer_create(rt, sizeof y, "y", &by));
-    CHECK(rt->mem_current == 2 * sizeof x);
+    CHECK(cr_runtime_mem_current(rt) == 2 * sizeof x);
     CHECK_OK(cr_buffer_write(rt, bx, 0, sizeof x, x));
     CHECK_OK(cr_buffer_write(rt, by, 0, sizeof y, y));
     CHECK_OK(cr_kernel_create(rt, "blas1.cl", "axpy_f32", "-DCR_TEST_TAG=1", &k));
@@ -56,7 +57,7 @@ static void run_axpy(cr_runtime *rt)
     if (k) clReleaseKernel(k);
     cr_buffer_release(rt, &bx);
     cr_buffer_release(rt, &by);
-    CHECK(bx == NULL && rt->mem_current == 0 && rt->mem_peak == 2 * sizeof x);
+    CHECK(bx == NULL && cr_runtime_mem_current(rt) == 0 && cr_runtime_mem_peak(rt) == 2 * sizeof x);
 }
 
 int main(void)
@@ -93,10 +94,10 @@ int main(void)
     CHECK_OK(cr_runtime_create(NULL, &rt));
     if (!rt) return test_finish("test_cl_runtime");
     run_axpy(rt);
-    CHECK(rt->stats.compiles == 1 && rt->stats.disk_hits == 0 && rt->stats.disk_writes == 1);
+    CHECK(cr_runtime_build_stats(rt).compiles == 1 && cr_runtime_build_stats(rt).disk_hits == 0 && cr_runtime_build_stats(rt).disk_writes == 1);
     cl_program p = NULL;
     CHECK_OK(cr_program_get(rt, "blas1.cl", "-DCR_TEST_TAG=1", &p));
-    CHECK(rt->stats.memory_hits >= 1 && rt->stats.compiles == 1);
+    CHECK(cr_runtime_build_stats(rt).memory_hits >= 1 && cr_runtime_build_stats(rt).compiles == 1);
     cr_runtime_free(rt);
 
     /* second start: a cache hit, no compile */
@@ -104,8 +105,8 @@ int main(void)
     CHECK(cache_entry(entry, sizeof entry) == 1);
     CHECK_OK(cr_runtime_create(NULL, &rt));
     run_axpy(rt);
-    CHECK_MSG(rt->stats.disk_hits == 1 && rt->stats.compiles == 0, "hits %d compiles %d", rt->stats.disk_hits,
-              rt->stats.compiles);
+    CHECK_MSG(cr_runtime_build_stats(rt).disk_hits == 1 && cr_runtime_build_stats(rt).compiles == 0, "hits %d compiles %d", cr_runtime_build_stats(rt).disk_hits,
+              cr_runtime_build_stats(rt).compiles);
     cr_runtime_free(rt);
 
     /* a corrupt entry (one payload byte flipped) is rejected and rebuilt */
@@ -120,14 +121,14 @@ int main(void)
     }
     CHECK_OK(cr_runtime_create(NULL, &rt));
     run_axpy(rt);
-    CHECK(rt->stats.disk_rejects == 1 && rt->stats.compiles == 1 && rt->stats.disk_writes == 1);
+    CHECK(cr_runtime_build_stats(rt).disk_rejects == 1 && cr_runtime_build_stats(rt).compiles == 1 && cr_runtime_build_stats(rt).disk_writes == 1);
     cr_runtime_free(rt);
 
     /* a truncated entry likewise */
     CHECK(truncate(entry, 20) == 0);
     CHECK_OK(cr_runtime_create(NULL, &rt));
     run_axpy(rt);
-    CHECK(rt->stats.disk_rejects == 1 && rt->stats.compiles == 1);
+    CHECK(cr_runtime_build_stats(rt).disk_rejects == 1 && cr_runtime_build_stats(rt).compiles == 1);
 
     /* a broken kernel: CR_ERR_BUILD with the device and the build log */
     cl_program broken = NULL;
@@ -151,6 +152,29 @@ int main(void)
     CHECK(strstr(cr_error_message(), "no_such_kernel") != NULL &&
           strstr(cr_error_message(), "CL_INVALID_KERNEL_NAME") != NULL);
 
+    /* a miscounted cr_kernel_args is an error naming the kernel, not undefined
+     * behaviour: nn_fill(x, xoff, value, n) takes four arguments */
+    cl_kernel kf = NULL;
+    CHECK_OK(cr_kernel_get(rt, "pointwise.cl", "nn_fill", "", &kf));
+    cl_kernel kf2 = NULL;
+    CHECK_OK(cr_kernel_get(rt, "pointwise.cl", "nn_fill", "", &kf2));
+    CHECK(kf != NULL && kf == kf2); /* made once, owned by the runtime */
+    if (kf) {
+        cl_mem fb = NULL;
+        CHECK_OK(cr_buffer_create(rt, 64, "fill test", &fb));
+        int off = 0, n = 16;
+        float v = 2.0f;
+        CHECK_OK(cr_kernel_args(kf, 4, sizeof fb, &fb, sizeof off, &off, sizeof v, &v, sizeof n, &n));
+        st = cr_kernel_args(kf, 4, sizeof fb, &fb, sizeof off, &off, sizeof v, &v); /* one pair short */
+        CHECK(st == CR_ERR_INTERNAL && strstr(cr_error_message(), "nn_fill") &&
+              strstr(cr_error_message(), "passes 6 values"));
+        st = cr_kernel_args(kf, 3, sizeof fb, &fb, sizeof off, &off, sizeof v, &v); /* pairs, but the kernel has 4 */
+        CHECK(st == CR_ERR_INTERNAL && strstr(cr_error_message(), "takes 4 arguments"));
+        st = cr_kernel_args(kf, 2, sizeof fb, &fb, sizeof off, &off, sizeof v); /* not pairs */
+        CHECK(st == CR_ERR_INTERNAL && strstr(cr_error_message(), "not (size, pointer) pairs"));
+        cr_buffer_release(rt, &fb);
+    }
+
     /* an allocation beyond the device limit says so */
     cl_mem big = NULL;
     CHECK(cr_buffer_create(rt, (size_t)rt->dev.max_alloc + 4096, "huge test buffer", &big) == CR_ERR_NOMEM);
@@ -159,14 +183,14 @@ int main(void)
           strstr(cr_error_message(), "--tile") != NULL);
     /* ... and so does one that fits the largest buffer but not what is left of
      * the global memory (the count of allocated bytes is set, not allocated) */
-    size_t saved = rt->mem_current;
-    rt->mem_current = (size_t)rt->dev.global_mem - 1024;
+    size_t saved = rt->state->mem_current;
+    rt->state->mem_current = (size_t)rt->dev.global_mem - 1024;
     CHECK(cr_buffer_create(rt, 4096, "one too many", &big) == CR_ERR_NOMEM && big == NULL);
     CHECK(strstr(cr_error_message(), "one too many") != NULL &&
           strstr(cr_error_message(), "would exceed") != NULL &&
           strstr(cr_error_message(), rt->dev.device_name) != NULL &&
           strstr(cr_error_message(), "--tile") != NULL);
-    rt->mem_current = saved;
+    rt->state->mem_current = saved;
     /* the drivers' out-of-memory codes get the device and the remedy; others stay as they are */
     CHECK(cr_fail_device(rt, CL_MEM_OBJECT_ALLOCATION_FAILURE, "clEnqueueNDRangeKernel", "conv", "f.c", 1) ==
           CL_MEM_OBJECT_ALLOCATION_FAILURE);
@@ -199,8 +223,34 @@ int main(void)
     CHECK_OK(cr_kernel_source("dev.cl", &src, NULL));
     CHECK(src && strstr(src, "from_dir") != NULL);
     free(src);
+    /* #include "name" lines are replaced by kernels/name, once per program */
+    char ipath[512];
+    snprintf(ipath, sizeof ipath, "%s/dev_inc.h", cache_dir);
+    fp = fopen(ipath, "w");
+    if (fp) {
+        fputs("#define DEV_VALUE 7.0f\n", fp);
+        fclose(fp);
+    }
+    fp = fopen(kpath, "w");
+    if (fp) {
+        fputs("  #include \"dev_inc.h\"\n#include \"dev_inc.h\"\n__kernel void inc(__global float *x) { x[0] = DEV_VALUE; }\n", fp);
+        fclose(fp);
+    }
+    CHECK_OK(cr_kernel_source("dev.cl", &src, NULL));
+    CHECK(src && strstr(src, "#define DEV_VALUE 7.0f") && !strstr(src, "#include") && strstr(src, "void inc("));
+    CHECK(src && strstr(src, "#define DEV_VALUE") &&
+          !strstr(strstr(src, "#define DEV_VALUE") + 1, "#define DEV_VALUE")); /* inserted once */
+    free(src);
+    /* an include of a missing file names it */
+    fp = fopen(kpath, "w");
+    if (fp) {
+        fputs("#include \"nowhere.h\"\n", fp);
+        fclose(fp);
+    }
+    CHECK(cr_kernel_source("dev.cl", &src, NULL) != CR_OK && strstr(cr_error_message(), "nowhere.h"));
     unsetenv("CLRESTORE_KERNEL_DIR");
     unlink(kpath);
+    unlink(ipath);
 
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", cache_dir);

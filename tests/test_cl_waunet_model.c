@@ -177,8 +177,8 @@ static void test_memory(cr_runtime *rt, cr_nn *nn)
     float *img = calloc((size_t)s * s, sizeof *img);
     for (int i = 0; i < s * s; i++) img[i] = (float)((i * 7919) % 101) / 50.0f - 1.0f;
     /* the forward pass's own peak: everything above what exists before prepare */
-    size_t base = rt->mem_current;
-    rt->mem_peak = base;
+    size_t base = cr_runtime_mem_current(rt);
+    cr_runtime_mem_peak_reset(rt);
     double t0 = cr_now();
     CHECK_OK(cr_waunet_prepare(m, CR_WAUNET_INFERENCE, 1, s, s));
     cr_tensor in = cr_waunet_input(m);
@@ -186,7 +186,7 @@ static void test_memory(cr_runtime *rt, cr_nn *nn)
     CHECK_OK(cr_waunet_forward(m));
     CHECK_OK(cr_finish(rt));
     double sec = cr_now() - t0;
-    size_t measured = rt->mem_peak - base;
+    size_t measured = cr_runtime_mem_peak(rt) - base;
     double mib = 1024.0 * 1024.0;
     printf("256x256 (3/4/32/4): inference forward %.2f s; measured activation peak %.1f MiB, estimate %.1f MiB "
            "(live lower bound %.1f MiB, %d arena); training activations %.1f MiB (live %.1f MiB, %d arenas); "

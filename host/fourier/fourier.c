@@ -19,10 +19,16 @@ double cr_electron_wavelength(double kv)
     return 12.2643247 / sqrt(v * (1.0 + 0.978466e-6 * v));
 }
 
-static const char *const cr_fourier_kernel_names[CR_FK_COUNT] = {
-    "ctf_eval", "ctf_flip", "fourier_crop", "fourier_pad", "hermitian_nyquist", "bandpass",
-    "lowpass_mask", "merge_band_partial", "merge_noisy", "sum_partial", "zscore_f32",
+/* Keyed by id, so the table cannot fall out of step with the enum; every row is
+ * built in cr_fourier_create. */
+static const char *const cr_fourier_kernel_names[] = {
+    [CR_FK_CTF_EVAL] = "ctf_eval",      [CR_FK_CTF_FLIP] = "ctf_flip",     [CR_FK_CROP] = "fourier_crop",
+    [CR_FK_PAD] = "fourier_pad",        [CR_FK_HERMITIAN] = "hermitian_nyquist", [CR_FK_BANDPASS] = "bandpass",
+    [CR_FK_MASK] = "lowpass_mask",      [CR_FK_MERGE_BAND] = "merge_band_partial", [CR_FK_MERGE] = "merge_noisy",
+    [CR_FK_SUM] = "sum_partial",        [CR_FK_AFFINE] = "zscore_f32",
 };
+_Static_assert(sizeof cr_fourier_kernel_names / sizeof cr_fourier_kernel_names[0] == CR_FK_COUNT,
+               "one name per cr_fourier kernel id");
 
 cr_status cr_fourier_create(cr_runtime *rt, cr_fourier **out)
 {
@@ -37,8 +43,13 @@ cr_status cr_fourier_create(cr_runtime *rt, cr_fourier **out)
         st = cr_fail(CR_ERR_NOMEM, "out of memory creating the Fourier pipeline");
         goto cleanup;
     }
-    for (int i = 0; i < CR_FK_COUNT; i++)
+    for (int i = 0; i < CR_FK_COUNT; i++) {
+        if (!cr_fourier_kernel_names[i]) {
+            st = cr_fail(CR_ERR_INTERNAL, "Fourier kernel %d has no name", i);
+            goto cleanup;
+        }
         CR_TRY(cr_kernel_create(rt, "fourier.cl", cr_fourier_kernel_names[i], "", &fw->k[i]));
+    }
     CR_TRY(cr_fft_create(rt, &fw->fft));
     CR_TRY(cr_buffer_create(rt, 2 * CR_STAT_PARTIALS * sizeof(float), "statistics partial sums", &fw->partial));
     *out = fw;

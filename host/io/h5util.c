@@ -316,7 +316,11 @@ static cr_status describe_checkpoint(const char *path, int64_t size, char **text
     cr_text_add(&t, "  network: WA-U-Net, levels %d, blocks %d, filters %d, expansion %d, kernels %d/%d\n",
                 c->arch.levels, c->arch.blocks, c->arch.filters, c->arch.expansion, c->arch.encoder_kernel,
                 c->arch.decoder_kernel);
-    cr_text_add(&t, "  %d convolutions, %lld parameters\n", c->nlayers, (long long)cr_arch_param_count(&c->arch));
+    int before = 0, after = 0;
+    cr_arch_receptive_field(&c->arch, &before, &after);
+    cr_text_add(&t, "  %d convolutions, %lld parameters, %.1f multiply-adds per output pixel\n", c->nlayers,
+                (long long)cr_arch_param_count(&c->arch), cr_arch_macs_per_pixel(&c->arch));
+    cr_text_add(&t, "  receptive field: %d pixels before, %d after, per axis\n", before, after);
     if (c->apix > 0)
         cr_text_add(&t, "  trained on %.4f A/px (max resolution %.2f A), phase flip %s\n", c->apix,
                     c->max_resolution, c->phaseflip == 1 ? "on" : c->phaseflip == 0 ? "off" : "unknown");

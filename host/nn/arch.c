@@ -1,10 +1,13 @@
-/* The list of WA-U-Net convolutions (REFERENCE.md "Network"). Names match
- * bench/torch_reference.py, the independent implementation. */
+/* The architecture's hyper-parameters, and what derives from its graph
+ * (host/nn/graph.c): the conv list in checkpoint order, the parameter count,
+ * the multiply-adds per pixel and the receptive field. */
 #include "clrestore/arch.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "graph.h"
 
 cr_arch cr_arch_default(void)
 {
@@ -24,125 +27,78 @@ cr_status cr_arch_check(const cr_arch *a)
     return CR_OK;
 }
 
-typedef struct cr_conv_list {
-    cr_conv_spec *v;
-    int n, cap;
-} cr_conv_list;
-
-static void add(cr_conv_list *l, const char *prefix, const char *suffix, int k, int stride, int cin, int cout)
-{
-    if (l->n < l->cap) {
-        cr_conv_spec *c = &l->v[l->n];
-        snprintf(c->name, sizeof c->name, "%s%s", prefix, suffix);
-        c->k = k;
-        c->stride = stride;
-        c->cin = cin;
-        c->cout = cout;
-    }
-    l->n++;
-}
-
-/* wa_block(x, f, e, k): conv(1, f·e) → ReLU → conv(1, int(0.8·f)) → conv(k, f),
- * plus conv(3, f) stride 2 for the down-sampling block. int(0.8·f) truncates
- * as Python's int() does: computed as 4f/5 in integers to avoid 0.8's binary
- * rounding (0.8·f is never an exact integer boundary problem for f < 2^20). */
-static void wa_block(cr_conv_list *l, const char *name, int cin, int f, int e, int k, int down)
-{
-    int bottleneck = (4 * f) / 5;
-    char kname[16];
-    snprintf(kname, sizeof kname, ".conv%d", k);
-    add(l, name, ".expand", 1, 1, cin, f * e);
-    add(l, name, ".bottleneck", 1, 1, f * e, bottleneck);
-    add(l, name, kname, k, 1, bottleneck, f);
-    if (down) add(l, name, ".down", 3, 2, f, f);
-}
-
-/* up(x) = conv(1, 4f) → ReLU → wa_block(·, 4f, e, k_dec) → depth_to_space(2) */
-static void up_block(cr_conv_list *l, const char *name, int f, int e, int k)
-{
-    char block[48];
-    add(l, name, ".conv", 1, 1, f, 4 * f);
-    snprintf(block, sizeof block, "%s.block", name);
-    wa_block(l, block, 4 * f, 4 * f, e, k, 0);
-}
-
-static void enumerate(const cr_arch *a, cr_conv_list *l)
-{
-    int f = a->filters, e = a->expansion;
-    char name[48];
-    add(l, "input", "", 3, 1, 1, f);
-    for (int lv = 0; lv < a->levels; lv++)
-        for (int b = 0; b < a->blocks; b++) {
-            snprintf(name, sizeof name, "enc%d.block%d", lv, b);
-            wa_block(l, name, f, f, e, a->encoder_kernel, b == a->blocks - 1);
-        }
-    for (int lv = a->levels - 1; lv >= 0; lv--) {
-        snprintf(name, sizeof name, "dec%d.up_skip", lv);
-        up_block(l, name, f, e, a->decoder_kernel);
-        snprintf(name, sizeof name, "dec%d.merge", lv);
-        add(l, name, "", 1, 1, 2 * f, f);
-        for (int b = 0; b < a->blocks - 1; b++) {
-            snprintf(name, sizeof name, "dec%d.block%d", lv, b);
-            wa_block(l, name, f, f, e, a->decoder_kernel, 0);
-        }
-        snprintf(name, sizeof name, "dec%d.up", lv);
-        up_block(l, name, f, e, a->decoder_kernel);
-    }
-    add(l, "output.hidden", "", 1, 1, f, f);
-    add(l, "output.final", "", 1, 1, f, 1);
-}
-
 cr_status cr_arch_convs(const cr_arch *a, cr_conv_spec **convs, int *n)
 {
+    wn_graph g;
     *convs = NULL;
     *n = 0;
-    cr_status st = cr_arch_check(a);
+    cr_status st = wn_graph_build(a, &g);
     if (st != CR_OK) return st;
-    cr_conv_list count = {NULL, 0, 0};
-    enumerate(a, &count);
-    cr_conv_list l = {calloc((size_t)count.n, sizeof(cr_conv_spec)), 0, count.n};
-    if (!l.v) return cr_fail(CR_ERR_NOMEM, "out of memory listing the network's layers");
-    enumerate(a, &l);
-    *convs = l.v;
-    *n = l.n;
+    cr_conv_spec *v = calloc((size_t)g.nconvs, sizeof *v);
+    if (!v) st = cr_fail(CR_ERR_NOMEM, "out of memory listing the network's layers");
+    for (int i = 0; v && i < g.nops; i++)
+        if (g.ops[i].conv >= 0) v[g.ops[i].conv] = g.ops[i].spec;
+    if (v) *convs = v, *n = g.nconvs;
+    wn_graph_free(&g);
+    return st;
+}
+
+/* Weights + biases and multiply-adds per input pixel, summed over the graph's op rows;
+ * an op at level lv has 4^-lv output pixels per input pixel. */
+static cr_status graph_totals(const cr_arch *a, int64_t *params, double *macs)
+{
+    wn_graph g;
+    cr_status st = wn_graph_build(a, &g);
+    if (st != CR_OK) return st;
+    *params = 0, *macs = 0;
+    for (int i = 0; i < g.nops; i++) {
+        const wn_op *op = &g.ops[i];
+        *params += wn_op_table[op->kind].params(op);
+        *macs += wn_op_table[op->kind].macs(op) / (double)(1L << (2 * g.t[op->y].lv));
+    }
+    wn_graph_free(&g);
     return CR_OK;
 }
 
 int64_t cr_arch_param_count(const cr_arch *a)
 {
-    cr_conv_spec *c = NULL;
-    int n = 0;
-    if (cr_arch_convs(a, &c, &n) != CR_OK) return -1;
-    int64_t total = 0;
-    for (int i = 0; i < n; i++) total += (int64_t)c[i].k * c[i].k * c[i].cin * c[i].cout + c[i].cout;
-    free(c);
-    return total;
+    int64_t p;
+    double m;
+    return graph_totals(a, &p, &m) == CR_OK ? p : -1;
 }
 
 double cr_arch_macs_per_pixel(const cr_arch *a)
 {
-    /* Each convolution's output area relative to the input: level lv of the
-     * encoder works at 1/4^lv before its down-sampling convolution and 1/4^(lv+1)
-     * after; decoder level lv works at 1/4^(lv+1), its up blocks' wa_block at the
-     * same area and the result at 1/4^lv. Walk the list with that scale. */
-    cr_conv_spec *c = NULL;
-    int n = 0;
-    if (cr_arch_convs(a, &c, &n) != CR_OK) return -1;
-    double total = 0, area = 1.0;
-    for (int i = 0; i < n; i++) {
-        const char *nm = c[i].name;
-        if (strncmp(nm, "enc", 3) == 0) {
-            int lv = atoi(nm + 3);
-            area = 1.0 / (double)(1 << (2 * lv));
-            if (strstr(nm, ".down")) area /= 4.0;
-        } else if (strncmp(nm, "dec", 3) == 0) {
-            int lv = atoi(nm + 3);
-            area = 1.0 / (double)(1 << (2 * (lv + 1)));
-        } else {
-            area = 1.0;
-        }
-        total += area * c[i].k * c[i].k * c[i].cin * c[i].cout;
+    int64_t p;
+    double m;
+    return graph_totals(a, &p, &m) == CR_OK ? m : -1;
+}
+
+cr_status cr_arch_field(const cr_arch *a, int n, int p, int *lo, int *hi)
+{
+    wn_graph g;
+    cr_status st = wn_graph_build(a, &g);
+    if (st != CR_OK) return st;
+    long l, h;
+    wn_graph_field(&g, n, p, &l, &h);
+    *lo = (int)l, *hi = (int)h;
+    wn_graph_free(&g);
+    return CR_OK;
+}
+
+void cr_arch_receptive_field(const cr_arch *a, int *before, int *after)
+{
+    /* positions far from 0 so that no step sees a negative index; the field depends on
+     * the output position only through p mod 2^levels */
+    wn_graph g;
+    *before = *after = 0;
+    if (wn_graph_build(a, &g) != CR_OK) return;
+    long q = 1L << a->levels, base = q << 16, n = 2 * base;
+    for (long ph = 0; ph < q; ph++) {
+        long lo, hi;
+        wn_graph_field(&g, n, base + ph, &lo, &hi);
+        if (base + ph - lo > *before) *before = (int)(base + ph - lo);
+        if (hi - base - ph > *after) *after = (int)(hi - base - ph);
     }
-    free(c);
-    return total;
+    wn_graph_free(&g);
 }

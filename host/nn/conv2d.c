@@ -1,18 +1,21 @@
 /* 2-D convolution with TensorFlow "same" padding, stride 1 or 2, and a fused
  * bias + ReLU + residual epilogue: forward and backward (kernels/conv2d.cl).
  *
- * Float engines run the implicit-GEMM kernels of conv_fast (kernels/conv_gemm.cl,
- * docs/perf-conv.md). Double engines (gradient checks) keep the reference kernels
- * of conv2d.cl: one work-item per output element, weight- and bias-gradient
- * kernels that loop over the batch. Both follow the contract of
+ * Two engines behind one interface, chosen per op (cr_conv2d.engine): the
+ * register-tiled implicit GEMM of conv_fast.h (kernels/conv_gemm.cl,
+ * docs/perf-conv.md; float), and the reference kernels of conv2d.cl (one
+ * work-item per output element, weight- and bias-gradient kernels that loop over
+ * the batch; any precision, the double engine's gradient checks). Both follow the
+ * contract of
  * include/clrestore/nn.h; tests/test_cl_nn_conv2d.c checks the float forward
  * against plain C and the float backward against the double engine. */
 #include <string.h>
 
 #include "nn_internal.h"
 
-/* flag bits of kernels/conv2d.cl */
-enum { K_RELU = 1, K_RESIDUAL = 2, K_BIAS = 4 };
+/* The public flags are the kernels' bits (kernels/conv_flags.h), passed through as they are. */
+_Static_assert(CR_CONV_RELU == CR_CONV_FLAG_RELU && CR_CONV_RESIDUAL == CR_CONV_FLAG_RESIDUAL,
+               "nn.h flags are conv_flags.h bits");
 
 void cr_conv2d_same(int in, int k, int stride, int *out, int *pad_before)
 {
@@ -23,52 +26,57 @@ void cr_conv2d_same(int in, int k, int stride, int *out, int *pad_before)
     *pad_before = total / 2;
 }
 
-/* Geometry shared by forward and backward. */
-typedef struct conv_geom {
-    int n, cin, h, w, cout, ho, wo, k, s, pad_y, pad_x, flags;
-} conv_geom;
+const char *cr_conv_engine_name(cr_conv_engine e)
+{
+    static const char *const names[] = {[CR_CONV_AUTO] = "auto", [CR_CONV_TILED] = "tiled",
+                                        [CR_CONV_REFERENCE] = "reference"};
+    _Static_assert(sizeof names / sizeof names[0] == CR_CONV_ENGINES, "one name per engine");
+    return e >= 0 && e < CR_CONV_ENGINES ? names[e] : "?";
+}
 
-/* The engine's conv_fast handle, created on first use. */
-static cr_status fast_handle(cr_nn *nn, conv_fast **out)
+cr_conv_engine cr_conv2d_engine(const cr_nn *nn, const cr_conv2d *cv)
+{
+    if (cv->engine != CR_CONV_AUTO) return cv->engine;
+    return nn->prec == CR_FLOAT ? CR_CONV_TILED : CR_CONV_REFERENCE;
+}
+
+/* The engine's register-tiled convolutions, created on first use. */
+static cr_status fast_handle(cr_nn *nn, cr_conv_fast **out)
 {
     if (!nn->cf) {
-        cr_status st = conv_fast_create(nn->rt, &nn->cf);
+        cr_status st = cr_conv_fast_create(nn->rt, &nn->cf);
         if (st != CR_OK) return st;
     }
     *out = nn->cf;
     return CR_OK;
 }
 
-static conv_fast_mem fm(const cr_tensor *t)
-{
-    conv_fast_mem m = {t ? t->buf : NULL, t ? t->off : 0};
-    return m;
-}
-
 static cr_status fast_forward(cr_nn *nn, const cr_tensor *y, const cr_tensor *x, const cr_tensor *res,
-                              const cr_tensor *w, const cr_tensor *b, const conv_geom *g)
+                              const cr_tensor *w, const cr_tensor *b, const cr_conv_geom *g, unsigned flags)
 {
-    conv_fast *cf;
+    cr_conv_fast *cf;
     cr_status st = fast_handle(nn, &cf);
     if (st != CR_OK) return st;
-    return conv_fast_forward(cf, fm(y), fm(x), fm(w), fm(b), fm((g->flags & K_RESIDUAL) ? res : NULL),
-                             (g->flags & K_RELU) != 0, g->n, g->cin, g->h, g->w, g->cout, g->k, g->s);
+    return cr_conv_fast_forward(cf, g, y, x, w, b, (flags & CR_CONV_FLAG_RESIDUAL) ? res : NULL,
+                                (flags & CR_CONV_FLAG_RELU) != 0);
 }
 
-/* Float backward: with RELU, dz = dy masked by the forward output (and dres += dy in the
+/* Tiled backward: with RELU, dz = dy masked by the forward output (and dres += dy in the
  * same pass) goes to a scratch buffer, so the GEMM kernels stay free of mask logic; without
- * it dz is dy itself. dX and dW/db then come from conv_fast (which accumulate). */
+ * it dz is dy itself. dX and dW/db then come from the tiled kernels (which accumulate). */
 static cr_status fast_backward(cr_nn *nn, const cr_tensor *dx, const cr_tensor *dw, const cr_tensor *db,
                                const cr_tensor *dres, const cr_tensor *dy, const cr_tensor *y,
-                               const cr_tensor *x, const cr_tensor *res, const cr_tensor *w, const conv_geom *g)
+                               const cr_tensor *x, const cr_tensor *res, const cr_tensor *w, const cr_conv_geom *g,
+                               unsigned flags)
 {
     cr_status st;
-    conv_fast *cf;
+    cr_conv_fast *cf;
     CR_TRY(fast_handle(nn, &cf));
-    int has_res = (g->flags & K_RESIDUAL) != 0;
+    int has_res = (flags & CR_CONV_FLAG_RESIDUAL) != 0;
     const cr_tensor *dr = has_res ? dres : NULL;
-    conv_fast_mem dz = fm(dy);
-    if (g->flags & K_RELU) {
+    cr_tensor dzv;
+    const cr_tensor *dz = dy;
+    if (flags & CR_CONV_FLAG_RELU) {
         size_t count = cr_tensor_count(dy), bytes = count * sizeof(float);
         if (!dx && !dw && !db) /* only the residual's gradient is wanted */
             return dr ? cr_nn_axpy(nn, dr, dy, 1.0) : CR_OK;
@@ -78,43 +86,35 @@ static cr_status fast_backward(cr_nn *nn, const cr_tensor *dx, const cr_tensor *
             CR_TRY(cr_buffer_create(nn->rt, bytes, "conv2d gradient before the ReLU", &nn->conv_dz));
             nn->conv_dz_bytes = bytes;
         }
-        dz.buf = nn->conv_dz;
-        dz.off = 0;
-        CR_TRY(conv_fast_relu_mask(cf, dz, fm(dr), fm(dy), fm(y), fm(has_res ? res : NULL), count));
+        dzv = cr_tensor_view(nn->conv_dz, 0, dy->n, dy->c, dy->h, dy->w);
+        dz = &dzv;
+        CR_TRY(cr_conv_fast_relu_mask(cf, dz, dr, dy, y, has_res ? res : NULL, count));
     } else if (dr) {
         CR_TRY(cr_nn_axpy(nn, dr, dy, 1.0));
     }
-    if (dx) CR_TRY(conv_fast_backward_input(cf, fm(dx), dz, fm(w), 1, g->n, g->cin, g->h, g->w, g->cout, g->k, g->s));
-    if (dw || db)
-        CR_TRY(conv_fast_backward_weights(cf, fm(dw), fm(db), dz, fm(x), g->n, g->cin, g->h, g->w, g->cout, g->k,
-                                          g->s));
+    if (dx) CR_TRY(cr_conv_fast_backward_input(cf, g, dx, dz, w, 1));
+    if (dw || db) CR_TRY(cr_conv_fast_backward_weights(cf, g, dw, db, dz, x));
 cleanup:
     return st;
 }
 
 static cr_status conv_check(cr_nn *nn, const cr_conv2d *cv, const cr_tensor *x, const cr_tensor *wt,
-                            conv_geom *g)
+                            cr_conv_geom *g, unsigned *flags)
 {
     cr_status st;
     if (!cv || cv->cin < 1 || cv->cout < 1 || cv->k < 1 || (cv->stride != 1 && cv->stride != 2) ||
-        (cv->flags & ~(unsigned)(CR_CONV_RELU | CR_CONV_RESIDUAL)))
-        return cr_fail(CR_ERR_ARG, "conv2d: bad description (cin %d, cout %d, k %d, stride %d, flags %#x)",
+        (cv->flags & ~(unsigned)(CR_CONV_RELU | CR_CONV_RESIDUAL)) || cv->engine < 0 ||
+        cv->engine >= CR_CONV_ENGINES)
+        return cr_fail(CR_ERR_ARG, "conv2d: bad description (cin %d, cout %d, k %d, stride %d, flags %#x, engine %d)",
                        cv ? cv->cin : 0, cv ? cv->cout : 0, cv ? cv->k : 0, cv ? cv->stride : 0,
-                       cv ? cv->flags : 0u);
+                       cv ? cv->flags : 0u, cv ? (int)cv->engine : 0);
+    if (cr_conv2d_engine(nn, cv) == CR_CONV_TILED && nn->prec != CR_FLOAT)
+        return cr_fail(CR_ERR_UNSUPPORTED, "conv2d: the tiled engine is float only");
     CR_TRY(cr_nn_check(nn, x, "conv2d x"));
     if (x->c != cv->cin) return cr_fail(CR_ERR_ARG, "conv2d x: %d channels, expected %d", x->c, cv->cin);
     CR_TRY(cr_nn_check_shape(nn, wt, "conv2d w", cv->cout, cv->cin, cv->k, cv->k));
-    memset(g, 0, sizeof *g);
-    g->n = x->n;
-    g->cin = cv->cin;
-    g->h = x->h;
-    g->w = x->w;
-    g->cout = cv->cout;
-    g->k = cv->k;
-    g->s = cv->stride;
-    cr_conv2d_same(x->h, cv->k, cv->stride, &g->ho, &g->pad_y);
-    cr_conv2d_same(x->w, cv->k, cv->stride, &g->wo, &g->pad_x);
-    g->flags = ((cv->flags & CR_CONV_RELU) ? K_RELU : 0) | ((cv->flags & CR_CONV_RESIDUAL) ? K_RESIDUAL : 0);
+    *g = cr_conv_geom_make(x->n, cv->cin, x->h, x->w, cv->cout, cv->k, cv->stride);
+    *flags = cv->flags;
 cleanup:
     return st;
 }
@@ -124,29 +124,30 @@ cr_status cr_conv2d_forward(cr_nn *nn, const cr_tensor *y, const cr_tensor *x, c
 {
     cr_status st;
     cl_kernel k = NULL;
-    conv_geom g;
-    CR_TRY(conv_check(nn, cv, x, w, &g));
+    cr_conv_geom g;
+    unsigned flags;
+    CR_TRY(conv_check(nn, cv, x, w, &g, &flags));
     CR_TRY(cr_nn_check_shape(nn, y, "conv2d y", g.n, g.cout, g.ho, g.wo));
     if (b) {
         CR_TRY(cr_nn_check(nn, b, "conv2d b"));
         if (cr_tensor_count(b) != (size_t)g.cout)
             return cr_fail(CR_ERR_ARG, "conv2d b: %zu elements, expected %d", cr_tensor_count(b), g.cout);
-        g.flags |= K_BIAS;
+        flags |= CR_CONV_FLAG_BIAS;
     }
-    if (g.flags & K_RESIDUAL) {
+    if (flags & CR_CONV_FLAG_RESIDUAL) {
         CR_TRY(cr_nn_check_shape(nn, res, "conv2d res", g.n, g.cout, g.ho, g.wo));
-        if ((g.flags & K_RELU) && res->buf == y->buf && res->off == y->off)
+        if ((flags & CR_CONV_FLAG_RELU) && res->buf == y->buf && res->off == y->off)
             return cr_fail(CR_ERR_ARG, "conv2d: ReLU + residual cannot run in place (backward needs both)");
     }
-    if (nn->prec == CR_FLOAT) return fast_forward(nn, y, x, res, w, b, &g);
+    if (cr_conv2d_engine(nn, cv) == CR_CONV_TILED) return fast_forward(nn, y, x, res, w, b, &g, flags);
     CR_TRY(cr_nn_kernel(nn, CR_NNK_CONV_FWD, &k));
     /* unused buffers get x's handle: the kernel never reads them */
-    cl_mem rbuf = (g.flags & K_RESIDUAL) ? res->buf : x->buf, bbuf = b ? b->buf : x->buf;
-    int yoff = (int)y->off, xoff = (int)x->off, roff = (g.flags & K_RESIDUAL) ? (int)res->off : 0;
+    cl_mem rbuf = (flags & CR_CONV_FLAG_RESIDUAL) ? res->buf : x->buf, bbuf = b ? b->buf : x->buf;
+    int yoff = (int)y->off, xoff = (int)x->off, roff = (flags & CR_CONV_FLAG_RESIDUAL) ? (int)res->off : 0;
     int woff = (int)w->off, boff = b ? (int)b->off : 0;
     CR_TRY(cr_kernel_args(k, 22, KA(y->buf), KA(yoff), KA(x->buf), KA(xoff), KA(rbuf), KA(roff), KA(w->buf),
                           KA(woff), KA(bbuf), KA(boff), KA(g.n), KA(g.cin), KA(g.h), KA(g.w), KA(g.cout), KA(g.ho),
-                          KA(g.wo), KA(g.k), KA(g.s), KA(g.pad_y), KA(g.pad_x), KA(g.flags)));
+                          KA(g.wo), KA(g.k), KA(g.s), KA(g.pad_y), KA(g.pad_x), KA(flags)));
     size_t global[3] = {(size_t)g.wo, (size_t)g.ho, (size_t)g.n * (size_t)g.cout};
     CR_TRY(cr_enqueue(nn->rt, k, 3, global, NULL));
 cleanup:
@@ -160,11 +161,12 @@ cr_status cr_conv2d_backward(cr_nn *nn, const cr_tensor *dx, const cr_tensor *dw
 {
     cr_status st;
     cl_kernel k = NULL;
-    conv_geom g;
-    CR_TRY(conv_check(nn, cv, x, w, &g));
+    cr_conv_geom g;
+    unsigned flags;
+    CR_TRY(conv_check(nn, cv, x, w, &g, &flags));
     CR_TRY(cr_nn_check_shape(nn, dy, "conv2d dy", g.n, g.cout, g.ho, g.wo));
-    if (g.flags & K_RELU) CR_TRY(cr_nn_check_shape(nn, y, "conv2d y (ReLU mask)", g.n, g.cout, g.ho, g.wo));
-    if ((g.flags & K_RELU) && (g.flags & K_RESIDUAL))
+    if (flags & CR_CONV_FLAG_RELU) CR_TRY(cr_nn_check_shape(nn, y, "conv2d y (ReLU mask)", g.n, g.cout, g.ho, g.wo));
+    if ((flags & CR_CONV_FLAG_RELU) && (flags & CR_CONV_FLAG_RESIDUAL))
         CR_TRY(cr_nn_check_shape(nn, res, "conv2d res (ReLU mask)", g.n, g.cout, g.ho, g.wo));
     if (dx) CR_TRY(cr_nn_check_shape(nn, dx, "conv2d dx", g.n, g.cin, g.h, g.w));
     if (dw) CR_TRY(cr_nn_check_shape(nn, dw, "conv2d dw", g.cout, g.cin, g.k, g.k));
@@ -173,10 +175,10 @@ cr_status cr_conv2d_backward(cr_nn *nn, const cr_tensor *dx, const cr_tensor *dw
         if (cr_tensor_count(db) != (size_t)g.cout)
             return cr_fail(CR_ERR_ARG, "conv2d db: %zu elements, expected %d", cr_tensor_count(db), g.cout);
     }
-    if (dres && (g.flags & K_RESIDUAL)) CR_TRY(cr_nn_check_shape(nn, dres, "conv2d dres", g.n, g.cout, g.ho, g.wo));
-    if (nn->prec == CR_FLOAT) return fast_backward(nn, dx, dw, db, dres, dy, y, x, res, w, &g);
+    if (dres && (flags & CR_CONV_FLAG_RESIDUAL)) CR_TRY(cr_nn_check_shape(nn, dres, "conv2d dres", g.n, g.cout, g.ho, g.wo));
+    if (cr_conv2d_engine(nn, cv) == CR_CONV_TILED) return fast_backward(nn, dx, dw, db, dres, dy, y, x, res, w, &g, flags);
     /* the mask inputs exist only when the ReLU needs them; otherwise dy's handle stands in */
-    int need_y = (g.flags & K_RELU) != 0, need_res = need_y && (g.flags & K_RESIDUAL);
+    int need_y = (flags & CR_CONV_FLAG_RELU) != 0, need_res = need_y && (flags & CR_CONV_FLAG_RESIDUAL);
     cl_mem ybuf = need_y ? y->buf : dy->buf, rbuf = need_res ? res->buf : dy->buf;
     int yoff = need_y ? (int)y->off : 0, roff = need_res ? (int)res->off : 0, dyoff = (int)dy->off;
     if (dx) {
@@ -185,7 +187,7 @@ cr_status cr_conv2d_backward(cr_nn *nn, const cr_tensor *dx, const cr_tensor *dw
         CR_TRY(cr_kernel_args(k, 22, KA(dx->buf), KA(dxoff), KA(dy->buf), KA(dyoff), KA(ybuf), KA(yoff),
                               KA(rbuf), KA(roff), KA(w->buf), KA(woff), KA(g.n), KA(g.cin), KA(g.h), KA(g.w),
                               KA(g.cout), KA(g.ho), KA(g.wo), KA(g.k), KA(g.s), KA(g.pad_y), KA(g.pad_x),
-                              KA(g.flags)));
+                              KA(flags)));
         size_t global[3] = {(size_t)g.w, (size_t)g.h, (size_t)g.n * (size_t)g.cin};
         CR_TRY(cr_enqueue(nn->rt, k, 3, global, NULL));
     }
@@ -195,7 +197,7 @@ cr_status cr_conv2d_backward(cr_nn *nn, const cr_tensor *dx, const cr_tensor *dw
         CR_TRY(cr_kernel_args(k, 22, KA(dw->buf), KA(dwoff), KA(dy->buf), KA(dyoff), KA(ybuf), KA(yoff),
                               KA(rbuf), KA(roff), KA(x->buf), KA(xoff), KA(g.n), KA(g.cin), KA(g.h), KA(g.w),
                               KA(g.cout), KA(g.ho), KA(g.wo), KA(g.k), KA(g.s), KA(g.pad_y), KA(g.pad_x),
-                              KA(g.flags)));
+                              KA(flags)));
         size_t global[3] = {(size_t)g.k * (size_t)g.k, (size_t)g.cin, (size_t)g.cout};
         CR_TRY(cr_enqueue(nn->rt, k, 3, global, NULL));
     }
@@ -203,12 +205,12 @@ cr_status cr_conv2d_backward(cr_nn *nn, const cr_tensor *dx, const cr_tensor *dw
         CR_TRY(cr_nn_kernel(nn, CR_NNK_CONV_BWD_BIAS, &k));
         int dboff = (int)db->off;
         CR_TRY(cr_kernel_args(k, 13, KA(db->buf), KA(dboff), KA(dy->buf), KA(dyoff), KA(ybuf), KA(yoff), KA(rbuf),
-                              KA(roff), KA(g.n), KA(g.cout), KA(g.ho), KA(g.wo), KA(g.flags)));
+                              KA(roff), KA(g.n), KA(g.cout), KA(g.ho), KA(g.wo), KA(flags)));
         size_t global = (size_t)g.cout;
         CR_TRY(cr_enqueue(nn->rt, k, 1, &global, NULL));
     }
     /* the residual passes dy through unchanged */
-    if (dres && (g.flags & K_RESIDUAL)) CR_TRY(cr_nn_axpy(nn, dres, dy, 1.0));
+    if (dres && (flags & CR_CONV_FLAG_RESIDUAL)) CR_TRY(cr_nn_axpy(nn, dres, dy, 1.0));
 cleanup:
     return st;
 }

@@ -1,52 +1,55 @@
-/* Host side of kernels/conv_gemm.cl: geometry (TF "same" padding), scratch buffers that
- * grow once and are reused, a small cache of kernel objects keyed by (name, build options),
- * and the launch sequences for forward, backward-input and backward-weights. */
+/* Host side of kernels/conv_gemm.cl (the register-tiled engine of conv_fast.h): the
+ * convolution geometry, scratch buffers that grow once and are reused, and the launch
+ * sequences for forward, backward-input and backward-weights. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "clrestore/conv_fast.h"
+#include "conv_fast.h"
 
-#define CF_MAX_KERNELS 48
 #define CF_FILE "conv_gemm.cl"
-/* kernel flags, as in conv_gemm.cl */
-#define FLAG_BIAS 1
-#define FLAG_RELU 2
-#define FLAG_RESIDUAL 4
 
-typedef struct cf_kernel {
-    char key[200]; /* "name|options" */
-    cl_kernel k;
-} cf_kernel;
-
-struct conv_fast {
+struct cr_conv_fast {
     cr_runtime *rt;
-    conv_fast_tiles tiles;
+    cr_conv_tiles tiles;
     cl_mem wt, pad, part; /* transposed weights, padded input, dW partial sums */
     size_t wt_bytes, pad_bytes, part_bytes;
-    cf_kernel kernels[CF_MAX_KERNELS];
-    int nkernels;
 };
 
 static int round_up(int a, int m) { return (a + m - 1) / m * m; }
 static int div_up(int a, int m) { return (a + m - 1) / m; }
 
-void conv_fast_geometry(int in, int k, int stride, int *out, int *pad_before)
+cr_conv_geom cr_conv_geom_make(int n, int cin, int h, int w, int cout, int k, int stride)
 {
-    int o = div_up(in, stride);
-    int total = (o - 1) * stride + k - in;
-    if (total < 0) total = 0;
-    *out = o;
-    *pad_before = total / 2;
+    cr_conv_geom g = {n, cin, h, w, cout, k, stride, 0, 0, 0, 0};
+    cr_conv2d_same(h, k, stride, &g.ho, &g.pad_y);
+    cr_conv2d_same(w, k, stride, &g.wo, &g.pad_x);
+    return g;
 }
 
-conv_fast_tiles conv_fast_default_tiles(const cr_runtime *rt)
+/* A buffer and the element offset of a tensor in it; buf NULL: absent. */
+typedef struct mem {
+    cl_mem buf;
+    size_t off;
+} mem;
+static mem mem_of(const cr_tensor *t)
+{
+    mem m = {t ? t->buf : NULL, t ? t->off : 0};
+    return m;
+}
+static mem whole(cl_mem buf)
+{
+    mem m = {buf, 0};
+    return m;
+}
+
+cr_conv_tiles cr_conv_fast_default_tiles(const cr_runtime *rt)
 {
     /* Defaults measured with bench_conv on PoCL's CPU device (docs/perf-conv.md); on a GPU
      * the same register tiles are reasonable but want many more work-items. */
     int gpu = (rt->dev.type & CL_DEVICE_TYPE_GPU) != 0;
-    return (conv_fast_tiles){
+    return (cr_conv_tiles){
         .fwd_tm = 16,
         .fwd_tm_fit = 1,
         .fwd_vw = 16,
@@ -61,54 +64,36 @@ conv_fast_tiles conv_fast_default_tiles(const cr_runtime *rt)
     };
 }
 
-cr_status conv_fast_create(cr_runtime *rt, conv_fast **out)
+cr_status cr_conv_fast_create(cr_runtime *rt, cr_conv_fast **out)
 {
-    conv_fast *cf = calloc(1, sizeof *cf);
+    cr_conv_fast *cf = calloc(1, sizeof *cf);
     *out = NULL;
-    if (!cf) return cr_fail(CR_ERR_NOMEM, "out of memory creating conv_fast");
+    if (!cf) return cr_fail(CR_ERR_NOMEM, "out of memory creating the convolution engine");
     cf->rt = rt;
-    cf->tiles = conv_fast_default_tiles(rt);
+    cf->tiles = cr_conv_fast_default_tiles(rt);
     *out = cf;
     return CR_OK;
 }
 
-void conv_fast_free(conv_fast *cf)
+void cr_conv_fast_free(cr_conv_fast *cf)
 {
     if (!cf) return;
-    for (int i = 0; i < cf->nkernels; i++)
-        if (cf->kernels[i].k) clReleaseKernel(cf->kernels[i].k);
     cr_buffer_release(cf->rt, &cf->wt);
     cr_buffer_release(cf->rt, &cf->pad);
     cr_buffer_release(cf->rt, &cf->part);
     free(cf);
 }
 
-conv_fast_tiles *conv_fast_tiles_of(conv_fast *cf) { return &cf->tiles; }
+cr_conv_tiles *cr_conv_fast_tiles(cr_conv_fast *cf) { return &cf->tiles; }
 
-static cr_status get_kernel(conv_fast *cf, const char *name, const char *options, cl_kernel *out)
+/* The runtime keeps every (name, options) kernel: one program per tile set. */
+static cr_status get_kernel(cr_conv_fast *cf, const char *name, const char *options, cl_kernel *out)
 {
-    char key[200];
-    snprintf(key, sizeof key, "%s|%s", name, options);
-    for (int i = 0; i < cf->nkernels; i++)
-        if (strcmp(cf->kernels[i].key, key) == 0) {
-            *out = cf->kernels[i].k;
-            return CR_OK;
-        }
-    if (cf->nkernels == CF_MAX_KERNELS) { /* many tile sets tried (bench): recycle the oldest */
-        clReleaseKernel(cf->kernels[0].k);
-        memmove(cf->kernels, cf->kernels + 1, (CF_MAX_KERNELS - 1) * sizeof cf->kernels[0]);
-        cf->nkernels--;
-    }
-    cr_status st = cr_kernel_create(cf->rt, CF_FILE, name, options, out);
-    if (st != CR_OK) return st;
-    cf_kernel *e = &cf->kernels[cf->nkernels++];
-    snprintf(e->key, sizeof e->key, "%s", key);
-    e->k = *out;
-    return CR_OK;
+    return cr_kernel_get(cf->rt, CF_FILE, name, options, out);
 }
 
 /* Grows a scratch buffer to at least bytes (contents are not kept). */
-static cr_status scratch(conv_fast *cf, cl_mem *buf, size_t *have, size_t bytes, const char *what)
+static cr_status scratch(cr_conv_fast *cf, cl_mem *buf, size_t *have, size_t bytes, const char *what)
 {
     if (*buf && *have >= bytes) return CR_OK;
     cr_buffer_release(cf->rt, buf);
@@ -118,16 +103,17 @@ static cr_status scratch(conv_fast *cf, cl_mem *buf, size_t *have, size_t bytes,
     return st;
 }
 
-static cr_status check_shape(int n, int cin, int h, int w, int cout, int k, int stride)
+static cr_status check_shape(const cr_conv_geom *g)
 {
-    if (n < 1 || cin < 1 || h < 1 || w < 1 || cout < 1 || k < 1 || k > 7 || stride < 1 || stride > 4)
-        return cr_fail(CR_ERR_ARG, "conv_fast: bad shape n=%d cin=%d %dx%d cout=%d k=%d stride=%d", n,
-                       cin, h, w, cout, k, stride);
+    if (g->n < 1 || g->cin < 1 || g->h < 1 || g->w < 1 || g->cout < 1 || g->k < 1 || g->k > 7 || g->s < 1 ||
+        g->s > 4)
+        return cr_fail(CR_ERR_ARG, "conv_fast: bad shape n=%d cin=%d %dx%d cout=%d k=%d stride=%d", g->n, g->cin,
+                       g->h, g->w, g->cout, g->k, g->s);
     return CR_OK;
 }
 
 /* Element offsets go to the kernels as int (they add them at entry). */
-static cr_status check_mem(conv_fast_mem m, size_t count, const char *what)
+static cr_status check_mem(mem m, size_t count, const char *what)
 {
     if (m.buf && m.off + count >= (size_t)INT_MAX)
         return cr_fail(CR_ERR_UNSUPPORTED, "conv_fast: %s ends %zu floats into its buffer, past what kernels index",
@@ -138,7 +124,7 @@ static cr_status check_mem(conv_fast_mem m, size_t count, const char *what)
 static const char *simple_opts = ""; /* prep/pad/reduce/db do not depend on the tiles */
 
 /* wt = weights rearranged for the GEMM (mode 0 forward, 1 backward-input). */
-static cr_status prep_weights(conv_fast *cf, conv_fast_mem w, int cout, int cin, int k, int cout_pad, int mode)
+static cr_status prep_weights(cr_conv_fast *cf, mem w, int cout, int cin, int k, int cout_pad, int mode)
 {
     int w_off = (int)w.off;
     cr_status st;
@@ -160,7 +146,7 @@ typedef struct pad_geom {
     int hp, s, wq, pt, pl, dil;
 } pad_geom;
 
-static cr_status pad_input(conv_fast *cf, conv_fast_mem src, int nc, int h, int w, pad_geom g)
+static cr_status pad_input(cr_conv_fast *cf, mem src, int nc, int h, int w, pad_geom g)
 {
     int x_off = (int)src.off;
     cr_status st;
@@ -182,7 +168,7 @@ static cr_status pad_input(conv_fast *cf, conv_fast_mem src, int nc, int h, int 
  * 32 channels' FMAs, 102 do 112, and the 1-channel output layer 16. Tiles of 13 (25 -> 26),
  * 17 (102 -> 102) or cout itself (< tm - 4) waste less; 17 accumulators still fit the 32
  * zmm registers. Ties keep the configured size. */
-int conv_fast_pick_tm(const conv_fast_tiles *t, int cout)
+int cr_conv_fast_pick_tm(const cr_conv_tiles *t, int cout)
 {
     int tm = t->fwd_tm;
     if (!t->fwd_tm_fit) return tm;
@@ -193,12 +179,12 @@ int conv_fast_pick_tm(const conv_fast_tiles *t, int cout)
     return best;
 }
 
-static cr_status run_fwd(conv_fast *cf, conv_fast_mem y, conv_fast_mem xsrc, conv_fast_mem b,
-                         conv_fast_mem res, int flags, int n,
+static cr_status run_fwd(cr_conv_fast *cf, mem y, mem xsrc, mem b,
+                         mem res, int flags, int n,
                          int cin, int cout, int cout_pad, int hout, int wout, int hp, int wq, int k, int s)
 {
-    const conv_fast_tiles *t = &cf->tiles;
-    int tm = conv_fast_pick_tm(t, cout);
+    const cr_conv_tiles *t = &cf->tiles;
+    int tm = cr_conv_fast_pick_tm(t, cout);
     char opts[160];
     snprintf(opts, sizeof opts, "-DCONV_K=%d -DCONV_S=%d -DCONV_TM=%d -DCONV_VW=%d", k, s, tm,
              t->fwd_vw);
@@ -219,55 +205,56 @@ static cr_status run_fwd(conv_fast *cf, conv_fast_mem y, conv_fast_mem xsrc, con
     return cr_enqueue(cf->rt, kr, 3, global, t->fwd_local > 0 ? local : NULL);
 }
 
-cr_status conv_fast_forward(conv_fast *cf, conv_fast_mem y, conv_fast_mem x, conv_fast_mem w, conv_fast_mem b,
-                            conv_fast_mem residual, int relu, int n, int cin, int h, int w_, int cout, int k,
-                            int stride)
+cr_status cr_conv_fast_forward(cr_conv_fast *cf, const cr_conv_geom *G, const cr_tensor *yt, const cr_tensor *xt,
+                               const cr_tensor *wt, const cr_tensor *bt, const cr_tensor *rt, int relu)
 {
-    cr_status st = check_shape(n, cin, h, w_, cout, k, stride);
+    mem y = mem_of(yt), x = mem_of(xt), w = mem_of(wt), b = mem_of(bt), residual = mem_of(rt);
+    int n = G->n, cin = G->cin, h = G->h, w_ = G->w, cout = G->cout, k = G->k, stride = G->s;
+    int ho = G->ho, wo = G->wo, pt = G->pad_y, pl = G->pad_x;
+    int vw = cf->tiles.fwd_vw;
+    cr_status st = check_shape(G);
     if (st) return st;
-    int ho, wo, pt, pl, vw = cf->tiles.fwd_vw;
-    conv_fast_geometry(h, k, stride, &ho, &pt);
-    conv_fast_geometry(w_, k, stride, &wo, &pl);
     size_t ycount = (size_t)n * cout * ho * wo;
     if ((st = check_mem(y, ycount, "y")) || (st = check_mem(x, (size_t)n * cin * h * w_, "x")) ||
         (st = check_mem(w, (size_t)cout * cin * k * k, "w")) || (st = check_mem(b, (size_t)cout, "b")) ||
         (st = check_mem(residual, ycount, "residual")))
         return st;
-    int cout_pad = round_up(cout, conv_fast_pick_tm(&cf->tiles, cout));
-    int flags = (b.buf ? FLAG_BIAS : 0) | (relu ? FLAG_RELU : 0) | (residual.buf ? FLAG_RESIDUAL : 0);
+    int cout_pad = round_up(cout, cr_conv_fast_pick_tm(&cf->tiles, cout));
+    int flags = (b.buf ? CR_CONV_FLAG_BIAS : 0) | (relu ? CR_CONV_FLAG_RELU : 0) | (residual.buf ? CR_CONV_FLAG_RESIDUAL : 0);
     if ((st = prep_weights(cf, w, cout, cin, k, cout_pad, 0))) return st;
     if (k == 1 && stride == 1) /* plain GEMM: the H*W plane is one long row */
         return run_fwd(cf, y, x, b, residual, flags, n, cin, cout, cout_pad, 1, h * w_, 1, h * w_, 1, 1);
     /* rows (ho-1)*s + k; each phase row holds every vector's reach: round_up(wo, vw) + (k-1)/s */
     pad_geom g = {(ho - 1) * stride + k, stride, round_up(wo, vw) + (k - 1) / stride, pt, pl, 1};
     if ((st = pad_input(cf, x, n * cin, h, w_, g))) return st;
-    return run_fwd(cf, y, cf_mem(cf->pad), b, residual, flags, n, cin, cout, cout_pad, ho, wo, g.hp, g.wq, k,
+    return run_fwd(cf, y, whole(cf->pad), b, residual, flags, n, cin, cout, cout_pad, ho, wo, g.hp, g.wq, k,
                    stride);
 }
 
-cr_status conv_fast_backward_input(conv_fast *cf, conv_fast_mem dx, conv_fast_mem dy, conv_fast_mem w,
-                                   int accumulate, int n, int cin, int h, int w_, int cout, int k, int stride)
+cr_status cr_conv_fast_backward_input(cr_conv_fast *cf, const cr_conv_geom *G, const cr_tensor *dxt,
+                                      const cr_tensor *dyt, const cr_tensor *wt, int accumulate)
 {
-    cr_status st = check_shape(n, cin, h, w_, cout, k, stride);
+    mem dx = mem_of(dxt), dy = mem_of(dyt), w = mem_of(wt);
+    int n = G->n, cin = G->cin, h = G->h, w_ = G->w, cout = G->cout, k = G->k, stride = G->s;
+    int ho = G->ho, wo = G->wo, pt = G->pad_y, pl = G->pad_x;
+    int vw = cf->tiles.fwd_vw;
+    cr_status st = check_shape(G);
     if (st) return st;
-    int ho, wo, pt, pl, vw = cf->tiles.fwd_vw;
-    conv_fast_geometry(h, k, stride, &ho, &pt);
-    conv_fast_geometry(w_, k, stride, &wo, &pl);
     if ((st = check_mem(dx, (size_t)n * cin * h * w_, "dx")) ||
         (st = check_mem(dy, (size_t)n * cout * ho * wo, "dy")) ||
         (st = check_mem(w, (size_t)cout * cin * k * k, "w")))
         return st;
-    conv_fast_mem none = {NULL, 0};
+    mem none = {NULL, 0};
     /* dx = conv(dilate(dy, stride), flip(w)^T), stride 1, padding before k-1-pad_before */
-    int cin_pad = round_up(cin, conv_fast_pick_tm(&cf->tiles, cin));
-    int flags = accumulate ? FLAG_RESIDUAL : 0;
-    conv_fast_mem res = accumulate ? dx : none;
+    int cin_pad = round_up(cin, cr_conv_fast_pick_tm(&cf->tiles, cin));
+    int flags = accumulate ? CR_CONV_FLAG_RESIDUAL : 0;
+    mem res = accumulate ? dx : none;
     if ((st = prep_weights(cf, w, cout, cin, k, cin_pad, 1))) return st;
     if (k == 1 && stride == 1)
         return run_fwd(cf, dx, dy, none, res, flags, n, cout, cin, cin_pad, 1, h * w_, 1, h * w_, 1, 1);
     pad_geom g = {h + k - 1, 1, round_up(w_, vw) + k - 1, k - 1 - pt, k - 1 - pl, stride};
     if ((st = pad_input(cf, dy, n * cout, ho, wo, g))) return st;
-    return run_fwd(cf, dx, cf_mem(cf->pad), none, res, flags, n, cout, cin, cin_pad, h, w_, g.hp, g.wq, k, 1);
+    return run_fwd(cf, dx, whole(cf->pad), none, res, flags, n, cout, cin, cin_pad, h, w_, g.hp, g.wq, k, 1);
 }
 
 /* How the weight gradient runs: vector width, padded-input geometry, pixel chunks. */
@@ -276,12 +263,11 @@ typedef struct dw_plan {
     pad_geom g; /* for k > 1 or stride > 1 */
 } dw_plan;
 
-static dw_plan plan_dw(const conv_fast_tiles *t, int n, int cin, int h, int w_, int cout, int k, int stride)
+static dw_plan plan_dw(const cr_conv_tiles *t, const cr_conv_geom *G)
 {
     dw_plan d;
-    int ho, wo, pt, pl;
-    conv_fast_geometry(h, k, stride, &ho, &pt);
-    conv_fast_geometry(w_, k, stride, &wo, &pl);
+    int n = G->n, cin = G->cin, h = G->h, w_ = G->w, cout = G->cout, k = G->k, stride = G->s;
+    int ho = G->ho, wo = G->wo, pt = G->pad_y, pl = G->pad_x;
     int direct_view = k == 1 && stride == 1;
     d.hout = direct_view ? 1 : ho; /* 1x1 stride 1: the H*W plane as one row */
     d.wout = direct_view ? h * w_ : wo;
@@ -308,31 +294,30 @@ static dw_plan plan_dw(const conv_fast_tiles *t, int n, int cin, int h, int w_, 
     return d;
 }
 
-void conv_fast_scratch_need(const conv_fast_tiles *t, int pass, int n, int cin, int h, int w_, int cout, int k,
-                            int stride, conv_fast_scratch *out)
+void cr_conv_fast_scratch_need(const cr_conv_tiles *t, int pass, const cr_conv_geom *G, cr_conv_scratch *out)
 {
-    int ho, wo, pt, pl;
-    conv_fast_geometry(h, k, stride, &ho, &pt);
-    conv_fast_geometry(w_, k, stride, &wo, &pl);
+    int n = G->n, cin = G->cin, h = G->h, w_ = G->w, cout = G->cout, k = G->k, stride = G->s;
+    int ho = G->ho, wo = G->wo, pt = G->pad_y, pl = G->pad_x;
+    (void)pt, (void)pl;
     memset(out, 0, sizeof *out);
     int kk = k * k, plain = k == 1 && stride == 1;
     if (pass == 0) {
-        out->wt = (size_t)cin * kk * round_up(cout, conv_fast_pick_tm(t, cout)) * sizeof(float);
+        out->wt = (size_t)cin * kk * round_up(cout, cr_conv_fast_pick_tm(t, cout)) * sizeof(float);
         if (!plain)
             out->pad = (size_t)n * cin * ((ho - 1) * stride + k) * stride *
                        (round_up(wo, t->fwd_vw) + (k - 1) / stride) * sizeof(float);
     } else if (pass == 1) {
-        out->wt = (size_t)cout * kk * round_up(cin, conv_fast_pick_tm(t, cin)) * sizeof(float);
+        out->wt = (size_t)cout * kk * round_up(cin, cr_conv_fast_pick_tm(t, cin)) * sizeof(float);
         if (!plain) out->pad = (size_t)n * cout * (h + k - 1) * (round_up(w_, t->fwd_vw) + k - 1) * sizeof(float);
     } else {
-        dw_plan d = plan_dw(t, n, cin, h, w_, cout, k, stride);
+        dw_plan d = plan_dw(t, G);
         if (!plain) out->pad = (size_t)n * cin * d.g.hp * d.g.s * d.g.wq * sizeof(float);
         if (d.chunks > 1) out->part = (size_t)d.chunks * cout * cin * kk * sizeof(float);
     }
 }
 
 /* db (cout) += sum over images and pixels of dy. */
-static cr_status backward_bias(conv_fast *cf, conv_fast_mem db, conv_fast_mem dy, int n, int cout, int pix)
+static cr_status backward_bias(cr_conv_fast *cf, mem db, mem dy, int n, int cout, int pix)
 {
     cr_status st;
     cl_kernel kr;
@@ -345,28 +330,27 @@ static cr_status backward_bias(conv_fast *cf, conv_fast_mem db, conv_fast_mem dy
     return cr_enqueue(cf->rt, kr, 1, &g1, NULL);
 }
 
-cr_status conv_fast_backward_weights(conv_fast *cf, conv_fast_mem dw, conv_fast_mem db, conv_fast_mem dy,
-                                     conv_fast_mem x, int n, int cin, int h, int w_, int cout, int k, int stride)
+cr_status cr_conv_fast_backward_weights(cr_conv_fast *cf, const cr_conv_geom *G, const cr_tensor *dwt,
+                                        const cr_tensor *dbt, const cr_tensor *dyt, const cr_tensor *xt)
 {
-    cr_status st = check_shape(n, cin, h, w_, cout, k, stride);
+    mem dw = mem_of(dwt), db = mem_of(dbt), dy = mem_of(dyt), x = mem_of(xt);
+    int n = G->n, cin = G->cin, h = G->h, w_ = G->w, cout = G->cout, k = G->k, stride = G->s;
+    int ho = G->ho, wo = G->wo;
+    cr_status st = check_shape(G);
     if (st) return st;
-    const conv_fast_tiles *t = &cf->tiles;
-    int ho, wo, pt, pl;
-    conv_fast_geometry(h, k, stride, &ho, &pt);
-    conv_fast_geometry(w_, k, stride, &wo, &pl);
-    (void)pl;
+    const cr_conv_tiles *t = &cf->tiles;
     if ((st = check_mem(dw, (size_t)cout * cin * k * k, "dw")) || (st = check_mem(db, (size_t)cout, "db")) ||
         (st = check_mem(dy, (size_t)n * cout * ho * wo, "dy")) ||
         (st = check_mem(x, (size_t)n * cin * h * w_, "x")))
         return st;
     if (db.buf && (st = backward_bias(cf, db, dy, n, cout, ho * wo))) return st;
     if (!dw.buf) return CR_OK;
-    conv_fast_mem xsrc = x;
-    dw_plan d = plan_dw(t, n, cin, h, w_, cout, k, stride);
+    mem xsrc = x;
+    dw_plan d = plan_dw(t, G);
     int hout = d.hout, wout = d.wout, hp = 1, wq = h * w_, vw = d.vw; /* the direct 1x1 view */
     if (!(k == 1 && stride == 1)) {
         if ((st = pad_input(cf, x, n * cin, h, w_, d.g))) return st;
-        xsrc = cf_mem(cf->pad);
+        xsrc = whole(cf->pad);
         hp = d.g.hp, wq = d.g.wq;
     }
     int kw_total = cin * k * k, steps = d.steps, chunks = d.chunks, chunk_steps = d.chunk_steps;
@@ -379,7 +363,7 @@ cr_status conv_fast_backward_weights(conv_fast *cf, conv_fast_mem dw, conv_fast_
     snprintf(opts, sizeof opts, "-DCONV_K=%d -DCONV_S=%d -DDW_TM=%d -DDW_TN=%d -DDW_VW=%d", k, stride,
              t->dw_tm, t->dw_tn, vw);
     cl_kernel kr;
-    conv_fast_mem out = direct ? dw : cf_mem(cf->part);
+    mem out = direct ? dw : whole(cf->part);
     int out_off = (int)out.off, dy_off = (int)dy.off, x_off = (int)xsrc.off;
     if ((st = get_kernel(cf, "conv_dw", opts, &kr)) ||
         (st = cr_kernel_args(kr, 15, sizeof(cl_mem), &out.buf, sizeof(int), &out_off, sizeof(cl_mem), &dy.buf,
@@ -403,16 +387,17 @@ cr_status conv_fast_backward_weights(conv_fast *cf, conv_fast_mem dw, conv_fast_
     return CR_OK;
 }
 
-cr_status conv_fast_relu_mask(conv_fast *cf, conv_fast_mem dz, conv_fast_mem dres, conv_fast_mem dy,
-                              conv_fast_mem y, conv_fast_mem res, size_t count)
+cr_status cr_conv_fast_relu_mask(cr_conv_fast *cf, const cr_tensor *dzt, const cr_tensor *drest,
+                                 const cr_tensor *dyt, const cr_tensor *yt, const cr_tensor *rest, size_t count)
 {
+    mem dz = mem_of(dzt), dres = mem_of(drest), dy = mem_of(dyt), y = mem_of(yt), res = mem_of(rest);
     cr_status st;
     cl_kernel kr;
     if ((st = check_mem(dz, count, "dz")) || (st = check_mem(dres, count, "dres")) ||
         (st = check_mem(dy, count, "dy")) || (st = check_mem(y, count, "y")) ||
         (st = check_mem(res, count, "res")))
         return st;
-    if (!dz.buf || !dy.buf || !y.buf) return cr_fail(CR_ERR_ARG, "conv_fast_relu_mask: dz, dy and y are needed");
+    if (!dz.buf || !dy.buf || !y.buf) return cr_fail(CR_ERR_ARG, "cr_conv_fast_relu_mask: dz, dy and y are needed");
     /* absent buffers are replaced by dy: the kernel does not touch them */
     int has_res = res.buf != NULL, has_dres = dres.buf != NULL, n = (int)count;
     cl_mem rb = has_res ? res.buf : dy.buf, db = has_dres ? dres.buf : dy.buf;

@@ -1,4 +1,5 @@
-/* The engine context: precision, the lazily built kernel table, tensor views,
+/* The engine context: precision, the table of layer kernels (built on first use
+ * and cached by host/runtime/program.c), tensor views,
  * allocation, host <-> device copies with precision conversion, shape checks. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,10 +31,17 @@ static const struct {
     [CR_NNK_WN_BWD] = {"weightnorm.cl", "weightnorm_bwd"},
     [CR_NNK_ADAM] = {"adam.cl", "adam_update"},
 };
+/* A kernel added to the enum without a row here leaves a NULL row, refused when
+ * an engine is created; a row past the enum does not compile; and
+ * tests/test_cl_nn_layers.c builds every row (a name its file lacks). */
+_Static_assert(sizeof cr_nn_kernel_table / sizeof cr_nn_kernel_table[0] == CR_NNK_COUNT, "one row per cr_nnk");
 
 cr_status cr_nn_create(cr_runtime *rt, cr_precision prec, cr_nn **out)
 {
     *out = NULL;
+    for (int i = 0; i < CR_NNK_COUNT; i++)
+        if (!cr_nn_kernel_table[i].file || !cr_nn_kernel_table[i].name)
+            return cr_fail(CR_ERR_INTERNAL, "network kernel %d has no row in cr_nn_kernel_table", i);
     if (prec == CR_DOUBLE && !rt->dev.fp64)
         return cr_fail(CR_ERR_UNSUPPORTED, "%s has no double precision (cl_khr_fp64)", rt->dev.device_name);
     cr_nn *nn = calloc(1, sizeof *nn);
@@ -49,11 +57,9 @@ cr_status cr_nn_create(cr_runtime *rt, cr_precision prec, cr_nn **out)
 void cr_nn_free(cr_nn *nn)
 {
     if (!nn) return;
-    for (int i = 0; i < CR_NNK_COUNT; i++)
-        if (nn->k[i]) clReleaseKernel(nn->k[i]);
     cr_buffer_release(nn->rt, &nn->mse_partial);
     cr_buffer_release(nn->rt, &nn->conv_dz);
-    conv_fast_free(nn->cf);
+    cr_conv_fast_free(nn->cf);
     free(nn);
 }
 
@@ -61,45 +67,12 @@ cr_runtime *cr_nn_runtime(const cr_nn *nn) { return nn->rt; }
 cr_precision cr_nn_precision(const cr_nn *nn) { return nn->prec; }
 size_t cr_nn_real_size(const cr_nn *nn) { return nn->real_size; }
 
-/* Layer kernel files share one prelude (the `real` type); the program is the
- * prelude followed by the file, built and cached under the file's name. */
-static cr_status nn_kernel_build(cr_nn *nn, const char *file, const char *name, cl_kernel *out)
-{
-    char *prelude = NULL, *body = NULL, *src = NULL;
-    size_t lp = 0, lb = 0;
-    cl_program prog = NULL;
-    cr_status st = cr_kernel_source("nn_prelude.cl", &prelude, &lp);
-    if (st == CR_OK) st = cr_kernel_source(file, &body, &lb);
-    if (st == CR_OK && !(src = malloc(lp + lb + 2))) st = cr_fail(CR_ERR_NOMEM, "out of memory loading %s", file);
-    if (st == CR_OK) {
-        memcpy(src, prelude, lp);
-        src[lp] = '\n';
-        memcpy(src + lp + 1, body, lb + 1);
-        st = cr_program_from_source(nn->rt, file, src, nn->options, &prog);
-    }
-    if (st == CR_OK) {
-        cl_int err = CL_SUCCESS;
-        *out = clCreateKernel(prog, name, &err);
-        if (err != CL_SUCCESS) {
-            char what[256];
-            snprintf(what, sizeof what, "%s in %s", name, file);
-            *out = NULL;
-            st = cr_fail_cl(err, "clCreateKernel", what, __FILE__, __LINE__);
-        }
-    }
-    free(prelude), free(body), free(src);
-    return st;
-}
-
 cr_status cr_nn_kernel(cr_nn *nn, cr_nnk id, cl_kernel *out)
 {
-    if (id < 0 || id >= CR_NNK_COUNT) return cr_fail(CR_ERR_INTERNAL, "no network kernel %d", (int)id);
-    if (!nn->k[id]) {
-        cr_status st = nn_kernel_build(nn, cr_nn_kernel_table[id].file, cr_nn_kernel_table[id].name, &nn->k[id]);
-        if (st != CR_OK) return st;
-    }
-    *out = nn->k[id];
-    return CR_OK;
+    if (id < 0 || id >= CR_NNK_COUNT || !cr_nn_kernel_table[id].file)
+        return cr_fail(CR_ERR_INTERNAL, "no network kernel %d in cr_nn_kernel_table", (int)id);
+    /* the files include nn_prelude.cl (the `real` type); program.c builds and caches them */
+    return cr_kernel_get(nn->rt, cr_nn_kernel_table[id].file, cr_nn_kernel_table[id].name, nn->options, out);
 }
 
 cr_real_arg cr_nn_real(const cr_nn *nn, double v)

@@ -6,8 +6,8 @@
 
 #include <limits.h>
 
-#include "clrestore/conv_fast.h"
 #include "clrestore/nn.h"
+#include "conv_fast.h"
 
 /* Every kernel the engine launches; cr_nn_kernel_table in nn.c names its file
  * and function. */
@@ -43,14 +43,14 @@ struct cr_nn {
     cr_precision prec;
     size_t real_size;         /* sizeof(real) on the device: 4 or 8 */
     char options[64];         /* build options: "" or "-DCR_REAL_DOUBLE=1" */
-    cl_kernel k[CR_NNK_COUNT]; /* NULL until first use */
     cl_mem mse_partial;       /* (CR_NN_MSE_PARTS) reals, NULL until first use */
-    conv_fast *cf;            /* float engines: the fast convolutions, created on first use */
+    cr_conv_fast *cf;         /* the register-tiled convolutions, created on first use */
     cl_mem conv_dz;           /* float engines: dL/d(pre-ReLU) of the convolution in backward */
     size_t conv_dz_bytes;     /* its size; grows to the largest layer, then is reused */
 };
 
-/* The kernel for id, built on first use with the engine's options. */
+/* The kernel for id with the engine's options (cr_kernel_get: built on first use,
+ * owned by the runtime). */
 cr_status cr_nn_kernel(cr_nn *nn, cr_nnk id, cl_kernel *out);
 
 /* A `real` kernel argument: pass (nn->real_size, &arg) to cr_kernel_args; the

@@ -1,6 +1,6 @@
-/* The WA-U-Net model: parameter table from the architecture, activation
- * arenas per batch shape and mode, forward and backward over the layer graph
- * of waunet_plan.c, and the training step. */
+/* The WA-U-Net model: parameter table from the graph (host/nn/graph.c),
+ * activation arenas per batch shape and mode, forward and backward as lookups
+ * in the op table, and the training step. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,19 +12,20 @@
 cr_status cr_waunet_create(cr_nn *nn, const cr_arch *a, cr_waunet **out)
 {
     cr_status st;
-    cr_conv_spec *spec = NULL;
-    int nspec = 0;
     cr_waunet *m = calloc(1, sizeof *m);
     *out = NULL;
     if (!m) return cr_fail(CR_ERR_NOMEM, "out of memory creating the network");
     m->nn = nn;
     m->arch = *a;
     m->w_stale = 1;
-    CR_TRY(cr_arch_convs(a, &spec, &nspec));
     CR_TRY(wn_graph_build(a, &m->graph));
     CR_TRY(cr_params_create(nn, &m->params));
-    for (int i = 0; i < nspec; i++)
-        CR_TRY(cr_params_add_conv(m->params, spec[i].name, spec[i].cin, spec[i].cout, spec[i].k, NULL));
+    /* the parameter table: one weight-normalised conv per conv op, in graph (= checkpoint) order */
+    for (int i = 0; i < m->graph.nops; i++) {
+        const wn_op *op = &m->graph.ops[i];
+        if (op->conv >= 0) /* an op with weights: a weight-normalised conv of the table */
+            CR_TRY(cr_params_add_conv(m->params, op->spec.name, op->spec.cin, op->spec.cout, op->spec.k, NULL));
+    }
     CR_TRY(cr_params_alloc(m->params));
     m->zeroed = calloc((size_t)m->graph.nt, 1);
     if (!m->zeroed) {
@@ -34,7 +35,6 @@ cr_status cr_waunet_create(cr_nn *nn, const cr_arch *a, cr_waunet **out)
     *out = m;
     m = NULL;
 cleanup:
-    free(spec);
     cr_waunet_free(m);
     return st;
 }
@@ -95,25 +95,24 @@ static cr_status check_shape(const cr_waunet *m, int n, int h, int w)
 static size_t conv_scratch_bytes(const cr_waunet *m, cr_waunet_mode mode, int n, int h, int w)
 {
     if (m->nn->prec != CR_FLOAT) return 0;
-    conv_fast_tiles t = conv_fast_default_tiles(m->nn->rt);
-    conv_fast_scratch most = {0, 0, 0};
+    cr_conv_tiles t = cr_conv_fast_default_tiles(m->nn->rt);
+    cr_conv_scratch most = {0, 0, 0};
     size_t dz = 0;
     for (int i = 0; i < m->graph.nops; i++) {
         const wn_op *op = &m->graph.ops[i];
         if (op->kind != WN_CONV) continue;
         const wn_tensor *in = &m->graph.t[op->a];
-        int hi = h >> in->lv, wi = w >> in->lv, ho, wo, pb;
+        cr_conv_geom g = cr_conv_geom_make(n, op->cv.cin, h >> in->lv, w >> in->lv, op->cv.cout, op->cv.k,
+                                           op->cv.stride);
         for (int pass = 0; pass < (mode == CR_WAUNET_TRAINING ? 3 : 1); pass++) {
             if (pass == 1 && op->a == m->graph.input) continue; /* no dX of the image */
-            conv_fast_scratch s;
-            conv_fast_scratch_need(&t, pass, n, op->cv.cin, hi, wi, op->cv.cout, op->cv.k, op->cv.stride, &s);
+            cr_conv_scratch s;
+            cr_conv_fast_scratch_need(&t, pass, &g, &s);
             most.pad = s.pad > most.pad ? s.pad : most.pad;
             most.wt = s.wt > most.wt ? s.wt : most.wt;
             most.part = s.part > most.part ? s.part : most.part;
         }
-        cr_conv2d_same(hi, op->cv.k, op->cv.stride, &ho, &pb);
-        cr_conv2d_same(wi, op->cv.k, op->cv.stride, &wo, &pb);
-        size_t z = (size_t)n * op->cv.cout * ho * wo * sizeof(float);
+        size_t z = (size_t)n * op->cv.cout * g.ho * g.wo * sizeof(float);
         if (mode == CR_WAUNET_TRAINING && (op->cv.flags & CR_CONV_RELU) && z > dz) dz = z;
     }
     return most.pad + most.wt + most.part + dz;
@@ -172,6 +171,15 @@ cr_status cr_waunet_prepare(cr_waunet *m, cr_waunet_mode mode, int n, int h, int
                                 mode == CR_WAUNET_TRAINING ? "network training activations"
                                                            : "network activations",
                                 &m->arenas[i]));
+    /* each op's implementation for this engine's precision: the tiled convolutions for
+     * float, the reference kernels otherwise (cr_conv2d_engine); the choice is per op */
+    for (int i = 0; i < m->graph.nops; i++) {
+        wn_op *op = &m->graph.ops[i];
+        if (op->kind == WN_CONV) {
+            op->cv.engine = CR_CONV_AUTO;
+            op->cv.engine = cr_conv2d_engine(m->nn, &op->cv);
+        }
+    }
     m->prepared = 1;
 cleanup:
     if (st != CR_OK) release_arenas(m);
@@ -204,17 +212,7 @@ const char *cr_waunet_prof_name(cr_waunet_prof_kind k)
     return k >= 0 && k < CR_PROF_KINDS ? names[k] : "?";
 }
 
-static cr_waunet_prof_kind prof_kind(const wn_op *op)
-{
-    switch (op->kind) {
-    case WN_CONV: return op->cv.stride > 1 ? CR_PROF_CONVS2 : op->cv.k == 1 ? CR_PROF_CONV1 : CR_PROF_CONVK;
-    case WN_POOL: return CR_PROF_POOL;
-    case WN_D2S: return CR_PROF_D2S;
-    case WN_ADD: return CR_PROF_ADD;
-    case WN_CONCAT: return CR_PROF_CONCAT;
-    }
-    return CR_PROF_WNORM;
-}
+static cr_waunet_prof_kind prof_kind(const wn_op *op) { return (cr_waunet_prof_kind)wn_op_table[op->kind].prof(op); }
 
 /* Profiling: waits for the device and books the time since *t0 to slot, then restarts. */
 static cr_status prof_mark(cr_waunet *m, double *slot, double *t0)
@@ -229,19 +227,14 @@ static cr_status prof_mark(cr_waunet *m, double *slot, double *t0)
 
 static cr_status run_op(cr_waunet *m, const wn_op *op)
 {
-    cr_tensor y = slot_view(m, op->y, op->y), a = slot_view(m, op->a, op->a);
-    cr_tensor b = op->b >= 0 ? slot_view(m, op->b, op->b) : a;
-    switch (op->kind) {
-    case WN_CONV: {
-        cr_tensor w = cr_params_w(m->params, op->conv), bias = cr_params_b(m->params, op->conv);
-        return cr_conv2d_forward(m->nn, &y, &a, op->b >= 0 ? &b : NULL, &w, &bias, &op->cv);
+    cr_tensor y = slot_view(m, op->y, op->y), a = slot_view(m, op->a, op->a), b, w, bias;
+    wn_run r = {m->nn, op, &y, &a, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    if (op->b >= 0) b = slot_view(m, op->b, op->b), r.b = &b;
+    if (op->conv >= 0) {
+        w = cr_params_w(m->params, op->conv), bias = cr_params_b(m->params, op->conv);
+        r.w = &w, r.bias = &bias;
     }
-    case WN_POOL: return cr_maxpool2_forward(m->nn, &y, &a);
-    case WN_D2S: return cr_depth_to_space_forward(m->nn, &y, &a);
-    case WN_ADD: return cr_add_forward(m->nn, &y, &a, &b);
-    case WN_CONCAT: return cr_concat_forward(m->nn, &y, &a, &b);
-    }
-    return cr_fail(CR_ERR_INTERNAL, "network op of unknown kind %d", (int)op->kind);
+    return wn_op_table[op->kind].forward(&r);
 }
 
 cr_status cr_waunet_forward(cr_waunet *m)
@@ -290,23 +283,21 @@ static cr_status backward_op(cr_waunet *m, const wn_op *op, const cr_tensor *dou
     cr_status st;
     int wa = 0, wb = 0;
     cr_tensor dy = op->y == m->graph.output ? *dout : slot_view(m, WN_SLOT_GRAD(&m->graph, op->y), op->y);
-    cr_tensor y = slot_view(m, op->y, op->y), a = slot_view(m, op->a, op->a);
-    cr_tensor b = op->b >= 0 ? slot_view(m, op->b, op->b) : a, da, db;
+    cr_tensor y = slot_view(m, op->y, op->y), a = slot_view(m, op->a, op->a), b, da, db, w, dw, dbias;
+    wn_run r = {m->nn, op, &y, &a, NULL, NULL, NULL, &dy, NULL, NULL, NULL, NULL};
     CR_TRY(grad_for_write(m, op->a, dinput, &da, &wa));
-    if (op->b >= 0) CR_TRY(grad_for_write(m, op->b, dinput, &db, &wb));
-    switch (op->kind) {
-    case WN_CONV: {
-        cr_tensor w = cr_params_w(m->params, op->conv), dw = cr_params_dw(m->params, op->conv);
-        cr_tensor dbias = cr_params_db(m->params, op->conv);
-        return cr_conv2d_backward(m->nn, wa ? &da : NULL, &dw, &dbias, wb ? &db : NULL, &dy, &y, &a,
-                                  op->b >= 0 ? &b : NULL, &w, &op->cv);
+    if (wa) r.da = &da;
+    if (op->b >= 0) {
+        b = slot_view(m, op->b, op->b), r.b = &b;
+        CR_TRY(grad_for_write(m, op->b, dinput, &db, &wb));
+        if (wb) r.db = &db;
     }
-    case WN_POOL: return wa ? cr_maxpool2_backward(m->nn, &da, &dy, &a) : CR_OK;
-    case WN_D2S: return wa ? cr_depth_to_space_backward(m->nn, &da, &dy) : CR_OK;
-    case WN_ADD: return cr_add_backward(m->nn, wa ? &da : NULL, wb ? &db : NULL, &dy);
-    case WN_CONCAT: return cr_concat_backward(m->nn, wa ? &da : NULL, wb ? &db : NULL, &dy);
+    if (op->conv >= 0) {
+        w = cr_params_w(m->params, op->conv), dw = cr_params_dw(m->params, op->conv);
+        dbias = cr_params_db(m->params, op->conv);
+        r.w = &w, r.dw = &dw, r.dbias = &dbias;
     }
-    st = cr_fail(CR_ERR_INTERNAL, "network op of unknown kind %d", (int)op->kind);
+    st = wn_op_table[op->kind].backward(&r);
 cleanup:
     return st;
 }

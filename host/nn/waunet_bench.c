@@ -26,8 +26,8 @@ cr_status cr_waunet_bench(cr_runtime *rt, const cr_arch *a, int size, int batch,
     memset(out, 0, sizeof *out);
     if (repeats < 1 || batch < 1 || size < 1)
         return cr_fail(CR_ERR_ARG, "bench: size %d, batch %d, repeats %d must be positive", size, batch, repeats);
-    size_t base = rt->mem_current;
-    rt->mem_peak = rt->mem_current; /* the peak of this benchmark alone */
+    size_t base = cr_runtime_mem_current(rt);
+    cr_runtime_mem_peak_reset(rt); /* the peak of this benchmark alone */
     cr_waunet_mode mode = train ? CR_WAUNET_TRAINING : CR_WAUNET_INFERENCE;
     CR_TRY(cr_nn_create(rt, CR_FLOAT, &nn));
     CR_TRY(cr_waunet_create(nn, a, &m));
@@ -79,7 +79,7 @@ cr_status cr_waunet_bench(cr_runtime *rt, const cr_arch *a, int size, int batch,
     out->ms = sec * 1e3;
     out->best_ms = times[0] * 1e3;
     out->gflops = flops / sec / 1e9;
-    out->peak_bytes = rt->mem_peak - base;
+    out->peak_bytes = cr_runtime_mem_peak(rt) - base;
     out->activation_bytes = mem.activation_bytes;
     out->size = size;
     out->batch = batch;

@@ -1,41 +1,10 @@
-/* Shared by host/nn/waunet*.c: the WA-U-Net as a list of layer operations on
- * numbered tensors (the graph), the activation plan that places every tensor
+/* Shared by host/nn/waunet*.c: the activation plan that places every tensor
  * of a batch shape in a few device arenas, and the model struct. */
 #ifndef CLRESTORE_WAUNET_INTERNAL_H
 #define CLRESTORE_WAUNET_INTERNAL_H
 
 #include "clrestore/waunet.h"
-
-typedef enum wn_opkind { WN_CONV, WN_POOL, WN_D2S, WN_ADD, WN_CONCAT } wn_opkind;
-
-/* One layer. Convolutions carry their fused epilogue: `y = epi(conv(a) + bias)`
- * with RELU and/or RESIDUAL (res = b); the other kinds read a (and b). */
-typedef struct wn_op {
-    wn_opkind kind;
-    int conv;     /* WN_CONV: index in cr_arch_convs order = parameter-table conv */
-    cr_conv2d cv; /* WN_CONV: shape and flags */
-    int y, a, b;  /* tensor ids: output, first input, second input (or -1) */
-} wn_op;
-
-/* An activation: channels and scale; its shape is (n, c, h >> lv, w >> lv). */
-typedef struct wn_tensor {
-    int c, lv;
-    int producer; /* op index, -1 for the input image */
-} wn_tensor;
-
-typedef struct wn_graph {
-    wn_op *ops;     /* (nops) in forward order */
-    int nops;
-    wn_tensor *t;   /* (nt) */
-    int nt;
-    int input;      /* tensor id of the image (n, 1, h, w) */
-    int output;     /* tensor id of the result (n, 1, h, w) */
-} wn_graph;
-
-/* Builds the graph of architecture a; its convolutions consume the list in
- * checkpoint order (checked against the specs: CR_ERR_INTERNAL otherwise). */
-cr_status wn_graph_build(const cr_arch *a, wn_graph *g);
-void wn_graph_free(wn_graph *g);
+#include "graph.h"
 
 /* Slots of a plan: activation t is slot t, the gradient of t is slot nt + t,
  * then the training target and dL/doutput. */
@@ -70,7 +39,7 @@ void wn_plan_free(wn_plan *p);
 struct cr_waunet {
     cr_nn *nn;          /* not owned */
     cr_arch arch;
-    cr_params *params;  /* one weight-normalised conv per cr_arch_convs entry */
+    cr_params *params;  /* one weight-normalised conv per conv op of the graph, in graph order */
     wn_graph graph;
     wn_plan plan;       /* prepared shape and mode; plan.n == 0 before prepare */
     cl_mem *arenas;     /* (plan.narenas) buffers of plan.arena_count reals */

@@ -1,11 +1,6 @@
-/* The WA-U-Net as a graph of layer operations (REFERENCE.md "Network",
- * bench/torch_reference.py's forward) and the activation planner that gives
- * every tensor of a batch shape a lifetime and a place in a device arena.
- *
- * Fusions: the conv after a ReLU-free expand carries the ReLU in its store;
- * a wa_block's "x + y" is the residual epilogue of its last conv; the
- * encoder's "relu(down(.)) + maxpool(x)" is the down conv with ReLU then
- * residual (the epilogue order is exactly that). */
+/* The activation planner: every tensor of the graph (host/nn/graph.c) at a
+ * batch shape gets a lifetime, from what each op's row says its backward
+ * reads, and a place in a device arena. */
 #define _GNU_SOURCE /* qsort_r */
 #include <stdlib.h>
 #include <string.h>
@@ -15,165 +10,6 @@
 /* Offsets and sizes in elements are multiples of this (256 bytes in float),
  * so vectorised kernels see aligned rows of every tensor. */
 #define WN_ALIGN 64
-
-typedef struct builder {
-    wn_graph *g;
-    const cr_conv_spec *spec; /* (nspec) checkpoint order */
-    int nspec, next;          /* next conv to consume */
-    int cap_ops, cap_t;
-    cr_status st;             /* first failure; later calls do nothing */
-} builder;
-
-static int new_tensor(builder *b, int c, int lv, int producer)
-{
-    if (b->st != CR_OK) return -1;
-    wn_graph *g = b->g;
-    if (g->nt == b->cap_t) {
-        int cap = b->cap_t ? 2 * b->cap_t : 64;
-        wn_tensor *t = realloc(g->t, (size_t)cap * sizeof *t);
-        if (!t) {
-            b->st = cr_fail(CR_ERR_NOMEM, "out of memory building the network graph");
-            return -1;
-        }
-        g->t = t;
-        b->cap_t = cap;
-    }
-    g->t[g->nt].c = c;
-    g->t[g->nt].lv = lv;
-    g->t[g->nt].producer = producer;
-    return g->nt++;
-}
-
-/* Appends an op whose output has c channels at scale lv; returns the output id. */
-static int add_op(builder *b, wn_opkind kind, int a, int b2, int c, int lv, int conv, unsigned flags)
-{
-    if (b->st != CR_OK) return -1;
-    wn_graph *g = b->g;
-    if (g->nops == b->cap_ops) {
-        int cap = b->cap_ops ? 2 * b->cap_ops : 64;
-        wn_op *o = realloc(g->ops, (size_t)cap * sizeof *o);
-        if (!o) {
-            b->st = cr_fail(CR_ERR_NOMEM, "out of memory building the network graph");
-            return -1;
-        }
-        g->ops = o;
-        b->cap_ops = cap;
-    }
-    int y = new_tensor(b, c, lv, g->nops);
-    if (y < 0) return -1;
-    wn_op *op = &g->ops[g->nops++];
-    memset(op, 0, sizeof *op);
-    op->kind = kind;
-    op->y = y;
-    op->a = a;
-    op->b = b2;
-    op->conv = conv;
-    if (kind == WN_CONV) {
-        const cr_conv_spec *s = &b->spec[conv];
-        op->cv.cin = s->cin;
-        op->cv.cout = s->cout;
-        op->cv.k = s->k;
-        op->cv.stride = s->stride;
-        op->cv.flags = flags;
-    }
-    return y;
-}
-
-/* The next convolution of the list applied to x, with epilogue flags and
- * residual res (-1 without). Its shape must fit x: the graph and the list
- * are two walks of one description and must agree. */
-static int conv(builder *b, int x, int res, unsigned flags)
-{
-    if (b->st != CR_OK) return -1;
-    if (b->next >= b->nspec) {
-        b->st = cr_fail(CR_ERR_INTERNAL, "network graph uses more convolutions than the architecture lists");
-        return -1;
-    }
-    const cr_conv_spec *s = &b->spec[b->next];
-    const wn_tensor *tx = &b->g->t[x];
-    if (s->cin != tx->c || (res >= 0 && b->g->t[res].c != s->cout)) {
-        b->st = cr_fail(CR_ERR_INTERNAL, "network graph: conv %d (%s) expects %d channels, gets %d", b->next,
-                        s->name, s->cin, tx->c);
-        return -1;
-    }
-    int lv = tx->lv + (s->stride == 2 ? 1 : 0);
-    return add_op(b, WN_CONV, x, res, s->cout, lv, b->next++, flags);
-}
-
-/* wa_block: x + conv_k(conv_1(relu(conv_1(x)))); with down: relu(down(.)) + j. */
-static int wa_block(builder *b, int x, int down, int j)
-{
-    int t = conv(b, x, -1, CR_CONV_RELU);
-    t = conv(b, t, -1, 0);
-    t = conv(b, t, x, CR_CONV_RESIDUAL);
-    if (down) t = conv(b, t, j, CR_CONV_RELU | CR_CONV_RESIDUAL);
-    return t;
-}
-
-/* up(x) = depth_to_space(wa_block(relu(conv_1(x)))) */
-static int up(builder *b, int x)
-{
-    int u = conv(b, x, -1, CR_CONV_RELU);
-    u = wa_block(b, u, 0, -1);
-    if (b->st != CR_OK) return -1;
-    const wn_tensor *t = &b->g->t[u];
-    return add_op(b, WN_D2S, u, -1, t->c / 4, t->lv - 1, -1, 0);
-}
-
-static int two(builder *b, wn_opkind kind, int x, int y)
-{
-    if (b->st != CR_OK) return -1;
-    const wn_tensor *tx = &b->g->t[x], *ty = &b->g->t[y];
-    return add_op(b, kind, x, y, kind == WN_CONCAT ? tx->c + ty->c : tx->c, tx->lv, -1, 0);
-}
-
-cr_status wn_graph_build(const cr_arch *a, wn_graph *g)
-{
-    builder b;
-    memset(g, 0, sizeof *g);
-    memset(&b, 0, sizeof b);
-    b.g = g;
-    cr_conv_spec *spec = NULL;
-    int *skip = NULL;
-    b.st = cr_arch_convs(a, &spec, &b.nspec);
-    if (b.st != CR_OK) goto cleanup;
-    b.spec = spec;
-    skip = calloc((size_t)a->levels, sizeof *skip);
-    if (!skip) {
-        b.st = cr_fail(CR_ERR_NOMEM, "out of memory building the network graph");
-        goto cleanup;
-    }
-    g->input = new_tensor(&b, 1, 0, -1);
-    int x = conv(&b, g->input, -1, 0);
-    for (int lv = 0; lv < a->levels; lv++) {
-        int j = b.st == CR_OK ? add_op(&b, WN_POOL, x, -1, g->t[x].c, g->t[x].lv + 1, -1, 0) : -1;
-        for (int k = 0; k < a->blocks; k++) x = wa_block(&b, x, k == a->blocks - 1, j);
-        skip[lv] = x;
-    }
-    for (int lv = a->levels - 1; lv >= 0; lv--) {
-        int j = up(&b, x);
-        x = conv(&b, two(&b, WN_CONCAT, x, skip[lv]), -1, CR_CONV_RELU);
-        for (int k = 0; k < a->blocks - 1; k++) x = wa_block(&b, x, 0, -1);
-        x = two(&b, WN_ADD, up(&b, x), j);
-    }
-    x = conv(&b, x, -1, CR_CONV_RELU);
-    g->output = conv(&b, x, -1, 0);
-    if (b.st == CR_OK && (b.next != b.nspec || g->t[g->output].c != 1 || g->t[g->output].lv != 0))
-        b.st = cr_fail(CR_ERR_INTERNAL, "network graph uses %d of %d convolutions", b.next, b.nspec);
-cleanup:
-    free(spec);
-    free(skip);
-    if (b.st != CR_OK) wn_graph_free(g);
-    return b.st;
-}
-
-void wn_graph_free(wn_graph *g)
-{
-    if (!g) return;
-    free(g->ops);
-    free(g->t);
-    memset(g, 0, sizeof *g);
-}
 
 /* ---- planning ------------------------------------------------------------ */
 
@@ -210,17 +46,11 @@ static void lifetimes(const wn_graph *g, cr_waunet_mode mode, wn_slot *s)
     for (int i = 0; i < F; i++) {
         const wn_op *op = &g->ops[i];
         int bt = 2 * F - 1 - i;
-        /* what each backward reads of the forward: conv: x (for dW), y (ReLU
-         * mask) and res (mask with ReLU + residual); max-pool: x (argmax) */
-        if (op->kind == WN_CONV) {
-            use(&s[op->a], bt);
-            if (op->cv.flags & CR_CONV_RELU) {
-                use(&s[op->y], bt);
-                if (op->cv.flags & CR_CONV_RESIDUAL) use(&s[op->b], bt);
-            }
-        } else if (op->kind == WN_POOL) {
-            use(&s[op->a], bt);
-        }
+        /* what each backward reads of the forward (its op row) */
+        unsigned r = wn_op_table[op->kind].bwd_reads(op);
+        if (r & WN_READS_A) use(&s[op->a], bt);
+        if ((r & WN_READS_B) && op->b >= 0) use(&s[op->b], bt);
+        if (r & WN_READS_Y) use(&s[op->y], bt);
         /* gradients: written by this backward into its inputs' gradients,
          * read here as dy; the image's and the output's come from the caller */
         if (op->y != g->output) use(&s[WN_SLOT_GRAD(g, op->y)], bt);

@@ -1,4 +1,4 @@
-/* Tile planning and stitching, and the receptive field that sets the margin. */
+/* Tile planning and stitching (the margin comes from cr_arch_receptive_field). */
 #include "clrestore/tiles.h"
 
 #include <stdlib.h>
@@ -87,77 +87,4 @@ cr_status cr_tile_apply(const cr_tile_plan *plan, cr_tile_fn fn, void *ctx, cons
     }
     free(win), free(res);
     return st;
-}
-
-/* ---- receptive field ------------------------------------------------------
- * A feature at position q of a map at scale s (one map pixel = s input
- * pixels) covers input pixels [q·s, q·s + s - 1] and depends on input pixels
- * [q·s + lo, q·s + s - 1 + hi]. Each layer maps (lo, hi):
- *   conv k, stride 1 (TF same: pad_before = (k-1)/2, pad_after = k-1-pad_before):
- *                          lo -= pad_before·s, hi += pad_after·s
- *   conv 3, stride 2 (even size: pad 0 before, 1 after; reads 2q .. 2q+2):
- *                          scale s -> 2s, hi += s
- *   max-pool 2x2:          scale s -> 2s, extents unchanged
- *   depth-to-space 2:      scale s -> s/2, lo -= s/2, hi += s/2 (even and odd
- *                          output positions read the same input position)
- *   add, concat:           union of the two operands' extents. */
-typedef struct rf {
-    int lo, hi, s;
-} rf;
-
-static rf rf_union(rf a, rf b)
-{
-    rf r = {a.lo < b.lo ? a.lo : b.lo, a.hi > b.hi ? a.hi : b.hi, a.s};
-    return r;
-}
-
-static rf rf_conv(rf x, int k)
-{
-    int before = (k - 1) / 2, after = k - 1 - before;
-    x.lo -= before * x.s;
-    x.hi += after * x.s;
-    return x;
-}
-
-static rf rf_wa_block(rf x, int k, int down)
-{
-    rf y = rf_conv(rf_conv(rf_conv(x, 1), 1), k);
-    rf out = rf_union(x, y);
-    if (down) {
-        out.hi += out.s;
-        out.s *= 2;
-    }
-    return out;
-}
-
-static rf rf_up(rf x, int k)
-{
-    rf y = rf_wa_block(rf_conv(x, 1), k, 0);
-    y.lo -= y.s / 2;
-    y.hi += y.s / 2;
-    y.s /= 2;
-    return y;
-}
-
-void cr_arch_receptive_field(const cr_arch *a, int *before, int *after)
-{
-    rf skips[16];
-    rf x = rf_conv((rf){0, 0, 1}, 3);
-    int levels = a->levels < 16 ? a->levels : 16;
-    for (int l = 0; l < levels; l++) {
-        rf j = x;
-        j.s *= 2; /* max-pool */
-        for (int b = 0; b < a->blocks; b++) x = rf_wa_block(x, a->encoder_kernel, b == a->blocks - 1);
-        x = rf_union(x, j);
-        skips[l] = x;
-    }
-    for (int l = levels - 1; l >= 0; l--) {
-        rf j = rf_up(x, a->decoder_kernel);
-        x = rf_conv(rf_union(x, skips[l]), 1);
-        for (int b = 0; b < a->blocks - 1; b++) x = rf_wa_block(x, a->decoder_kernel, 0);
-        x = rf_union(rf_up(x, a->decoder_kernel), j);
-    }
-    x = rf_conv(rf_conv(x, 1), 1);
-    *before = -x.lo;
-    *after = x.hi;
 }

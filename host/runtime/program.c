@@ -28,10 +28,17 @@ struct cr_embedded_kernel {
 };
 extern const struct cr_embedded_kernel cr_embedded_kernels[];
 
+typedef struct cr_kernel_entry {
+    char *name;
+    cl_kernel kernel;
+} cr_kernel_entry;
+
 struct cr_program_entry {
     char *label;   /* kernel file name or caller's label */
     char *options; /* caller's options */
     cl_program program;
+    cr_kernel_entry *kernels; /* (nkernels) made by cr_kernel_get, released with the runtime */
+    int nkernels;
 };
 
 #define CR_CACHE_MAGIC "CRKBIN01"
@@ -82,17 +89,24 @@ void cr_program_cache_init(cr_runtime *rt)
 
 void cr_program_cache_free(cr_runtime *rt)
 {
-    for (int i = 0; i < rt->nprograms; i++) {
-        free(rt->programs[i].label);
-        free(rt->programs[i].options);
-        if (rt->programs[i].program) clReleaseProgram(rt->programs[i].program);
+    if (!rt->state) return;
+    for (int i = 0; i < rt->state->nprograms; i++) {
+        for (int j = 0; j < rt->state->programs[i].nkernels; j++) {
+            free(rt->state->programs[i].kernels[j].name);
+            clReleaseKernel(rt->state->programs[i].kernels[j].kernel);
+        }
+        free(rt->state->programs[i].kernels);
+        free(rt->state->programs[i].label);
+        free(rt->state->programs[i].options);
+        if (rt->state->programs[i].program) clReleaseProgram(rt->state->programs[i].program);
     }
-    free(rt->programs);
-    rt->programs = NULL;
-    rt->nprograms = rt->cap_programs = 0;
+    free(rt->state->programs);
+    rt->state->programs = NULL;
+    rt->state->nprograms = rt->state->cap_programs = 0;
 }
 
-cr_status cr_kernel_source(const char *file, char **src, size_t *len)
+/* The text of kernels/<file> as stored (CLRESTORE_KERNEL_DIR or embedded). */
+static cr_status kernel_source_raw(const char *file, char **src, size_t *len)
 {
     *src = NULL;
     const char *dir = getenv("CLRESTORE_KERNEL_DIR");
@@ -111,6 +125,89 @@ cr_status cr_kernel_source(const char *file, char **src, size_t *len)
         return CR_OK;
     }
     return cr_fail(CR_ERR_NOT_FOUND, "kernel file %s is not built into this clrestore", file);
+}
+
+/* A growing text buffer for include expansion. */
+typedef struct src_buf {
+    char *p;
+    size_t len, cap;
+} src_buf;
+
+static int src_append(src_buf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n + 1) cap *= 2;
+        char *q = realloc(b->p, cap);
+        if (!q) return -1;
+        b->p = q;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+    return 0;
+}
+
+#define CR_MAX_INCLUDES 8
+
+/* Appends file's text with each line `#include "name"` replaced by the text of
+ * kernels/name (itself expanded). The embedded sources have no directory the
+ * OpenCL compiler could search, so the host resolves includes the way it
+ * finds files; a file is inserted once per program (seen[] holds the names
+ * so far), which makes include guards unnecessary. */
+static cr_status expand_file(const char *file, src_buf *out, const char **seen, int *nseen, int depth)
+{
+    char *src = NULL;
+    cr_status st = kernel_source_raw(file, &src, NULL);
+    if (st != CR_OK) return st;
+    const char *line = src;
+    while (st == CR_OK && *line) {
+        const char *end = strchr(line, '\n');
+        size_t n = end ? (size_t)(end - line) + 1 : strlen(line);
+        const char *q = line;
+        while (*q == ' ' || *q == '\t') q++;
+        char name[128];
+        const char *close = NULL;
+        if (strncmp(q, "#include \"", 10) == 0 && (close = strchr(q + 10, '"')) && close < line + n &&
+            (size_t)(close - q - 10) < sizeof name) {
+            memcpy(name, q + 10, (size_t)(close - q - 10));
+            name[close - q - 10] = '\0';
+            int done = 0;
+            for (int i = 0; i < *nseen; i++) done |= strcmp(seen[i], name) == 0;
+            if (!done && (depth >= 4 || *nseen == CR_MAX_INCLUDES))
+                st = cr_fail(CR_ERR_INTERNAL, "kernel %s: includes nest too deep at %s", file, name);
+            else if (!done) {
+                seen[(*nseen)++] = strdup(name);
+                if (!seen[*nseen - 1]) st = cr_fail(CR_ERR_NOMEM, "out of memory loading kernel %s", file);
+                if (st == CR_OK) st = expand_file(name, out, seen, nseen, depth + 1);
+                if (st == CR_OK && src_append(out, "\n", 1)) st = cr_fail(CR_ERR_NOMEM, "out of memory loading kernel %s", file);
+            }
+        } else if (src_append(out, line, n)) {
+            st = cr_fail(CR_ERR_NOMEM, "out of memory loading kernel %s", file);
+        }
+        line += n;
+    }
+    free(src);
+    return st;
+}
+
+cr_status cr_kernel_source(const char *file, char **src, size_t *len)
+{
+    src_buf b = {NULL, 0, 0};
+    const char *seen[CR_MAX_INCLUDES];
+    int nseen = 0;
+    *src = NULL;
+    cr_status st = expand_file(file, &b, seen, &nseen, 0);
+    for (int i = 0; i < nseen; i++) free((void *)seen[i]);
+    if (st == CR_OK && !b.p) st = src_append(&b, "", 0) ? cr_fail(CR_ERR_NOMEM, "out of memory loading kernel %s", file) : CR_OK;
+    if (st != CR_OK) {
+        free(b.p);
+        return st;
+    }
+    *src = b.p;
+    if (len) *len = b.len;
+    return CR_OK;
 }
 
 /* Options every program gets: the language version and what the kernels may
@@ -175,11 +272,11 @@ static cl_program cr_cache_load(cr_runtime *rt, uint64_t key, const char *full_o
     }
     free(bin);
     if (!prog) {
-        rt->stats.disk_rejects++;
+        rt->state->stats.disk_rejects++;
         cr_debug("kernel cache: rejected %s for %s; rebuilding", path, label);
         unlink(path);
     } else {
-        rt->stats.disk_hits++;
+        rt->state->stats.disk_hits++;
         cr_debug("kernel cache: hit %s for %s", path, label);
     }
     return prog;
@@ -210,7 +307,7 @@ static void cr_cache_store(cr_runtime *rt, uint64_t key, cl_program prog, const 
         fwrite(&h, sizeof h, 1, f.fp);
         fwrite(bin, 1, blen, f.fp);
         if (cr_atomic_commit(&f) == CR_OK) {
-            rt->stats.disk_writes++;
+            rt->state->stats.disk_writes++;
             cr_debug("kernel cache: stored %s (%zu bytes) for %s", path, blen, label);
         }
         cr_atomic_abort(&f);
@@ -252,10 +349,10 @@ cr_status cr_program_from_source(cr_runtime *rt, const char *label, const char *
 {
     *out = NULL;
     if (!options) options = "";
-    for (int i = 0; i < rt->nprograms; i++) {
-        if (strcmp(rt->programs[i].label, label) == 0 && strcmp(rt->programs[i].options, options) == 0) {
-            rt->stats.memory_hits++;
-            *out = rt->programs[i].program;
+    for (int i = 0; i < rt->state->nprograms; i++) {
+        if (strcmp(rt->state->programs[i].label, label) == 0 && strcmp(rt->state->programs[i].options, options) == 0) {
+            rt->state->stats.memory_hits++;
+            *out = rt->state->programs[i].program;
             return CR_OK;
         }
     }
@@ -275,31 +372,33 @@ cr_status cr_program_from_source(cr_runtime *rt, const char *label, const char *
             clReleaseProgram(prog);
             return st;
         }
-        rt->stats.compiles++;
+        rt->state->stats.compiles++;
         cr_debug("compiled %s [%s] in %.2f s", label, options, cr_now() - t0);
         if (rt->cache_dir[0]) cr_cache_store(rt, key, prog, label);
     }
-    if (rt->nprograms == rt->cap_programs) {
-        int cap = rt->cap_programs ? 2 * rt->cap_programs : 16;
-        cr_program_entry *p = realloc(rt->programs, (size_t)cap * sizeof *p);
+    if (rt->state->nprograms == rt->state->cap_programs) {
+        int cap = rt->state->cap_programs ? 2 * rt->state->cap_programs : 16;
+        cr_program_entry *p = realloc(rt->state->programs, (size_t)cap * sizeof *p);
         if (!p) {
             clReleaseProgram(prog);
             return cr_fail(CR_ERR_NOMEM, "out of memory keeping program %s", label);
         }
-        rt->programs = p;
-        rt->cap_programs = cap;
+        rt->state->programs = p;
+        rt->state->cap_programs = cap;
     }
-    cr_program_entry *e = &rt->programs[rt->nprograms];
+    cr_program_entry *e = &rt->state->programs[rt->state->nprograms];
     e->label = strdup(label);
     e->options = strdup(options);
     e->program = prog;
+    e->kernels = NULL;
+    e->nkernels = 0;
     if (!e->label || !e->options) {
         free(e->label);
         free(e->options);
         clReleaseProgram(prog);
         return cr_fail(CR_ERR_NOMEM, "out of memory keeping program %s", label);
     }
-    rt->nprograms++;
+    rt->state->nprograms++;
     *out = prog;
     return CR_OK;
 }
@@ -308,10 +407,10 @@ cr_status cr_program_get(cr_runtime *rt, const char *file, const char *options, 
 {
     *out = NULL;
     if (!options) options = "";
-    for (int i = 0; i < rt->nprograms; i++) {
-        if (strcmp(rt->programs[i].label, file) == 0 && strcmp(rt->programs[i].options, options) == 0) {
-            rt->stats.memory_hits++;
-            *out = rt->programs[i].program;
+    for (int i = 0; i < rt->state->nprograms; i++) {
+        if (strcmp(rt->state->programs[i].label, file) == 0 && strcmp(rt->state->programs[i].options, options) == 0) {
+            rt->state->stats.memory_hits++;
+            *out = rt->state->programs[i].program;
             return CR_OK;
         }
     }
@@ -338,5 +437,38 @@ cr_status cr_kernel_create(cr_runtime *rt, const char *file, const char *name, c
         snprintf(what, sizeof what, "%s in %s", name, file);
         return cr_fail_cl(err, "clCreateKernel", what, __FILE__, __LINE__);
     }
+    return CR_OK;
+}
+
+cr_status cr_kernel_get(cr_runtime *rt, const char *file, const char *name, const char *options, cl_kernel *out)
+{
+    cl_program prog = NULL;
+    *out = NULL;
+    cr_status st = cr_program_get(rt, file, options, &prog);
+    if (st != CR_OK) return st;
+    cr_program_entry *e = NULL;
+    for (int i = 0; i < rt->state->nprograms && !e; i++)
+        if (rt->state->programs[i].program == prog) e = &rt->state->programs[i];
+    if (!e) return cr_fail(CR_ERR_INTERNAL, "program %s is not in the runtime's table", file);
+    for (int j = 0; j < e->nkernels; j++)
+        if (strcmp(e->kernels[j].name, name) == 0) {
+            *out = e->kernels[j].kernel;
+            return CR_OK;
+        }
+    cr_kernel_entry *grown = realloc(e->kernels, (size_t)(e->nkernels + 1) * sizeof *grown);
+    if (!grown) return cr_fail(CR_ERR_NOMEM, "out of memory keeping kernel %s", name);
+    e->kernels = grown;
+    cl_kernel k = NULL;
+    st = cr_kernel_create(rt, file, name, options, &k);
+    if (st != CR_OK) return st;
+    char *nm = strdup(name);
+    if (!nm) {
+        clReleaseKernel(k);
+        return cr_fail(CR_ERR_NOMEM, "out of memory keeping kernel %s", name);
+    }
+    e->kernels[e->nkernels].name = nm;
+    e->kernels[e->nkernels].kernel = k;
+    e->nkernels++;
+    *out = k;
     return CR_OK;
 }

@@ -15,6 +15,11 @@ cr_status cr_runtime_create_for(const cr_device_desc *dev, cr_runtime **out)
     cr_runtime *rt = calloc(1, sizeof *rt);
     if (!rt) return cr_fail(CR_ERR_NOMEM, "out of memory creating the OpenCL runtime");
     rt->dev = *dev;
+    rt->state = calloc(1, sizeof *rt->state);
+    if (!rt->state) {
+        free(rt);
+        return cr_fail(CR_ERR_NOMEM, "out of memory creating the OpenCL runtime");
+    }
 
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)dev->platform, 0};
     rt->ctx = clCreateContext(props, 1, &dev->device, NULL, NULL, &err);
@@ -57,8 +62,14 @@ void cr_runtime_free(cr_runtime *rt)
     cr_program_cache_free(rt);
     if (rt->queue) clReleaseCommandQueue(rt->queue);
     if (rt->ctx) clReleaseContext(rt->ctx);
+    free(rt->state);
     free(rt);
 }
+
+size_t cr_runtime_mem_current(const cr_runtime *rt) { return rt->state->mem_current; }
+size_t cr_runtime_mem_peak(const cr_runtime *rt) { return rt->state->mem_peak; }
+void cr_runtime_mem_peak_reset(cr_runtime *rt) { rt->state->mem_peak = rt->state->mem_current; }
+cr_build_stats cr_runtime_build_stats(const cr_runtime *rt) { return rt->state->stats; }
 
 static void cr_kernel_name(cl_kernel k, char *name, size_t len)
 {
@@ -68,17 +79,28 @@ static void cr_kernel_name(cl_kernel k, char *name, size_t len)
     name[len - 1] = '\0';
 }
 
-cr_status cr_kernel_args(cl_kernel k, int nargs, ...)
+cr_status cr_kernel_args_n(cl_kernel k, int nargs, int nvalues, ...)
 {
     va_list ap;
-    va_start(ap, nargs);
+    char name[128];
+    cl_uint have = 0;
+    /* a count that does not match what was passed, or the kernel's signature, would
+     * read past the variadic arguments or leave an argument unset */
+    cl_int err = clGetKernelInfo(k, CL_KERNEL_NUM_ARGS, sizeof have, &have, NULL);
+    if (err != CL_SUCCESS) return cr_fail_cl(err, "clGetKernelInfo", "CL_KERNEL_NUM_ARGS", __FILE__, __LINE__);
+    if (nvalues != 2 * nargs || (cl_uint)nargs != have) {
+        cr_kernel_name(k, name, sizeof name);
+        return cr_fail(CR_ERR_INTERNAL, "kernel %s takes %u arguments; the call says %d and passes %d values (%s)",
+                       name, have, nargs, nvalues, nvalues % 2 ? "not (size, pointer) pairs" : "pairs");
+    }
+    va_start(ap, nvalues);
     for (int i = 0; i < nargs; i++) {
         size_t size = va_arg(ap, size_t);
         const void *value = va_arg(ap, const void *);
-        cl_int err = clSetKernelArg(k, (cl_uint)i, size, value);
+        err = clSetKernelArg(k, (cl_uint)i, size, value);
         if (err != CL_SUCCESS) {
             va_end(ap);
-            char name[128], what[160];
+            char what[160];
             cr_kernel_name(k, name, sizeof name);
             snprintf(what, sizeof what, "%s, arg %d", name, i);
             return cr_fail_cl(err, "clSetKernelArg", what, __FILE__, __LINE__);
@@ -117,7 +139,7 @@ cr_status cr_fail_device(const cr_runtime *rt, int err, const char *call, const 
     cr_fail((cr_status)err,
             "%s ran out of memory (%s from %s%s%s, with %.1f MiB of buffers allocated): " CR_MEMORY_ADVICE,
             rt->dev.device_name, cr_cl_error_name(err), call, what ? " for " : "", what ? what : "",
-            (double)rt->mem_current / (1 << 20));
+            (double)rt->state->mem_current / (1 << 20));
     return (cr_status)err;
 }
 
@@ -132,20 +154,20 @@ cr_status cr_buffer_create(cr_runtime *rt, size_t bytes, const char *what, cl_me
                        (double)rt->dev.max_alloc / (1 << 20));
     /* only our own buffers are counted (FFT plans hold more), so this catches
      * the sure failures; the driver's error catches the rest */
-    if (rt->mem_current > rt->dev.global_mem || bytes > rt->dev.global_mem - rt->mem_current)
+    if (rt->state->mem_current > rt->dev.global_mem || bytes > rt->dev.global_mem - rt->state->mem_current)
         return cr_fail(CR_ERR_NOMEM,
                        "%s: %.1f MiB more would exceed the %.1f MiB of memory on %s (%.1f MiB in "
                        "use): " CR_MEMORY_ADVICE,
                        what, (double)bytes / (1 << 20), (double)rt->dev.global_mem / (1 << 20),
-                       rt->dev.device_name, (double)rt->mem_current / (1 << 20));
+                       rt->dev.device_name, (double)rt->state->mem_current / (1 << 20));
     cl_int err = CL_SUCCESS;
     *out = clCreateBuffer(rt->ctx, CL_MEM_READ_WRITE, bytes, NULL, &err);
     if (err != CL_SUCCESS) {
         *out = NULL;
         return cr_fail_device(rt, err, "clCreateBuffer", what, __FILE__, __LINE__);
     }
-    rt->mem_current += bytes;
-    if (rt->mem_current > rt->mem_peak) rt->mem_peak = rt->mem_current;
+    rt->state->mem_current += bytes;
+    if (rt->state->mem_current > rt->state->mem_peak) rt->state->mem_peak = rt->state->mem_current;
     return CR_OK;
 }
 
@@ -154,8 +176,8 @@ void cr_buffer_release(cr_runtime *rt, cl_mem *buf)
     if (!buf || !*buf) return;
     size_t bytes = 0;
     if (clGetMemObjectInfo(*buf, CL_MEM_SIZE, sizeof bytes, &bytes, NULL) == CL_SUCCESS && rt &&
-        rt->mem_current >= bytes)
-        rt->mem_current -= bytes;
+        rt->state->mem_current >= bytes)
+        rt->state->mem_current -= bytes;
     clReleaseMemObject(*buf);
     *buf = NULL;
 }

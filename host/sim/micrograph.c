@@ -82,7 +82,10 @@ void cr_simulator_free(cr_simulator *s)
 cr_status cr_simulator_create(cr_runtime *rt, const cr_specimen *sp, const cr_sim_opts *o, cr_simulator **out)
 {
     cr_status st = CR_OK;
-    static const char *const names[K_COUNT] = {"sim_potential", "sim_transfer", "sim_counts"};
+    /* keyed by id: the table cannot fall out of step with the enum */
+    static const char *const names[] = {[K_POT] = "sim_potential", [K_TRANSFER] = "sim_transfer",
+                                        [K_COUNTS] = "sim_counts"};
+    _Static_assert(sizeof names / sizeof names[0] == K_COUNT, "one name per simulator kernel id");
     *out = NULL;
     if (o->nx < 16 || o->ny < 16 || o->nx % 2 || o->ny % 2)
         return cr_fail(CR_ERR_ARG, "micrograph size %dx%d: both sides must be even and at least 16", o->nx, o->ny);

@@ -2,7 +2,8 @@
  * its convolutions in checkpoint order (REFERENCE.md "Network", read top to
  * bottom, left to right: the input convolution first, the last output
  * convolution last). The network builder, the checkpoint reader/writer and
- * the parameter count all walk this one list. */
+ * the parameter count all walk this one list, which like the receptive field
+ * and the multiply-adds derives from the network graph (host/nn/graph.c). */
 #ifndef CLRESTORE_ARCH_H
 #define CLRESTORE_ARCH_H
 
@@ -34,6 +35,7 @@ typedef struct cr_conv_spec {
     int k;         /* kernel size */
     int stride;    /* 1 or 2 */
     int cin, cout;
+    int level;     /* its input is the image size >> level */
 } cr_conv_spec;
 
 /* The convolutions in checkpoint order (96 at the defaults). Caller frees. */
@@ -44,6 +46,17 @@ int64_t cr_arch_param_count(const cr_arch *a);
 
 /* Multiply-adds of all convolutions per input pixel (317,982 at the defaults). */
 double cr_arch_macs_per_pixel(const cr_arch *a);
+
+/* The input pixels [*lo, *hi] along one axis (image of n pixels, n a multiple of
+ * 2^levels) that output pixel p can depend on: exact, with TF "same" padding's
+ * asymmetry and the whole window of every max-pool, positions outside [0, n)
+ * included as if the image went on. */
+cr_status cr_arch_field(const cr_arch *a, int n, int p, int *lo, int *hi);
+
+/* The receptive field: output pixel p depends on input pixels p - before ..
+ * p + after along each axis at most (the largest of cr_arch_field over the
+ * 2^levels positions p mod 2^levels). The tile margin must cover it. */
+void cr_arch_receptive_field(const cr_arch *a, int *before, int *after);
 
 #ifdef __cplusplus
 }

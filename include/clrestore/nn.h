@@ -87,15 +87,27 @@ cr_status cr_concat_backward(cr_nn *nn, const cr_tensor *da, const cr_tensor *db
 /* ---- 2-D convolution (host/nn/conv2d.c, kernels/conv2d.cl) ---------------- */
 
 /* Fused epilogue, applied in the store in this order:
- *   y = conv(x, w) + b;  if RELU: y = max(y, 0);  if RESIDUAL: y += res. */
+ *   y = conv(x, w) + b;  if RELU: y = max(y, 0);  if RESIDUAL: y += res.
+ * The values are the kernels' bits (kernels/conv_flags.h; checked at compile time). */
 enum { CR_CONV_RELU = 1u << 0, CR_CONV_RESIDUAL = 1u << 1 };
+
+/* Which kernels run a convolution: the register-tiled implicit GEMM (float only,
+ * kernels/conv_gemm.cl) or the reference kernels (one work-item per output element,
+ * kernels/conv2d.cl, any precision). AUTO: tiled for float engines, else reference.
+ * The network chooses per op when it is prepared (cr_waunet_prepare). */
+typedef enum cr_conv_engine { CR_CONV_AUTO = 0, CR_CONV_TILED, CR_CONV_REFERENCE, CR_CONV_ENGINES } cr_conv_engine;
 
 typedef struct cr_conv2d {
     int cin, cout;  /* input and output channels */
     int k;          /* square kernel size (1, 3, 4, ...) */
     int stride;     /* 1 or 2 */
     unsigned flags; /* CR_CONV_RELU | CR_CONV_RESIDUAL */
+    cr_conv_engine engine; /* CR_CONV_AUTO (0) unless chosen */
 } cr_conv2d;
+
+/* The engine cv runs on in nn (resolves CR_CONV_AUTO); "auto", "tiled", "reference". */
+cr_conv_engine cr_conv2d_engine(const cr_nn *nn, const cr_conv2d *cv);
+const char *cr_conv_engine_name(cr_conv_engine e);
 
 /* TensorFlow "same" padding along one axis: out = ceil(in / stride),
  * pad_total = max((out - 1)*stride + k - in, 0), pad_before = pad_total / 2

@@ -41,10 +41,7 @@ void cr_tile_plan_free(cr_tile_plan *plan);
 typedef cr_status (*cr_tile_fn)(void *ctx, const float *in, int h, int w, float *out);
 cr_status cr_tile_apply(const cr_tile_plan *plan, cr_tile_fn fn, void *ctx, const float *in, float *out);
 
-/* The WA-U-Net's receptive field: output pixel p depends on input pixels
- * p - before .. p + after (derived by propagating intervals through every
- * layer, tiles.c). The margin a tile needs is max(before, after). */
-void cr_arch_receptive_field(const cr_arch *a, int *before, int *after);
+/* The margin a tile needs is max(before, after) of cr_arch_receptive_field (arch.h). */
 
 #ifdef __cplusplus
 }

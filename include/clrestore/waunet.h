@@ -150,7 +150,7 @@ typedef struct cr_bench_result {
     double best_ms;        /* the fastest repetition (the machine may be shared: noise is one-sided) */
     double gflops;         /* 2 * MACs * pixels / time; training counts 3x the forward MACs */
     size_t peak_bytes;     /* device memory peak of the benchmark (parameters included), above what
-                              was in use before; rt->mem_peak is reset to mem_current at the start */
+                              was in use before; the runtime's peak is reset at the start */
     size_t activation_bytes;
     int size, batch, train, repeats;
     cr_waunet_profile profile; /* one extra, profiled run (cr_waunet_set_profile) */

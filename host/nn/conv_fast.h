@@ -1,0 +1,93 @@
+/* The register-tiled (implicit GEMM) convolution engine of float networks
+ * (kernels/conv_gemm.cl), internal to host/nn: cr_conv2d_forward/_backward
+ * (host/nn/conv2d.c) call it when an op is prepared with CR_CONV_TILED. Not
+ * installed; the bench and its own test include it from host/nn.
+ *
+ * Forward with fused bias, ReLU and residual add; backward to the input; weight
+ * and bias gradients. Layout: activations NCHW float32, weights (cout, cin, k, k),
+ * bias (cout); geometry from cr_conv_geom_make (TF "same", cr_conv2d_same).
+ *
+ * A cr_conv_fast owns scratch buffers (GEMM-order weights, padded input, partial
+ * sums) that grow to the largest shape seen and are then reused: no allocation per
+ * call once warm. Its kernels are built and cached by host/runtime/program.c
+ * (cr_kernel_get). All work goes to rt->queue in order; nothing here waits.
+ *
+ * Buffers are cr_tensor views of which only (buf, off) are read, as CLBlast passes
+ * (cl_mem, offset): activations are views into a few arenas, and sub-buffers would
+ * need offsets aligned to CL_DEVICE_MEM_BASE_ADDR_ALIGN, which the planner does not
+ * give. A NULL tensor pointer means absent (bias, residual, db). */
+#ifndef CLRESTORE_CONV_FAST_H
+#define CLRESTORE_CONV_FAST_H
+
+#include "clrestore/nn.h"
+#include "conv_flags.h"
+
+/* Tile sizes (the kernels' #defines) and work splitting; cr_conv_fast_create picks
+ * defaults for the device, a bench may change them between calls. */
+typedef struct cr_conv_tiles {
+    int fwd_tm;       /* output channels per work-item: CONV_TM */
+    int fwd_tm_fit;   /* != 0: per layer, CONV_TM in [fwd_tm - 4, fwd_tm + 1] (or cout itself when
+                         smaller) if that pads the output channels less (cr_conv_fast_pick_tm) */
+    int fwd_vw;       /* output pixels per work-item (vector width 4/8/16): CONV_VW */
+    int fwd_local;    /* work-group size along pixels; 0 lets the driver choose */
+    int dw_tm, dw_tn; /* weight-gradient tile: output channels x (input channel, tap) */
+    int dw_vw;        /* pixels per vector step of the weight gradient */
+    int dw_local;     /* work-group size along the (input channel, tap) tiles; 0: driver */
+    int dw_min_items; /* split the pixel reduction until this many work-items exist */
+    int dw_chunk_px;  /* ... and until no chunk has more pixels than this (cache reuse) */
+    size_t dw_max_partial_bytes; /* cap on the partial-sum buffer that chunks need */
+} cr_conv_tiles;
+
+/* One convolution on one batch shape: the one place its output size and padding
+ * are derived (both engines, the scratch estimate and the bench read it). */
+typedef struct cr_conv_geom {
+    int n, cin, h, w;   /* input (n, cin, h, w) */
+    int cout, k, s;     /* output channels, kernel size, stride */
+    int ho, wo;         /* output size, TF "same": ceil(in / s) */
+    int pad_y, pad_x;   /* padding before (cr_conv2d_same) */
+} cr_conv_geom;
+
+cr_conv_geom cr_conv_geom_make(int n, int cin, int h, int w, int cout, int k, int stride);
+
+typedef struct cr_conv_fast cr_conv_fast;
+
+/* The tiles cr_conv_fast_create starts with on rt's device. */
+cr_conv_tiles cr_conv_fast_default_tiles(const cr_runtime *rt);
+cr_status cr_conv_fast_create(cr_runtime *rt, cr_conv_fast **out);
+/* Accepts NULL and half-built handles. */
+void cr_conv_fast_free(cr_conv_fast *cf);
+cr_conv_tiles *cr_conv_fast_tiles(cr_conv_fast *cf);
+
+/* The CONV_TM used for a layer with cout output channels (see fwd_tm_fit). */
+int cr_conv_fast_pick_tm(const cr_conv_tiles *t, int cout);
+
+/* Bytes of the handle's scratch buffers one call needs (each buffer grows to the largest
+ * need seen): pass 0 forward, 1 backward input, 2 backward weights. For memory plans. */
+typedef struct cr_conv_scratch {
+    size_t pad, wt, part; /* padded input, GEMM-order weights, dW partial sums */
+} cr_conv_scratch;
+void cr_conv_fast_scratch_need(const cr_conv_tiles *t, int pass, const cr_conv_geom *g, cr_conv_scratch *out);
+
+/* y (n, cout, ho, wo) = act(conv(x, w) + b) + res. x (n, cin, h, w); w (cout, cin, k, k);
+ * b (cout) or NULL; res (n, cout, ho, wo) or NULL (may be y itself: y += ...); relu != 0
+ * applies max(., 0) before the residual add. */
+cr_status cr_conv_fast_forward(cr_conv_fast *cf, const cr_conv_geom *g, const cr_tensor *y, const cr_tensor *x,
+                               const cr_tensor *w, const cr_tensor *b, const cr_tensor *res, int relu);
+
+/* dx (n, cin, h, w) = conv^T(dy, w), or dx += that when accumulate != 0.
+ * dy (n, cout, ho, wo): the gradient after any fused ReLU has been applied to it. */
+cr_status cr_conv_fast_backward_input(cr_conv_fast *cf, const cr_conv_geom *g, const cr_tensor *dx,
+                                      const cr_tensor *dy, const cr_tensor *w, int accumulate);
+
+/* dw (cout, cin, k, k) += sum over images and pixels of dy * shifted x; db (cout) += sum of
+ * dy. Either may be NULL (then it is not computed). x (n, cin, h, w) is the forward input. */
+cr_status cr_conv_fast_backward_weights(cr_conv_fast *cf, const cr_conv_geom *g, const cr_tensor *dw,
+                                        const cr_tensor *db, const cr_tensor *dy, const cr_tensor *x);
+
+/* The gradient through the fused epilogue y = relu(z) + res, count elements:
+ * dz = dy where y > res (y > 0 without a residual), else 0; and dres += dy when dres is
+ * given. res may be NULL (no residual). dz is the caller's scratch: dy stays as it was. */
+cr_status cr_conv_fast_relu_mask(cr_conv_fast *cf, const cr_tensor *dz, const cr_tensor *dres, const cr_tensor *dy,
+                                 const cr_tensor *y, const cr_tensor *res, size_t count);
+
+#endif

@@ -1,0 +1,13 @@
+/* Flag bits of the fused convolution epilogue y = [relu](conv(x, w) [+ b]) [+ res], the one
+ * definition for the host (host/nn/conv2d.c, host/nn/conv_fast.c, which pass the public
+ * CR_CONV_RELU / CR_CONV_RESIDUAL of include/clrestore/nn.h straight through and check them
+ * against these at compile time) and the kernels (kernels/conv2d.cl, kernels/conv_gemm.cl,
+ * which `#include "conv_flags.h"`; host/runtime/program.c inserts it). Plain C and OpenCL C. */
+#ifndef CR_CONV_FLAGS_H
+#define CR_CONV_FLAGS_H
+
+#define CR_CONV_FLAG_RELU 1     /* max(., 0) after the bias */
+#define CR_CONV_FLAG_RESIDUAL 2 /* + res after the ReLU */
+#define CR_CONV_FLAG_BIAS 4     /* a bias is given */
+
+#endif
