@@ -40,5 +40,6 @@ extern const cr_command cr_cmd_train;
 extern const cr_command cr_cmd_denoise;
 extern const cr_command cr_cmd_snr;
 extern const cr_command cr_cmd_bench;
+extern const cr_command cr_cmd_star_merge;
 
 #endif
