@@ -263,6 +263,7 @@ static void *work(void *arg)
                 snprintf(name, sizeof name, "%s", out);
             }
         }
+        if (st == CR_OK) cr_debug("rank %d: %s -> %s", cr_dist_rank(), in, out);
         if (st != CR_OK) {
             pthread_mutex_lock(&q.mu);
             cr_progress_end(q.pr);

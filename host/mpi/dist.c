@@ -175,3 +175,44 @@ void cr_shard_range(int n, int index, int count, int *first, int *end)
     *first = (int)((long long)n * (index - 1) / count);
     *end = (int)((long long)n * index / count);
 }
+
+cr_status cr_shard_path(const char *path, int index, int count, char *out, size_t len)
+{
+    const char *slash = strrchr(path, '/'), *dot = strrchr(path, '.');
+    if (!dot || (slash && dot < slash)) dot = path + strlen(path);
+    int k = snprintf(out, len, "%.*s.shard_%d_of_%d%s", (int)(dot - path), path, index, count, dot);
+    if (k < 0 || (size_t)k >= len) return cr_fail(CR_ERR_ARG, "%s: path too long", path);
+    return CR_OK;
+}
+
+/* "...shard_I_of_N<ext>" -> I, N; 0 when the name has no such tail. */
+static int shard_of(const char *path, const char *ext, int *i, int *n)
+{
+    const char *p = strstr(path, "shard_"), *last = NULL;
+    for (; p; p = strstr(p + 1, "shard_")) last = p;
+    int used = 0;
+    if (!last || sscanf(last, "shard_%d_of_%d%n", i, n, &used) != 2) return 0;
+    return strcmp(last + used, ext) == 0 && *n > 0 && *i >= 1 && *i <= *n;
+}
+
+cr_status cr_shard_order(const char *const *names, int n, const char *ext, int *order)
+{
+    int si = 0, sn = 0, count = 0, sharded = n > 0;
+    for (int k = 0; k < n; k++) {
+        order[k] = k;
+        if (!shard_of(names[k], ext, &si, &sn)) sharded = 0;
+    }
+    if (!sharded) return CR_OK;
+    shard_of(names[0], ext, &si, &count);
+    if (n != count)
+        return cr_fail(CR_ERR_ARG, "%s: %d of %d shard outputs given; all are needed", names[0], n, count);
+    for (int k = 0; k < n; k++) order[k] = -1;
+    for (int k = 0; k < n; k++) {
+        shard_of(names[k], ext, &si, &sn);
+        if (sn != count)
+            return cr_fail(CR_ERR_ARG, "%s: a shard of %d, but %s is a shard of %d", names[k], sn, names[0], count);
+        if (order[si - 1] >= 0) return cr_fail(CR_ERR_ARG, "%s: shard %d of %d given twice", names[k], si, sn);
+        order[si - 1] = k;
+    }
+    return CR_OK;
+}

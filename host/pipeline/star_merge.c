@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clrestore/dist.h"
 #include "clrestore/star.h"
 
 static const cr_star_table *mic_table(const cr_star_file *f)
@@ -18,16 +19,6 @@ static const cr_star_table *mic_table(const cr_star_file *f)
         if (cr_star_is_loop(t) && cr_star_col_index(t, "_rlnMicrographName") >= 0) return t;
     }
     return NULL;
-}
-
-/* "...shard_I_of_N.star" -> I, N; 0 when the name has no such tail. */
-static int shard_of(const char *path, int *i, int *n)
-{
-    const char *p = strstr(path, "shard_"), *last = NULL;
-    for (; p; p = strstr(p + 1, "shard_")) last = p;
-    char tail[16];
-    return last && sscanf(last, "shard_%d_of_%d%15s", i, n, tail) == 3 && strcmp(tail, ".star") == 0 && *n > 0 &&
-           *i >= 1 && *i <= *n;
 }
 
 static int same_table(const cr_star_table *a, const cr_star_table *b, int rows)
@@ -55,33 +46,7 @@ cr_status cr_star_merge(const char *const *in, int n, const char *out, int *rows
         st = cr_fail(CR_ERR_NOMEM, "out of memory");
         goto cleanup;
     }
-    /* shard order when every name carries one, else the order given */
-    int si = 0, sn = 0, sharded = n > 0;
-    for (int k = 0; k < n; k++) {
-        order[k] = k;
-        if (!shard_of(in[k], &si, &sn)) sharded = 0;
-    }
-    if (sharded) {
-        int count = 0;
-        shard_of(in[0], &si, &count);
-        for (int k = 0; k < n; k++) order[k] = -1;
-        for (int k = 0; k < n; k++) {
-            shard_of(in[k], &si, &sn);
-            if (sn != count) {
-                st = cr_fail(CR_ERR_ARG, "%s: shard of %d, but %s is a shard of %d", in[k], sn, in[0], count);
-                goto cleanup;
-            }
-            if (si > n || order[si - 1] >= 0) {
-                st = cr_fail(CR_ERR_ARG, "%s: shard %d of %d given twice or out of range", in[k], si, sn);
-                goto cleanup;
-            }
-            order[si - 1] = k;
-        }
-        if (n != count) {
-            st = cr_fail(CR_ERR_ARG, "%s: %d of %d shard listings given; all are needed", in[0], n, count);
-            goto cleanup;
-        }
-    }
+    CR_TRY(cr_shard_order(in, n, ".star", order));
     for (int k = 0; k < n; k++) {
         CR_TRY(cr_star_read(in[order[k]], &f[k]));
         if (!mic_table(f[k])) {

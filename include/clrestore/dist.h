@@ -77,6 +77,12 @@ void cr_jobq_free(cr_jobq *q);
  * order list the jobs in input order). */
 cr_status cr_shard_parse(const char *spec, int *index, int *count);
 void cr_shard_range(int n, int index, int count, int *first, int *end);
+/* path with ".shard_I_of_N" before its extension ("t.h5" -> "t.shard_2_of_4.h5"). */
+cr_status cr_shard_path(const char *path, int index, int count, char *out, size_t len);
+/* The order in which to join n shard outputs: when every name ends in
+ * .shard_I_of_N<ext>, order[I-1] = its position, and all N must be there,
+ * each once (else an error naming the file); otherwise the order given. */
+cr_status cr_shard_order(const char *const *names, int n, const char *ext, int *order);
 
 #ifdef __cplusplus
 }
