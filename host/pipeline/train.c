@@ -13,10 +13,12 @@
 #include <unistd.h>
 
 #include "clrestore/checkpoint.h"
+#include "clrestore/dist.h"
 #include "clrestore/fileutil.h"
 #include "clrestore/loader.h"
 #include "clrestore/log.h"
 #include "clrestore/nn.h"
+#include "clrestore/train_dist.h"
 #include "clrestore/trainset.h"
 #include "clrestore/waunet.h"
 
@@ -51,6 +53,10 @@ typedef struct trainer {
     float *vx, *vy; /* (batch, P, P) validation inputs and targets */
     float *vout;    /* (batch, P, P) network output */
     int resume;     /* from last.h5 (--resume and the file exists) */
+    /* MPI ranks (dist.h): this rank's rows [boff, boff + lb) of every global
+     * batch; lb = the global batch with one rank */
+    int boff, lb;
+    cr_grad_reduce red;
     char path[4096];
 } trainer;
 
@@ -93,6 +99,7 @@ static cr_status write_history(const trainer *t, double seconds, double rate)
 static cr_status save_checkpoint(trainer *t, int epoch_file, double seconds, double rate)
 {
     cr_status st = CR_OK;
+    if (cr_dist_rank() > 0) return CR_OK; /* every rank holds the same state; rank 0 writes it */
     CR_TRY(cr_waunet_download(t->net, t->ck, 1));
     cr_rng r = cr_loader_state(t->loader);
     memcpy(t->ck->rng, r.s, sizeof t->ck->rng);
@@ -121,15 +128,18 @@ cleanup:
 static cr_status validation_loss(trainer *t, double *loss)
 {
     cr_status st = CR_OK;
-    int p = t->ts->meta.patch, b = t->o->batch;
+    int p = t->ts->meta.patch, b = t->lb;
     size_t pp = (size_t)p * p;
-    int64_t n = t->nva;
+    int64_t n = t->nva, first = 0, end;
     if (t->o->max_validation > 0 && n > t->o->max_validation) n = t->o->max_validation;
+    /* with MPI each rank takes a contiguous share, summed over the ranks below */
+    int ranks = cr_dist_size(), r = cr_dist_rank();
+    first = n * r / ranks, end = n * (r + 1) / ranks;
     double sum = 0;
     cr_tensor in = cr_waunet_input(t->net), out = cr_waunet_output(t->net);
     *loss = 0;
-    for (int64_t i = 0; i < n; i += b) {
-        int m = (int)(n - i < b ? n - i : b);
+    for (int64_t i = first; i < end; i += b) {
+        int m = (int)(end - i < b ? end - i : b);
         for (int k = 0; k < b; k++)
             CR_TRY(cr_trainset_read(t->ts, t->va[i + (k < m ? k : 0)], t->vx + k * pp, t->vy + k * pp));
         CR_TRY(cr_tensor_write_f32(t->nn, &in, t->vx));
@@ -140,21 +150,28 @@ static cr_status validation_loss(trainer *t, double *loss)
             sum += d * d;
         }
     }
+    CR_TRY(cr_dist_sum_doubles(&sum, 1));
     *loss = n > 0 ? sum / ((double)n * pp) : 0;
 cleanup:
     return st;
 }
 
-/* One optimiser step on a host batch. */
-static cr_status train_step(trainer *t, const float *x, const float *y, double lr, double *loss)
+/* One optimiser step on a host batch (the global batch; with MPI this rank
+ * runs its rows and the ranks sum their gradients). *stop: in, this rank
+ * wants to stop; out, the job stops after this step. */
+static cr_status train_step(trainer *t, const float *x, const float *y, double lr, int *stop, double *loss)
 {
     cr_status st = CR_OK;
     cr_tensor in = cr_waunet_input(t->net), target = cr_waunet_target(t->net);
     cr_adam hp = cr_adam_defaults();
+    size_t off = (size_t)t->boff * t->ts->meta.patch * t->ts->meta.patch;
     hp.lr = lr;
-    CR_TRY(cr_tensor_write_f32(t->nn, &in, x));
-    CR_TRY(cr_tensor_write_f32(t->nn, &target, y));
-    CR_TRY(cr_waunet_train_step(t->net, &hp, loss));
+    CR_TRY(cr_tensor_write_f32(t->nn, &in, x + off));
+    CR_TRY(cr_tensor_write_f32(t->nn, &target, y + off));
+    if (cr_dist_size() > 1)
+        CR_TRY(cr_train_step_shared(t->net, &t->red, &hp, t->lb, t->o->batch, stop, loss));
+    else
+        CR_TRY(cr_waunet_train_step(t->net, &hp, loss));
 cleanup:
     return st;
 }
@@ -213,7 +230,8 @@ static cr_status start_state(trainer *t)
     } else {
         CR_TRY(cr_waunet_init(t->net, o->seed));
     }
-    CR_TRY(cr_waunet_prepare(t->net, CR_WAUNET_TRAINING, o->batch, t->ts->meta.patch, t->ts->meta.patch));
+    CR_TRY(cr_waunet_prepare(t->net, CR_WAUNET_TRAINING, t->lb, t->ts->meta.patch, t->ts->meta.patch));
+    if (cr_dist_size() > 1) CR_TRY(cr_grad_reduce_create(t->net, &t->red));
 cleanup:
     cr_checkpoint_free(init);
     return st;
@@ -228,6 +246,10 @@ cr_status cr_train_run(cr_runtime *rt, const cr_train_opts *o, cr_train_report *
     memset(rep, 0, sizeof *rep);
     if (o->epochs < 1 || o->batches_per_epoch < 1 || o->batch < 1)
         return cr_fail(CR_ERR_ARG, "epochs, batches per epoch and batch size must be positive");
+    if (o->batch < cr_dist_size())
+        return cr_fail(CR_ERR_ARG, "--batch-size %d: fewer pairs than the %d MPI ranks that share each batch", o->batch,
+                       cr_dist_size());
+    cr_train_share(o->batch, cr_dist_rank(), cr_dist_size(), &t.boff, &t.lb);
     CR_TRY(cr_trainset_open(o->trainset, &t.ts));
     int p = t.ts->meta.patch, align = 1 << o->arch.levels;
     if (p % align) {
@@ -250,9 +272,9 @@ cr_status cr_train_run(cr_runtime *rt, const cr_train_opts *o, cr_train_report *
                      o->epochs);
         goto cleanup;
     }
-    t.vx = malloc((size_t)o->batch * p * p * sizeof(float));
-    t.vy = malloc((size_t)o->batch * p * p * sizeof(float));
-    t.vout = malloc((size_t)o->batch * p * p * sizeof(float));
+    t.vx = malloc((size_t)t.lb * p * p * sizeof(float));
+    t.vy = malloc((size_t)t.lb * p * p * sizeof(float));
+    t.vout = malloc((size_t)t.lb * p * p * sizeof(float));
     if (!t.vx || !t.vy || !t.vout) {
         st = cr_fail(CR_ERR_NOMEM, "out of memory");
         goto cleanup;
@@ -272,11 +294,17 @@ cr_status cr_train_run(cr_runtime *rt, const cr_train_opts *o, cr_train_report *
         snprintf(label, sizeof label, "epoch %d/%d", epoch + 1, o->epochs);
         cr_progress prog;
         cr_progress_begin(&prog, label, "batch", o->batches_per_epoch);
+        int stop_now = 0;
         for (int b = start_batch; b < o->batches_per_epoch; b++) {
             const float *x, *y;
             double loss = 0;
+            /* every rank draws the same global batch (one seeded stream) and runs its rows */
+            int stop = (o->stop && *o->stop) || (o->stop_after_batches && total_batches + 1 >= o->stop_after_batches);
             CR_TRY(cr_loader_next(t.loader, &x, &y));
-            CR_TRY(train_step(&t, x, y, lr, &loss));
+            CR_TRY(train_step(&t, x, y, lr, &stop, &loss));
+            /* one process: a signal during the step counts now; ranks agree through the step's reduce */
+            if (cr_dist_size() == 1) stop = stop || (o->stop && *o->stop);
+            stop_now = stop;
             t.ck->batch = b + 1;
             t.ck->epoch_loss_sum += loss;
             total_batches++;
@@ -284,7 +312,6 @@ cr_status cr_train_run(cr_runtime *rt, const cr_train_opts *o, cr_train_report *
                      t.ck->epoch_loss_sum / (b + 1),
                      (double)(b + 1 - start_batch) * o->batch / (cr_now() - t0 + 1e-9));
             cr_progress_update(&prog, b + 1);
-            int stop = (o->stop && *o->stop) || (o->stop_after_batches && total_batches >= o->stop_after_batches);
             if (stop && t.ck->batch < o->batches_per_epoch) {
                 cr_progress_end(&prog);
                 CR_TRY(save_checkpoint(&t, 0, 0, 0));
@@ -292,6 +319,7 @@ cr_status cr_train_run(cr_runtime *rt, const cr_train_opts *o, cr_train_report *
                 rep->epochs_done = t.ck->epoch;
                 cr_info("stopped in epoch %d after batch %d; %s/last.h5 holds the state (--resume continues)",
                         epoch + 1, t.ck->batch, o->outdir);
+                cr_dist_mark_agreed();
                 goto cleanup;
             }
         }
@@ -310,12 +338,16 @@ cr_status cr_train_run(cr_runtime *rt, const cr_train_opts *o, cr_train_report *
         rep->last_val_loss = val_loss;
         cr_info("epoch %d/%d: train loss %.5f, validation loss %.5f, lr %.3g, %.1f s", epoch + 1, o->epochs,
                 train_loss, val_loss, lr, secs);
-        if ((o->stop && *o->stop) || (o->stop_after_batches && total_batches >= o->stop_after_batches)) {
+        int want = stop_now || (o->stop && *o->stop) || (o->stop_after_batches && total_batches >= o->stop_after_batches);
+        if (!cr_dist_all_ok(!want)) {
             rep->interrupted = t.ck->epoch < o->epochs;
             break;
         }
     }
+    /* every rank leaves after the same step: the exit codes agree */
+    cr_dist_mark_agreed();
 cleanup:
+    cr_grad_reduce_free(&t.red);
     cr_loader_free(t.loader);
     cr_waunet_free(t.net);
     cr_nn_free(t.nn);

@@ -46,6 +46,12 @@ const char *cr_dist_device(const char *user, char *buf, size_t len);
 int cr_dist_all_ok(int ok);
 /* Sums n doubles over the ranks in rank order, result on every rank. */
 cr_status cr_dist_sum_doubles(double *v, int n);
+/* In place: v = the sum of every rank's v (one MPI_Allreduce, float). The
+ * library's reduction order is fixed for a given number of ranks and size,
+ * so every run with N ranks gets the same bits. */
+cr_status cr_dist_sum_floats(float *v, size_t n);
+/* Seconds spent in cr_dist_sum_floats so far (communication time per step). */
+double cr_dist_comm_seconds(void);
 
 /* A queue of n jobs (indices 0..n-1) handed out one at a time in index order:
  * a free worker takes the next one, so fast and slow devices balance. With
