@@ -102,6 +102,9 @@ static int run_prepare(int argc, char **argv, const cr_global_opts *g)
     if (!o.out_path) return cr_cli_usage_error("prepare", "-o TRAIN.h5 is required");
     if (strcmp(o.star_path, o.out_path) == 0) return cr_cli_usage_error("prepare", "the output would overwrite the input");
 
+    /* under mpirun every rank would write the same file: rank 0 alone works
+     * (prepare is I/O bound; --shard splits it over array jobs) */
+    if (cr_dist_rank() > 0) return CR_EXIT_OK;
     if (o.shard_count) {
         if (cr_shard_path(o.out_path, o.shard_index, o.shard_count, shard_out, sizeof shard_out) != CR_OK)
             return cr_cli_fail();
