@@ -4,7 +4,8 @@
 # cores / ranks), the denoise throughput (micrographs/s) and the training
 # step time of the default network (2.4 M parameters), as speed-up and
 # parallel efficiency against 1 rank in the same run, with the time per step
-# spent in the gradient allreduce. The outputs of every rank count are also
+# spent in the gradient allreduce (transfer + waiting for the slowest rank,
+# told apart by a barrier: CLRESTORE_MPI_TIMING=1). The outputs of every rank count are also
 # checked against the 1-rank run (denoise: same bytes). See docs/mpi.md.
 #   bash bench/scaling.sh                 # RANKS="1 2", log in build-mpi/scaling/
 # Also: RANKS, MICS (8 micrographs of SIZE 1024x1024), STEPS (8 training steps
@@ -24,7 +25,7 @@ fi
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader
 export OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_rmaps_base_oversubscribe=1
 W=${W:-$PWD/build-mpi/scaling}
-export CLRESTORE_CACHE_DIR=$W/kernel-cache
+export CLRESTORE_CACHE_DIR=$W/kernel-cache CLRESTORE_MPI_TIMING=1
 rm -rf "$W/data" "$W/train.h5" "$W/model" "$W"/out_* "$W"/train_*
 mkdir -p "$W"
 "$BIN" simulate -o "$W/data" --count "$MICS" --size "$SIZE" --apix 1.5 --seed 11 --quiet
@@ -34,11 +35,11 @@ mkdir -p "$W"
 
 echo "$(lscpu | grep 'Model name' | sed 's/  */ /g'); $CORES cores; $("$BIN" devices 2>/dev/null | grep -m1 -o 'pthread[^ ]*' || echo 'device: see clrestore devices')"
 echo "$("$BIN" --version | tail -1)"
-printf "%-6s %-8s | %-10s %-8s %-6s | %-10s %-8s %-6s %-12s\n" ranks threads "denoise/s" speed-up eff "s/step" speed-up eff "allreduce ms"
+printf "%-6s %-8s | %-10s %-8s %-6s | %-10s %-8s %-6s %-12s\n" ranks threads "denoise/s" speed-up eff "s/step" speed-up eff "allreduce+wait ms"
 d1= s1=
 for np in $RANKS; do
   th=$((CORES / np)); [ $th -ge 1 ] || th=1
-  run() { POCL_MAX_PTHREAD_COUNT=$th mpirun -np "$np" -x POCL_MAX_PTHREAD_COUNT -x CLRESTORE_CACHE_DIR "$BIN" "$@"; }
+  run() { POCL_MAX_PTHREAD_COUNT=$th mpirun -np "$np" -x POCL_MAX_PTHREAD_COUNT -x CLRESTORE_CACHE_DIR -x CLRESTORE_MPI_TIMING "$BIN" "$@"; }
   # denoise: warm the kernel cache once, then time the whole job
   run denoise -p "$W/model/last.h5" -m "$W/data/micrographs.star" -o "$W/warm" --quiet >/dev/null 2>&1 || true
   t0=$(date +%s.%N)
@@ -52,7 +53,7 @@ for np in $RANKS; do
   log=$(run train -t "$W/train.h5" -o "$W/train_$np" --epochs 2 --batches-per-epoch "$STEPS" --batch-size "$BATCH" \
         --max-validation 2 2>&1)
   sps=$(calc "$(tail -1 "$W/train_$np/history.csv" | cut -d, -f5) / $STEPS")
-  comm=$(echo "$log" | sed -n 's/.*gradient sum .* \([0-9.]*\) ms per step/\1/p'); comm=${comm:-0}
+  comm=$(echo "$log" | sed -n 's/.*gradient sum .* \([0-9.]*\) ms per step (\([0-9.]*\) ms waiting.*/\1+\2/p'); comm=${comm:-0}
   [ -n "$d1" ] || { d1=$dps; s1=$sps; }
   printf "%-6s %-8s | %-10.3f %-8.2f %-6.2f | %-10.3f %-8.2f %-6.2f %-12s\n" "$np" "$th" "$dps" "$(calc "$dps / $d1")" \
     "$(calc "$dps / $d1 / $np")" "$sps" "$(calc "$s1 / $sps")" "$(calc "$s1 / $sps / $np")" "$comm"

@@ -157,16 +157,27 @@ cr_status cr_dist_sum_doubles(double *v, int n)
     return CR_OK;
 }
 
-static double d_comm_seconds;
+static double d_comm_seconds, d_wait_seconds;
 
 double cr_dist_comm_seconds(void) { return d_comm_seconds; }
+double cr_dist_wait_seconds(void) { return d_wait_seconds; }
 
 cr_status cr_dist_sum_floats(float *v, size_t n)
 {
 #ifdef CLRESTORE_HAVE_MPI
     if (d_active && d_size > 1) {
         if (n > (size_t)0x7fffffff) return cr_fail(CR_ERR_UNSUPPORTED, "MPI_Allreduce of %zu floats", n);
+        /* CLRESTORE_MPI_TIMING=1 (bench/scaling.sh): a barrier first, so the
+         * time waiting for the slowest rank is told apart from the transfer */
+        static int split = -1;
+        if (split < 0) split = getenv("CLRESTORE_MPI_TIMING") && atoi(getenv("CLRESTORE_MPI_TIMING")) > 0;
         double t0 = cr_now();
+        if (split) {
+            MPI_Barrier(MPI_COMM_WORLD);
+            double t1 = cr_now();
+            d_wait_seconds += t1 - t0;
+            t0 = t1;
+        }
         int rc = MPI_Allreduce(MPI_IN_PLACE, v, (int)n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
         d_comm_seconds += cr_now() - t0;
         if (rc != MPI_SUCCESS) return cr_fail(CR_ERR_IO, "MPI_Allreduce of %zu floats failed", n);

@@ -345,8 +345,10 @@ cr_status cr_train_run(cr_runtime *rt, const cr_train_opts *o, cr_train_report *
         }
     }
     if (cr_dist_size() > 1 && total_batches > 0)
-        cr_info("%d MPI ranks: gradient sum (%zu floats) %.2f ms per step", cr_dist_size(), t.red.total + 3,
-                1e3 * cr_dist_comm_seconds() / total_batches);
+        cr_info("%d MPI ranks: gradient sum (%zu floats) %.2f ms per step (%.2f ms waiting for the slowest rank "
+                "before it, with CLRESTORE_MPI_TIMING=1)",
+                cr_dist_size(), t.red.total + 3, 1e3 * cr_dist_comm_seconds() / total_batches,
+                1e3 * cr_dist_wait_seconds() / total_batches);
     /* every rank leaves after the same step: the exit codes agree */
     cr_dist_mark_agreed();
 cleanup:

@@ -50,8 +50,11 @@ cr_status cr_dist_sum_doubles(double *v, int n);
  * library's reduction order is fixed for a given number of ranks and size,
  * so every run with N ranks gets the same bits. */
 cr_status cr_dist_sum_floats(float *v, size_t n);
-/* Seconds spent in cr_dist_sum_floats so far (communication time per step). */
+/* Seconds spent in cr_dist_sum_floats so far (communication time per step),
+ * and with CLRESTORE_MPI_TIMING=1 the part of it spent in a barrier before
+ * the reduce (waiting for the slowest rank), then not in the first. */
 double cr_dist_comm_seconds(void);
+double cr_dist_wait_seconds(void);
 
 /* A queue of n jobs (indices 0..n-1) handed out one at a time in index order:
  * a free worker takes the next one, so fast and slow devices balance. With
