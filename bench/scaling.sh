@@ -50,6 +50,7 @@ for np in $RANKS; do
     diff -r "$W/out_$(echo $RANKS | cut -d' ' -f1)" "$W/out_$np" >/dev/null || { echo "denoise outputs on $np ranks differ!" >&2; exit 1; }
   fi
   # train: 2 epochs of STEPS steps; the second epoch's time (history.csv, includes a 2-patch validation)
+  rm -rf "$W/train_$np"
   log=$(run train -t "$W/train.h5" -o "$W/train_$np" --epochs 2 --batches-per-epoch "$STEPS" --batch-size "$BATCH" \
         --max-validation 2 2>&1)
   sps=$(calc "$(tail -1 "$W/train_$np/history.csv" | cut -d, -f5) / $STEPS")
