@@ -12,6 +12,7 @@ PACKAGES=(
   python3-numpy python3-h5py   # tests only: tests/bad/make_corpus.py writes the bad-input corpus
   valgrind                     # tests only: ci/valgrind.sh
   relion                       # tests only: tests/cli_relion.sh runs RELION 3.1's own programs on our outputs
+  openmpi-bin libopenmpi-dev   # the MPI build (-DCLRESTORE_MPI=ON) and its mpirun tests
 )
 # `ci/setup.sh fuzz`: also clang and libFuzzer, for ci/fuzz.sh.
 [ "${1:-}" = fuzz ] && PACKAGES+=(clang libclang-rt-14-dev)

@@ -3,13 +3,19 @@
 # suite and the reduced demo, then a second build with ASan + UBSan running
 # the unit tests (bad-input corpus and kill tests included), valgrind, and a
 # short fuzz run of every fuzz target.
+#
+# The main build is the MPI build (-DCLRESTORE_MPI=ON): the whole suite runs
+# on it as one process (MPI starts only under a launcher, so it behaves as
+# the default build) and its cli_mpi_* tests run mpirun -np 2 on loopback;
+# the sanitizer build is the default one (no MPI), so both configurations are
+# built and tested without a third build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc)}
 
 bash ci/setup.sh fuzz
 
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCLRESTORE_BUILD_TESTS=ON >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCLRESTORE_BUILD_TESTS=ON -DCLRESTORE_MPI=ON >/dev/null
 cmake --build build -j"$JOBS"
 (cd build && ctest --output-on-failure -j1)
 

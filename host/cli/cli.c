@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clrestore/dist.h"
 #include "clrestore/log.h"
 #include "clrestore/status.h"
 
@@ -20,6 +21,7 @@ static const cr_command *const cr_commands[] = {
     &cr_cmd_evaluate,
     &cr_cmd_bench,
     &cr_cmd_import,
+    &cr_cmd_star_merge,
 };
 #define CR_NCOMMANDS (sizeof cr_commands / sizeof cr_commands[0])
 
@@ -31,6 +33,8 @@ int cr_cli_fail(void)
 
 int cr_cli_usage_error(const char *cmd, const char *fmt, ...)
 {
+    /* every rank parses the same command line: one copy of the message */
+    if (cr_dist_rank() > 0) return CR_EXIT_USAGE;
     va_list ap;
     va_start(ap, fmt);
     fprintf(stderr, "clrestore: %s: ", cmd);
@@ -131,6 +135,10 @@ int cr_cli_main(int argc, char **argv)
     }
     if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
         printf("clrestore %s\n", CLRESTORE_VERSION);
+        if (cr_dist_built_with_mpi())
+            printf("MPI: yes (%s)\n", cr_dist_library());
+        else
+            printf("MPI: no (build with -DCLRESTORE_MPI=ON for mpirun/srun)\n");
         return CR_EXIT_OK;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
@@ -153,6 +161,10 @@ int cr_cli_main(int argc, char **argv)
         }
     }
     if (cr_cli_take_global(&sub_argc, sub_argv, &g, cmd->name) != 0) return CR_EXIT_USAGE;
-    cr_log_set_level(g.quiet ? CR_LOG_QUIET : g.verbose ? CR_LOG_VERBOSE : CR_LOG_INFO);
+    int level = g.quiet ? CR_LOG_QUIET : g.verbose ? CR_LOG_VERBOSE : CR_LOG_INFO;
+    /* rank 0 alone draws progress and reports; the others print warnings and
+     * errors (their own micrographs), and details with --verbose */
+    if (cr_dist_rank() > 0 && level == CR_LOG_INFO) level = CR_LOG_QUIET;
+    cr_log_set_level(level);
     return cmd->run(sub_argc, sub_argv, &g);
 }

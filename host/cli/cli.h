@@ -42,5 +42,6 @@ extern const cr_command cr_cmd_snr;
 extern const cr_command cr_cmd_evaluate;
 extern const cr_command cr_cmd_bench;
 extern const cr_command cr_cmd_import;
+extern const cr_command cr_cmd_star_merge;
 
 #endif

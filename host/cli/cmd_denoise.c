@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "denoise_cli.h"
 #include "clrestore/checkpoint.h"
+#include "clrestore/dist.h"
 #include "clrestore/fileutil.h"
 #include "clrestore/keras.h"
 #include "clrestore/log.h"
@@ -67,6 +68,7 @@ static const char *opt_value(int argc, char **argv, int *i, const char *eq)
 /* 0 on success, else the exit code of a usage error (already printed). */
 static int parse(int argc, char **argv, denoise_opts *o)
 {
+    const char *shard = NULL;
     memset(o, 0, sizeof *o);
     o->suffix = "_denoised";
     o->inputs = calloc((size_t)argc, sizeof *o->inputs);
@@ -95,6 +97,8 @@ static int parse(int argc, char **argv, denoise_opts *o)
             target = &o->tile;
         else if (IS("--devices"))
             target = &o->devices;
+        else if (IS("--shard"))
+            target = &shard;
         else if (IS("--network-only") && !eq)
             o->network_only = 1;
         else if (IS("--no-phaseflip") && !eq)
@@ -121,6 +125,8 @@ static int parse(int argc, char **argv, denoise_opts *o)
 #undef IS
     }
     if (!o->model) return cr_cli_usage_error("denoise", "no model given (-p MODEL.h5)");
+    if (shard && cr_shard_parse(shard, &o->shard_index, &o->shard_count) != CR_OK)
+        return cr_cli_usage_error("denoise", "%s", cr_error_message());
     if (strchr(o->suffix, '/')) return cr_cli_usage_error("denoise", "--suffix '%s' contains '/'", o->suffix);
     if (o->network_only && o->star) return cr_cli_usage_error("denoise", "--network-only takes MRC files, not -m");
     if (o->star && o->ninputs) return cr_cli_usage_error("denoise", "give -m STAR or MRC files, not both");
@@ -195,26 +201,36 @@ cleanup:
     return st;
 }
 
-/* Every input in turn; a failing file is reported and the others still run.
+/* Every input (of the shard) in turn, shared between the MPI ranks; a failing
+ * file is reported by the rank that met it and the others still run.
  * Returns the exit code. */
 static int denoise_network_only(cr_waunet *m, const denoise_opts *o)
 {
-    int rc = CR_EXIT_OK;
+    int rc = CR_EXIT_OK, first = 0, end = o->ninputs, failed = 0;
     char out[4096];
     cr_progress pr;
-    cr_progress_begin(&pr, "denoise", "images", o->ninputs);
-    for (int i = 0; i < o->ninputs; i++) {
+    cr_jobq *jq = NULL;
+    if (o->shard_count) cr_shard_range(o->ninputs, o->shard_index, o->shard_count, &first, &end);
+    if (cr_jobq_create(end - first, 0, NULL, NULL, &jq) != CR_OK) return cr_cli_fail();
+    cr_progress_begin(&pr, "denoise", "images", end - first);
+    for (int j = cr_jobq_next(jq), n = 0; j >= 0; j = cr_jobq_next(jq)) {
+        const char *in = o->inputs[first + j];
         cr_error_clear();
-        if (network_only_one(m, o, o->inputs[i], out, sizeof out) != CR_OK) {
+        int ok = network_only_one(m, o, in, out, sizeof out) == CR_OK;
+        if (!ok) {
             cr_progress_end(&pr);
             rc = cr_cli_fail();
-            cr_progress_begin(&pr, "denoise", "images", o->ninputs);
+            cr_progress_begin(&pr, "denoise", "images", end - first);
         } else {
-            cr_debug("%s -> %s", o->inputs[i], out);
+            cr_debug("%s -> %s", in, out);
         }
-        cr_progress_update(&pr, i + 1);
+        cr_jobq_finish(jq, j, ok, NULL, 0);
+        cr_progress_update(&pr, ++n);
     }
     cr_progress_end(&pr);
+    if (cr_jobq_close(jq, &failed) != CR_OK) rc = cr_cli_fail();
+    if (failed) rc = CR_EXIT_FAIL;
+    cr_jobq_free(jq);
     return rc;
 }
 
@@ -228,8 +244,8 @@ static int run_denoise(int argc, char **argv, const cr_global_opts *g)
     int rc = parse(argc, argv, &o);
     if (rc != 0) goto cleanup;
     /* with --devices, the first listed device is the one opened here (worker 0) */
-    char first[256];
-    const char *sel = g->device;
+    char first[256], pick[32];
+    const char *sel = cr_dist_device(g->device, pick, sizeof pick);
     if (o.devices) {
         snprintf(first, sizeof first, "%.*s", (int)strcspn(o.devices, ","), o.devices);
         sel = strcmp(first, "all") == 0 ? "0" : first;

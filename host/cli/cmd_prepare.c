@@ -4,12 +4,14 @@
 #include <string.h>
 
 #include "cli.h"
+#include "clrestore/dist.h"
 #include "clrestore/log.h"
 #include "clrestore/prepare.h"
 #include "clrestore/runtime.h"
 
 static const char prepare_usage[] =
-    "usage: clrestore prepare -m MICS.star -o TRAIN.h5 [options]\n\n"
+    "usage: clrestore prepare -m MICS.star -o TRAIN.h5 [options]\n"
+    "       clrestore prepare --merge -o TRAIN.h5 TRAIN.shard_1_of_N.h5 ...\n\n"
     "Pre-processes each micrograph's even and odd sums (phase flip with the row's CTF,\n"
     "Fourier crop to --max-resolution, band-pass, normalise), cuts them into patches\n"
     "and writes an HDF5 training set with datasets /even and /odd.\n\n"
@@ -23,9 +25,13 @@ static const char prepare_usage[] =
     "      --no-phaseflip         do not phase-flip (no CTF columns needed)\n"
     "      --max-micrographs N    use at most N micrographs\n"
     "      --validation-fraction F  fraction of micrographs held out for validation (default 0.05)\n"
-    "      --seed N               picks the validation micrographs (default 1)\n";
+    "      --seed N               picks the validation micrographs (default 1)\n"
+    "      --shard I/N            only the I-th of N contiguous blocks of the rows (Slurm array\n"
+    "                             jobs); writes TRAIN.shard_I_of_N.h5 beside -o\n"
+    "      --merge                join shard training sets (given as arguments) into -o: the set\n"
+    "                             one run over all rows writes\n";
 
-enum { OPT_SUFFIXES = 1000, OPT_MAXRES, OPT_PATCH, OPT_NOFLIP, OPT_MAXMICS, OPT_VALFRAC, OPT_SEED };
+enum { OPT_SUFFIXES = 1000, OPT_MAXRES, OPT_PATCH, OPT_NOFLIP, OPT_MAXMICS, OPT_VALFRAC, OPT_SEED, OPT_SHARD, OPT_MERGE };
 
 static int run_prepare(int argc, char **argv, const cr_global_opts *g)
 {
@@ -39,7 +45,11 @@ static int run_prepare(int argc, char **argv, const cr_global_opts *g)
         {"max-micrographs", required_argument, NULL, OPT_MAXMICS},
         {"validation-fraction", required_argument, NULL, OPT_VALFRAC},
         {"seed", required_argument, NULL, OPT_SEED},
+        {"shard", required_argument, NULL, OPT_SHARD},
+        {"merge", no_argument, NULL, OPT_MERGE},
         {NULL, 0, NULL, 0}};
+    int merge = 0;
+    char shard_out[4200];
     cr_prepare_opts o;
     cr_prepare_opts_default(&o);
     unsigned long long seed = o.seed;
@@ -70,15 +80,37 @@ static int run_prepare(int argc, char **argv, const cr_global_opts *g)
             if (cr_opt_u64("prepare", "--seed", optarg, &seed)) return CR_EXIT_USAGE;
             o.seed = seed;
             break;
+        case OPT_SHARD:
+            if (cr_shard_parse(optarg, &o.shard_index, &o.shard_count) != CR_OK)
+                return cr_cli_usage_error("prepare", "%s", cr_error_message());
+            break;
+        case OPT_MERGE: merge = 1; break;
         case ':': return cr_cli_usage_error("prepare", "%s needs a value", argv[optind - 1]);
         default: return cr_cli_usage_error("prepare", "unknown option '%s'", argv[optind - 1]);
         }
+    }
+    if (merge) {
+        if (!o.out_path) return cr_cli_usage_error("prepare", "-o TRAIN.h5 is required");
+        if (optind >= argc) return cr_cli_usage_error("prepare", "--merge: no training sets to join");
+        int64_t pairs = 0;
+        if (cr_prepare_merge((const char *const *)argv + optind, argc - optind, o.out_path, &pairs) != CR_OK)
+            return cr_cli_fail();
+        cr_info("%s: %lld pairs from %d training sets", o.out_path, (long long)pairs, argc - optind);
+        return CR_EXIT_OK;
     }
     if (optind < argc) return cr_cli_usage_error("prepare", "unexpected argument '%s'", argv[optind]);
     if (!o.star_path) return cr_cli_usage_error("prepare", "-m MICS.star is required");
     if (!o.out_path) return cr_cli_usage_error("prepare", "-o TRAIN.h5 is required");
     if (strcmp(o.star_path, o.out_path) == 0) return cr_cli_usage_error("prepare", "the output would overwrite the input");
 
+    /* under mpirun every rank would write the same file: rank 0 alone works
+     * (prepare is I/O bound; --shard splits it over array jobs) */
+    if (cr_dist_rank() > 0) return CR_EXIT_OK;
+    if (o.shard_count) {
+        if (cr_shard_path(o.out_path, o.shard_index, o.shard_count, shard_out, sizeof shard_out) != CR_OK)
+            return cr_cli_fail();
+        o.out_path = shard_out;
+    }
     cr_runtime *rt = NULL;
     if (cr_runtime_create(g->device, &rt) != CR_OK) return cr_cli_fail();
     cr_prepare_report rep;

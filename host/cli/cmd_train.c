@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "clrestore/duration.h"
+#include "clrestore/dist.h"
 #include "clrestore/log.h"
 #include "clrestore/runtime.h"
 #include "clrestore/train.h"
@@ -125,7 +126,8 @@ static int run_train(int argc, char **argv, const cr_global_opts *g)
     o.stop = &train_stop;
 
     cr_runtime *rt = NULL;
-    if (cr_runtime_create(g->device, &rt) != CR_OK) return cr_cli_fail();
+    char pick[32];
+    if (cr_runtime_create(cr_dist_device(g->device, pick, sizeof pick), &rt) != CR_OK) return cr_cli_fail();
     cr_train_report rep;
     cr_status st = cr_train_run(rt, &o, &rep);
     cr_runtime_free(rt);

@@ -20,6 +20,7 @@ typedef struct denoise_opts {
     const char *max_res, *merge_res, *merge_width, *tile; /* numbers, parsed later */
     int no_phaseflip, merge_noisy, flip_back, tta, preview, skip_existing;
     const char *devices; /* --devices all | i,j,... (NULL: the one --device) */
+    int shard_index, shard_count; /* --shard I/N (1-based); count 0 = no sharding */
 } denoise_opts;
 
 /* <outdir or the input's directory>/<input name without extension><suffix>.mrc */

@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "clrestore/denoise.h"
+#include "clrestore/dist.h"
 #include "clrestore/log.h"
 #include "clrestore/mrc.h"
 #include "clrestore/prepare.h"
@@ -59,7 +60,11 @@ static cr_status setup_star(full_run *r)
         snprintf(dir, sizeof dir, "%s", dirname(tmp));
     } else
         snprintf(dir, sizeof dir, ".");
-    snprintf(r->star_out, sizeof r->star_out, "%s/denoised_micrographs.star", dir);
+    if (o->shard_count)
+        snprintf(r->star_out, sizeof r->star_out, "%s/denoised_micrographs.shard_%d_of_%d.star", dir, o->shard_index,
+                 o->shard_count);
+    else
+        snprintf(r->star_out, sizeof r->star_out, "%s/denoised_micrographs.star", dir);
     CR_TRY(cr_star_new(&r->out_star));
     if (r->in_star) {
         const cr_star_table *optics = cr_star_find_block(r->in_star, "optics");
@@ -201,34 +206,36 @@ typedef struct worker {
     cr_status st;     /* set-up failure */
 } worker;
 
-/* Per-micrograph results, kept in input order for the STAR file. */
-typedef struct job {
-    char name[4096]; /* as the output STAR lists it */
-    int ok;
-} job;
-
+/* The micrographs are jobs of a cr_jobq (dist.h): handed out one at a time
+ * to the workers of every rank; rank 0 keeps each output's STAR name, in
+ * input order. Jobs are rows first .. first + n - 1 (--shard). */
 typedef struct queue {
-    pthread_mutex_t mu;
-    int next, n, done, failed;
-    job *jobs;
+    pthread_mutex_t mu; /* error lines and the progress line */
+    int n, first;
+    cr_jobq *jq;
     cr_progress *pr;
 } queue;
 
 static queue q;
 
-/* Claims micrographs one at a time until none is left. Errors are printed
- * (one line each, under the lock) and counted; the others go on. */
+static void progress_done(void *ctx, int done)
+{
+    pthread_mutex_lock(&q.mu);
+    cr_progress_update(q.pr, done);
+    pthread_mutex_unlock(&q.mu);
+}
+
+/* Takes micrographs one at a time until none is left. Errors are printed
+ * (one line each, by the worker that met them) and counted; the others go on. */
 static void *work(void *arg)
 {
     worker *w = arg;
     full_run *r = w->r;
     const denoise_opts *o = r->o;
     for (;;) {
-        pthread_mutex_lock(&q.mu);
-        int i = q.next < q.n ? q.next++ : -1;
-        pthread_mutex_unlock(&q.mu);
-        if (i < 0) break;
-        char in[4096], out[4096];
+        int j = cr_jobq_next(q.jq), i = q.first + j;
+        if (j < 0) break;
+        char in[4096], out[4096], name[4096] = "";
         cr_ctf_params ctf, *pctf = NULL;
         double apix = 0;
         int written = 0;
@@ -244,30 +251,28 @@ static void *work(void *arg)
             snprintf(in, sizeof in, "%s", o->inputs[i]);
         }
         if (st == CR_OK) st = one(r, &w->den, in, pctf, apix, out, sizeof out, &written);
-        job *jb = &q.jobs[i];
         if (st == CR_OK && written) {
             if (o->outdir) {
                 char tmp[4096];
                 snprintf(tmp, sizeof tmp, "%s", out);
-                snprintf(jb->name, sizeof jb->name, "%s", basename(tmp));
+                snprintf(name, sizeof name, "%s", basename(tmp));
             } else if (o->star) {
                 denoise_opts rel = *o;
                 rel.outdir = NULL;
-                st = denoise_output_path(&rel, r->rows[i].name, jb->name, sizeof jb->name);
+                st = denoise_output_path(&rel, r->rows[i].name, name, sizeof name);
             } else {
-                snprintf(jb->name, sizeof jb->name, "%s", out);
+                snprintf(name, sizeof name, "%s", out);
             }
-            jb->ok = st == CR_OK;
         }
-        pthread_mutex_lock(&q.mu);
+        if (st == CR_OK) cr_debug("rank %d: %s -> %s", cr_dist_rank(), in, out);
         if (st != CR_OK) {
+            pthread_mutex_lock(&q.mu);
             cr_progress_end(q.pr);
             cr_cli_fail();
-            q.failed++;
             cr_progress_begin(q.pr, "denoise", "mic", q.n);
+            pthread_mutex_unlock(&q.mu);
         }
-        cr_progress_update(q.pr, ++q.done);
-        pthread_mutex_unlock(&q.mu);
+        cr_jobq_finish(q.jq, j, st == CR_OK && written, name, strlen(name));
     }
     return NULL;
 }
@@ -333,6 +338,7 @@ int denoise_full(cr_runtime *rt, cr_waunet *m, const cr_checkpoint *ck, const de
     memset(&r, 0, sizeof r);
     r.o = o;
     int rc = CR_EXIT_OK, nw = 1, ok = 0;
+    cr_status st_close = CR_OK;
     worker *w = NULL;
     cr_device_desc *devs = NULL;
     if (options(&r, ck) != CR_OK) return CR_EXIT_USAGE;
@@ -369,45 +375,58 @@ int denoise_full(cr_runtime *rt, cr_waunet *m, const cr_checkpoint *ck, const de
         }
     }
     cr_progress pr;
-    q.n = o->star ? r.nrows : o->ninputs;
-    q.next = q.done = q.failed = 0;
-    q.jobs = calloc((size_t)q.n + 1, sizeof *q.jobs);
+    int total = o->star ? r.nrows : o->ninputs, end = total, failed = 0;
+    q.first = 0;
+    if (o->shard_count) cr_shard_range(total, o->shard_index, o->shard_count, &q.first, &end);
+    q.n = end - q.first;
     q.pr = &pr;
-    if (!q.jobs) {
-        rc = CR_EXIT_FAIL;
-        goto cleanup;
-    }
     pthread_mutex_init(&q.mu, NULL);
     cr_progress_begin(&pr, "denoise", "mic", q.n);
+    if (cr_jobq_create(q.n, 4096, progress_done, NULL, &q.jq) != CR_OK) {
+        rc = cr_cli_fail();
+        goto cleanup;
+    }
     int started = 0;
     for (int i = 1; i < nw; i++)
         if (pthread_create(&w[i].thread, NULL, work, &w[i]) == 0) started = i;
         else break;
     work(&w[0]);
     for (int i = 1; i <= started; i++) pthread_join(w[i].thread, NULL);
+    st_close = cr_jobq_close(q.jq, &failed);
     cr_progress_end(&pr);
     pthread_mutex_destroy(&q.mu);
-    for (int i = 0; i < q.n; i++)
-        if (q.jobs[i].ok) {
-            if (star_row(&r, o->star ? r.rows[i].source_row : 0, q.jobs[i].name) != CR_OK) {
+    if (st_close != CR_OK) {
+        rc = cr_cli_fail();
+        goto cleanup;
+    }
+    if (failed) rc = CR_EXIT_FAIL;
+    if (cr_dist_rank() > 0) goto cleanup; /* rank 0 alone lists the outputs */
+    for (int j = 0; j < q.n; j++) {
+        const char *name = cr_jobq_result(q.jq, j);
+        if (name) {
+            if (star_row(&r, o->star ? r.rows[q.first + j].source_row : 0, name) != CR_OK) {
                 rc = cr_cli_fail();
                 goto cleanup;
             }
             ok++;
         }
-    if (ok > 0 && cr_star_write(r.out_star, r.star_out) != CR_OK) {
+    }
+    /* a shard writes its listing even when empty: star-merge checks that
+     * every shard is there */
+    if ((ok > 0 || o->shard_count) && cr_star_write(r.out_star, r.star_out) != CR_OK) {
         rc = cr_cli_fail();
         goto cleanup;
     }
-    if (q.failed) rc = CR_EXIT_FAIL;
-    cr_info("denoised %d of %d micrographs on %d device%s%s; list in %s", ok, q.n, nw, nw == 1 ? "" : "s",
-            q.failed ? " (see errors above)" : "", r.star_out);
+    int ranks = cr_dist_size();
+    cr_info("denoised %d of %d micrographs on %d device%s%s%s; list in %s", ok, q.n, nw * ranks,
+            nw * ranks == 1 ? "" : "s", ranks > 1 ? " (MPI ranks)" : "", failed ? " (see errors above)" : "",
+            r.star_out);
 cleanup:
     for (int i = 0; w && i < nw; i++) worker_free(&w[i]);
     free(w);
     free(devs);
-    free(q.jobs);
-    q.jobs = NULL;
+    cr_jobq_free(q.jq);
+    q.jq = NULL;
     cr_star_free(r.out_star);
     cr_micrograph_rows_free(r.rows, r.nrows);
     cr_star_free(r.in_star);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clrestore/dist.h"
 #include "clrestore/fourier.h"
 #include "clrestore/loader.h"
 #include "clrestore/log.h"
@@ -219,9 +220,13 @@ cr_status cr_prepare_run(cr_runtime *rt, const cr_prepare_opts *o, cr_prepare_re
     double t0 = cr_now();
     CR_TRY(cr_micrograph_list_read(o->star_path, o->phaseflip, &s.star));
     CR_TRY(cr_star_micrographs(s.star, o->phaseflip, &s.rows, &s.nrows));
-    int n = s.nrows;
+    int n = s.nrows, first = 0, end;
     if (o->max_micrographs > 0 && n > o->max_micrographs) n = o->max_micrographs;
-    rep->micrographs = n;
+    end = n;
+    /* a shard takes its block of the rows; the validation pick stays over all
+     * of them, so the shards together hold what one run would */
+    if (o->shard_count) cr_shard_range(n, o->shard_index, o->shard_count, &first, &end);
+    rep->micrographs = end - first;
     if (!(s.validation = pick_validation(n, o->validation_fraction, o->seed))) {
         st = cr_fail(CR_ERR_NOMEM, "out of memory");
         goto cleanup;
@@ -230,14 +235,14 @@ cr_status cr_prepare_run(cr_runtime *rt, const cr_prepare_opts *o, cr_prepare_re
     cr_trainset_meta meta = {o->patch, 0, 0, {0, 0}, {0, 0}, o->max_resolution, o->phaseflip};
     CR_TRY(cr_trainset_create(o->out_path, &meta, &s.w));
     cr_progress prog;
-    cr_progress_begin(&prog, "prepare", "mic", n);
-    for (int i = 0; i < n; i++) {
+    cr_progress_begin(&prog, "prepare", "mic", end - first);
+    for (int i = first; i < end; i++) {
         int used = 0;
         st = prepare_one(&s, i, rep, &used);
         if (st != CR_OK) break;
         rep->used += used;
         rep->skipped += !used;
-        cr_progress_update(&prog, i + 1);
+        cr_progress_update(&prog, i + 1 - first);
     }
     cr_progress_end(&prog);
     if (st != CR_OK) goto cleanup;

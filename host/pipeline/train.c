@@ -14,9 +14,11 @@
 
 #include "clrestore/checkpoint.h"
 #include "clrestore/fileutil.h"
+#include "clrestore/dist.h"
 #include "clrestore/loader.h"
 #include "clrestore/log.h"
 #include "clrestore/nn.h"
+#include "clrestore/train_dist.h"
 #include "clrestore/trainset.h"
 #include "clrestore/waunet.h"
 #include "train_budget.h"
@@ -53,6 +55,10 @@ typedef struct trainer {
     float *vout;    /* (batch, P, P) network output */
     int resume;     /* from last.h5 (--resume and the file exists) */
     cr_budget budget; /* --time-limit */
+    /* MPI ranks (dist.h): this rank's rows [boff, boff + lb) of every global
+     * batch; lb = the global batch with one rank */
+    int boff, lb;
+    cr_grad_reduce red;
     char path[4096];
 } trainer;
 
@@ -114,6 +120,7 @@ static cr_status save_checkpoint(trainer *t, int epoch_file, double seconds, dou
 {
     cr_status st = CR_OK;
     double t0 = cr_now();
+    if (cr_dist_rank() > 0) return CR_OK; /* every rank holds the same state; rank 0 writes it */
     CR_TRY(cr_waunet_download(t->net, t->ck, 1));
     cr_rng r = cr_loader_state(t->loader);
     memcpy(t->ck->rng, r.s, sizeof t->ck->rng);
@@ -154,15 +161,18 @@ cleanup:
 static cr_status validation_loss(trainer *t, double *loss)
 {
     cr_status st = CR_OK;
-    int p = t->ts->meta.patch, b = t->o->batch;
+    int p = t->ts->meta.patch, b = t->lb;
     size_t pp = (size_t)p * p;
-    int64_t n = t->nva;
+    int64_t n = t->nva, first = 0, end;
     if (t->o->max_validation > 0 && n > t->o->max_validation) n = t->o->max_validation;
+    /* with MPI each rank takes a contiguous share, summed over the ranks below */
+    int ranks = cr_dist_size(), r = cr_dist_rank();
+    first = n * r / ranks, end = n * (r + 1) / ranks;
     double sum = 0;
     cr_tensor in = cr_waunet_input(t->net), out = cr_waunet_output(t->net);
     *loss = 0;
-    for (int64_t i = 0; i < n; i += b) {
-        int m = (int)(n - i < b ? n - i : b);
+    for (int64_t i = first; i < end; i += b) {
+        int m = (int)(end - i < b ? end - i : b);
         for (int k = 0; k < b; k++)
             CR_TRY(cr_trainset_read(t->ts, t->va[i + (k < m ? k : 0)], t->vx + k * pp, t->vy + k * pp));
         CR_TRY(cr_tensor_write_f32(t->nn, &in, t->vx));
@@ -173,21 +183,28 @@ static cr_status validation_loss(trainer *t, double *loss)
             sum += d * d;
         }
     }
+    CR_TRY(cr_dist_sum_doubles(&sum, 1));
     *loss = n > 0 ? sum / ((double)n * pp) : 0;
 cleanup:
     return st;
 }
 
-/* One optimiser step on a host batch. */
-static cr_status train_step(trainer *t, const float *x, const float *y, double lr, double *loss)
+/* One optimiser step on a host batch (the global batch; with MPI this rank
+ * runs its rows and the ranks sum their gradients). *stop: in, this rank
+ * wants to stop; out, the job stops after this step. */
+static cr_status train_step(trainer *t, const float *x, const float *y, double lr, int *stop, double *loss)
 {
     cr_status st = CR_OK;
     cr_tensor in = cr_waunet_input(t->net), target = cr_waunet_target(t->net);
     cr_adam hp = cr_adam_defaults();
+    size_t off = (size_t)t->boff * t->ts->meta.patch * t->ts->meta.patch;
     hp.lr = lr;
-    CR_TRY(cr_tensor_write_f32(t->nn, &in, x));
-    CR_TRY(cr_tensor_write_f32(t->nn, &target, y));
-    CR_TRY(cr_waunet_train_step(t->net, &hp, loss));
+    CR_TRY(cr_tensor_write_f32(t->nn, &in, x + off));
+    CR_TRY(cr_tensor_write_f32(t->nn, &target, y + off));
+    if (cr_dist_size() > 1)
+        CR_TRY(cr_train_step_shared(t->net, &t->red, &hp, t->lb, t->o->batch, stop, loss));
+    else
+        CR_TRY(cr_waunet_train_step(t->net, &hp, loss));
 cleanup:
     return st;
 }
@@ -246,7 +263,8 @@ static cr_status start_state(trainer *t)
     } else {
         CR_TRY(cr_waunet_init(t->net, o->seed));
     }
-    CR_TRY(cr_waunet_prepare(t->net, CR_WAUNET_TRAINING, o->batch, t->ts->meta.patch, t->ts->meta.patch));
+    CR_TRY(cr_waunet_prepare(t->net, CR_WAUNET_TRAINING, t->lb, t->ts->meta.patch, t->ts->meta.patch));
+    if (cr_dist_size() > 1) CR_TRY(cr_grad_reduce_create(t->net, &t->red));
 cleanup:
     cr_checkpoint_free(init);
     return st;
@@ -314,6 +332,10 @@ cr_status cr_train_run(cr_runtime *rt, const cr_train_opts *o, cr_train_report *
     double t_start = o->t_start > 0 ? o->t_start : cr_now();
     if ((o->epochs < 1 && !(o->epochs == 0 && o->time_limit > 0)) || o->batches_per_epoch < 1 || o->batch < 1)
         return cr_fail(CR_ERR_ARG, "epochs, batches per epoch and batch size must be positive");
+    if (o->batch < cr_dist_size())
+        return cr_fail(CR_ERR_ARG, "--batch-size %d: fewer pairs than the %d MPI ranks that share each batch", o->batch,
+                       cr_dist_size());
+    cr_train_share(o->batch, cr_dist_rank(), cr_dist_size(), &t.boff, &t.lb);
     CR_TRY(cr_trainset_open(o->trainset, &t.ts));
     int p = t.ts->meta.patch, align = 1 << o->arch.levels;
     if (p % align) {
@@ -335,9 +357,9 @@ cr_status cr_train_run(cr_runtime *rt, const cr_train_opts *o, cr_train_report *
     rep->epochs_done = t.ck->epoch;
     rep->best_epoch = t.nva > 0 ? cr_best_epoch(t.ck->history, CR_HISTORY_COLUMNS, t.ck->nhistory) : 0;
     if (!t.resume) warn_small_set(&t); /* once per run, not again on every requeue */
-    t.vx = malloc((size_t)o->batch * p * p * sizeof(float));
-    t.vy = malloc((size_t)o->batch * p * p * sizeof(float));
-    t.vout = malloc((size_t)o->batch * p * p * sizeof(float));
+    t.vx = malloc((size_t)t.lb * p * p * sizeof(float));
+    t.vy = malloc((size_t)t.lb * p * p * sizeof(float));
+    t.vout = malloc((size_t)t.lb * p * p * sizeof(float));
     if (!t.vx || !t.vy || !t.vout) {
         st = cr_fail(CR_ERR_NOMEM, "out of memory");
         goto cleanup;
@@ -369,13 +391,22 @@ cr_status cr_train_run(cr_runtime *rt, const cr_train_opts *o, cr_train_report *
         snprintf(label, sizeof label, "epoch %d%s", epoch + 1, cap);
         cr_progress prog;
         cr_progress_begin(&prog, label, "batch", o->batches_per_epoch);
+        int stop_now = 0;
         for (int b = start_batch; b < o->batches_per_epoch; b++) {
             const float *x, *y;
             double loss = 0, ts = cr_now();
             /* with a time limit: the step's rate from the time used, and the
              * epoch cut short while the closing validation and save still fit */
             if (o->time_limit > 0) {
-                if ((timed_out = cr_budget_over(&t.budget, ts))) {
+                /* with MPI, rank 0's clock decides for every rank: the same
+                 * learning rate and the same last step (no rank left waiting
+                 * in the gradient sum) */
+                double clock[2] = {cr_budget_over(&t.budget, ts), cr_budget_elapsed(&t.budget, ts)};
+                if (cr_dist_size() > 1) {
+                    if (cr_dist_rank() > 0) clock[0] = clock[1] = 0;
+                    CR_TRY(cr_dist_sum_doubles(clock, 2));
+                }
+                if ((timed_out = clock[0] != 0)) {
                     cr_debug(
                         "time limit: %.2f s used, %.2f s kept to end (step %.3f s, validation %.3f s, save "
                         "%.3f s)",
@@ -384,10 +415,15 @@ cr_status cr_train_run(cr_runtime *rt, const cr_train_opts *o, cr_train_report *
                         t.budget.save);
                     break;
                 }
-                lr = cr_train_lr_at(o->lr, cr_budget_elapsed(&t.budget, ts) / o->time_limit);
+                lr = cr_train_lr_at(o->lr, clock[1] / o->time_limit);
             }
+            /* every rank draws the same global batch (one seeded stream) and runs its rows */
+            int stop = (o->stop && *o->stop) || (o->stop_after_batches && total_batches + 1 >= o->stop_after_batches);
             CR_TRY(cr_loader_next(t.loader, &x, &y));
-            CR_TRY(train_step(&t, x, y, lr, &loss));
+            CR_TRY(train_step(&t, x, y, lr, &stop, &loss));
+            /* one process: a signal during the step counts now; ranks agree through the step's reduce */
+            if (cr_dist_size() == 1) stop = stop || (o->stop && *o->stop);
+            stop_now = stop;
             cr_budget_step(&t.budget, cr_now() - ts);
             t.ck->batch = b + 1;
             t.ck->epoch_loss_sum += loss;
@@ -396,7 +432,6 @@ cr_status cr_train_run(cr_runtime *rt, const cr_train_opts *o, cr_train_report *
                      t.ck->epoch_loss_sum / (b + 1),
                      (double)(b + 1 - start_batch) * o->batch / (cr_now() - t0 + 1e-9));
             cr_progress_update(&prog, b + 1);
-            int stop = (o->stop && *o->stop) || (o->stop_after_batches && total_batches >= o->stop_after_batches);
             if (stop && t.ck->batch < o->batches_per_epoch) {
                 cr_progress_end(&prog);
                 CR_TRY(save_checkpoint(&t, 0, 0, 0));
@@ -404,6 +439,7 @@ cr_status cr_train_run(cr_runtime *rt, const cr_train_opts *o, cr_train_report *
                 rep->epochs_done = t.ck->epoch;
                 cr_info("stopped in epoch %d after batch %d; %s/last.h5 holds the state (--resume continues)",
                         epoch + 1, t.ck->batch, o->outdir);
+                cr_dist_mark_agreed();
                 goto cleanup;
             }
         }
@@ -447,7 +483,8 @@ cr_status cr_train_run(cr_runtime *rt, const cr_train_opts *o, cr_train_report *
                     o->patience, rep->best_epoch);
             break;
         }
-        if ((o->stop && *o->stop) || (o->stop_after_batches && total_batches >= o->stop_after_batches)) {
+        int want = stop_now || (o->stop && *o->stop) || (o->stop_after_batches && total_batches >= o->stop_after_batches);
+        if (!cr_dist_all_ok(!want)) {
             rep->interrupted = o->epochs == 0 || t.ck->epoch < o->epochs;
             break;
         }
@@ -459,7 +496,15 @@ cr_status cr_train_run(cr_runtime *rt, const cr_train_opts *o, cr_train_report *
             "time limit reached: %.1f s of %.1f s used; %s/last.h5 holds the state (--resume with a longer "
             "--time-limit continues)",
             t.ck->elapsed, o->time_limit, o->outdir);
+    if (cr_dist_size() > 1 && total_batches > 0)
+        cr_info("%d MPI ranks: gradient sum (%zu floats) %.2f ms per step (%.2f ms waiting for the slowest rank "
+                "before it, with CLRESTORE_MPI_TIMING=1)",
+                cr_dist_size(), t.red.total + 3, 1e3 * cr_dist_comm_seconds() / total_batches,
+                1e3 * cr_dist_wait_seconds() / total_batches);
+    /* every rank leaves after the same step: the exit codes agree */
+    cr_dist_mark_agreed();
 cleanup:
+    cr_grad_reduce_free(&t.red);
     cr_loader_free(t.loader);
     cr_waunet_free(t.net);
     cr_nn_free(t.nn);

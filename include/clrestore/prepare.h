@@ -25,6 +25,7 @@ typedef struct cr_prepare_opts {
     int max_micrographs;         /* 0 = all */
     double validation_fraction;  /* 0.05 of the micrographs held out */
     uint64_t seed;               /* picks the validation micrographs */
+    int shard_index, shard_count; /* --shard I/N: rows of block I of N only (0: all) */
 } cr_prepare_opts;
 
 void cr_prepare_opts_default(cr_prepare_opts *o);
@@ -46,6 +47,12 @@ typedef struct cr_prepare_report {
 /* Runs the whole preparation; skipped micrographs are reported with
  * cr_warn (one line each, naming the file). Fails when nothing usable is left. */
 cr_status cr_prepare_run(cr_runtime *rt, const cr_prepare_opts *o, cr_prepare_report *rep);
+
+/* Joins the training sets of `prepare --shard I/N` runs into the set one run
+ * over all rows writes (same pairs, micrographs, validation flags and
+ * attributes, in row order): inputs named *.shard_I_of_N.h5 are taken in
+ * shard order and must all be there; the attributes must agree. */
+cr_status cr_prepare_merge(const char *const *in, int n, const char *out, int64_t *pairs);
 
 #ifdef __cplusplus
 }
