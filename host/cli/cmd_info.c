@@ -53,8 +53,14 @@ static cr_status info_mrc(const char *path)
     else
         printf("  pixel size unknown (cell %.2f, mx %d)\n", h.cell[0], h.mx);
     printf("  data: min %.6g max %.6g mean %.6g rms %.6g\n", s.min, s.max, s.mean, s.rms);
+    /* MRC2014 marks statistics not computed: rms < 0; dmean below min(dmin,
+     * dmax); dmax < dmin (EPU and DE write 2, 1, 0, -1). Only those set are
+     * compared with the data. */
     double tol = 1e-3 * (fabs(s.rms) + fabs(s.mean) + 1e-30);
-    if (fabs(h.dmean - s.mean) > tol || fabs(h.rms - s.rms) > tol)
+    int mean_set = h.dmax >= h.dmin && !(h.dmean < h.dmin), rms_set = h.rms >= 0;
+    if (!mean_set && !rms_set)
+        printf("  header statistics: not computed (MRC2014 convention)\n");
+    else if ((mean_set && fabs(h.dmean - s.mean) > tol) || (rms_set && fabs(h.rms - s.rms) > tol))
         printf("  header statistics differ from the data (header: min %.6g max %.6g mean %.6g rms %.6g)\n", h.dmin,
                h.dmax, h.dmean, h.rms);
     if (h.nsymbt > 0) printf("  extended header: %d bytes (%s), skipped\n", h.nsymbt, h.exttyp[0] ? h.exttyp : "untyped");
