@@ -1,6 +1,7 @@
 /* clrestore info FILE...: what an MRC, STAR or HDF5 file holds. One block of
  * text per file on stdout; a file that cannot be read is reported on stderr
  * and makes the exit status 1, the other files are still described. */
+#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,11 +145,14 @@ static cr_status info_one(const char *path)
 
 static int run_info(int argc, char **argv, const cr_global_opts *g)
 {
-    if (argc < 2) return cr_cli_usage_error("info", "no file given");
-    for (int i = 1; i < argc; i++)
-        if (argv[i][0] == '-' && argv[i][1]) return cr_cli_usage_error("info", "unknown option '%s'", argv[i]);
+    static const struct option longopts[] = {{NULL, 0, NULL, 0}};
+    int c;
+    optind = 1;
+    opterr = 0;
+    if ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) return cr_cli_getopt_error("info", c, argv);
+    if (optind >= argc) return cr_cli_usage_error("info", "no file given");
     int rc = CR_EXIT_OK;
-    for (int i = 1; i < argc; i++) {
+    for (int i = optind; i < argc; i++) {
         cr_error_clear();
         if (info_one(argv[i]) != CR_OK) {
             fflush(stdout);
