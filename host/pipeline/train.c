@@ -94,7 +94,7 @@ static cr_status save_checkpoint(trainer *t, int epoch_file, double seconds, dou
 {
     cr_status st = CR_OK;
     CR_TRY(cr_waunet_download(t->net, t->ck, 1));
-    cr_rng r = cr_loader_state(t->loader);
+    cr_xoshiro r = cr_loader_state(t->loader);
     memcpy(t->ck->rng, r.s, sizeof t->ck->rng);
     if (epoch_file) {
         snprintf(t->path, sizeof t->path, "%s/epoch_%03d.h5", t->o->outdir, t->ck->epoch);
@@ -194,8 +194,8 @@ static cr_status start_state(trainer *t)
     } else {
         CR_TRY(cr_checkpoint_create(&o->arch, &t->ck));
         t->ck->seed = o->seed;
-        cr_rng r;
-        cr_rng_seed(&r, o->seed ^ 0x5deece66dULL); /* batch stream: its own stream of the seed */
+        cr_xoshiro r;
+        cr_xoshiro_seed(&r, o->seed ^ 0x5deece66dULL); /* batch stream: its own stream of the seed */
         memcpy(t->ck->rng, r.s, sizeof t->ck->rng);
     }
     t->ck->lr = o->lr;
@@ -257,7 +257,7 @@ cr_status cr_train_run(cr_runtime *rt, const cr_train_opts *o, cr_train_report *
         st = cr_fail(CR_ERR_NOMEM, "out of memory");
         goto cleanup;
     }
-    cr_rng rng;
+    cr_xoshiro rng;
     memcpy(rng.s, t.ck->rng, sizeof rng.s);
     CR_TRY(cr_loader_create(t.ts, t.tr, t.ntr, o->batch, o->augment, &rng, &t.loader));
     cr_info("training on %lld pairs (%lld held out) of %dx%d at %.4f A/px; %d epochs x %d batches of %d",
