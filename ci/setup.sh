@@ -6,7 +6,8 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
-  libclfft-dev libclblast-dev libvkfft-dev
+  libclfft-dev libvkfft-dev
+  libclblast-dev               # optional (found if present): nothing uses it now
   libhdf5-dev libpng-dev libcairo2-dev fonts-dejavu-core
   librandom123-dev
   python3-numpy python3-h5py   # tests only: tests/bad/make_corpus.py writes the bad-input corpus

@@ -12,7 +12,9 @@
 
 #define SIM_PI 3.14159265358979323846f
 
-/* ---- Philox4x32-10 (Salmon et al., SC'11); same as host/sim/philox.c ---- */
+/* ---- Philox4x32-10 (Salmon et al., SC'11): the device copy of the host's
+ * Random123 one (host/core/philox.c), checked bit for bit by
+ * test_cl_sim_project ---- */
 inline uint4 philox4x32(uint4 c, uint2 k)
 {
     for (int round = 0; round < 10; round++) {

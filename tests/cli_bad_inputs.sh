@@ -159,6 +159,14 @@ case_ "denoise -p directory" bad/dir.h5 "directory" \
 case_ "train --resume truncated last.h5" resume/last.h5 "HDF5|truncat" \
   "$BIN" train -t t.h5 -o resume $NET --epochs 2 --resume
 
+# a valid HDF5 file that is neither a training set nor a checkpoint: info
+# describes it (its attribute and dataset as make_corpus.py wrote them), exit 0
+checks=$((checks + 3))
+out=$("$BIN" info bad/h5/foreign.h5 2>&1); rc=$?
+[ $rc -eq 0 ] || bad "info foreign.h5: exit $rc: $out"
+case "$out" in *"creator = someone else"*) ;; *) bad "info foreign.h5: attribute not listed: $out" ;; esac
+printf '%s\n' "$out" | grep -qE '^ *data +float32 +10x10$' || bad "info foreign.h5: dataset not listed: $out"
+
 ts_case() { # NAME KEYWORDS
   case_ "train -t $1" "$2" "$3" "$BIN" train -t "$2" -o "out/$1" $NET --epochs 1
 }

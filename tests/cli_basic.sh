@@ -22,6 +22,17 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 "$BIN" info >/dev/null 2>&1; check "info without files" 2 $?
 "$BIN" info --bogus x >/dev/null 2>&1; check "info unknown option" 2 $?
 "$BIN" devices --device >/dev/null 2>&1; check "--device without value" 2 $?
+# every subcommand parses with getopt_long: --opt=value, "--" ends the options,
+# stray arguments and unknown options are usage errors
+"$BIN" devices extra >/dev/null 2>&1; check "devices with an argument" 2 $?
+"$BIN" devices --bogus >/dev/null 2>&1; check "devices unknown option" 2 $?
+"$BIN" simulate -o "$tmp/s" stray >/dev/null 2>&1; check "simulate with an argument" 2 $?
+"$BIN" simulate -o "$tmp/s" --apix >/dev/null 2>&1; check "simulate --apix without value" 2 $?
+err=$("$BIN" simulate -o "$tmp/s" --voltage=5 2>&1); check "simulate --voltage=5 out of range" 2 $?
+contains "simulate --voltage=5 names the option" "$err" "--voltage must be a number in [10, 3000], not '5'"
+"$BIN" simulate --output="$tmp/s" --count=1 --size=32x32 --apix=2.5 --quiet; check "simulate --opt=value" 0 $?
+out=$("$BIN" info -- "$tmp/s/micrographs/sim_0001_DW.mrc" 2>&1); check "info -- FILE" 0 $?
+contains "simulate --apix=2.5 reached the header" "$out" "pixel size 2.5000 A"
 
 out=$("$BIN" devices 2>&1); check "devices" 0 $?
 contains "devices lists a device" "$out" "0 "

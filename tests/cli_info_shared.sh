@@ -62,5 +62,31 @@ expect magellon_micassess_relion31.star "pixel size 0.8320 A"
 expect aspire_sample_particles_relion31.star "2 optics groups"
 expect cryodrgn_empiar_10076_7.star "pixel size 1.3100 A"
 
+# Header statistics (MRC2014: rms < 0, dmean < min(dmin, dmax) or dmax < dmin
+# mean "not computed"): never a mismatch when unset, still one when set and
+# stale. Shared files whose header rms is -1 (read here by od), then copies of
+# one with the header's dmin, dmax, dmean, rms (words 20-22 and 55) rewritten.
+while IFS= read -r f; do
+  [ "$(od -An -t f4 -j 216 -N 4 "$f" | tr -d ' ')" = "-1" ] || continue
+  checks=$((checks + 1))
+  out=$("$BIN" info "$f" 2>&1)
+  case "$out" in *"differ from the data"*) bad "$f: rms -1 flagged as a mismatch: $out" ;; esac
+done < <(find "$DATA/mrc" "$DATA/micrographs" -name '*.mrc' | sort)
+stats_case() { # name dmin dmax dmean rms expect(differ|same)
+  local f=$tmpd/$1.mrc out
+  cp "$DATA/mrc/de_final_negcell_8x4.mrc" "$f" # data: 32 pixels of 496
+  python3 -c "import struct,sys; b=bytearray(open(sys.argv[1],'rb').read()); struct.pack_into('<3f',b,76,$2,$3,$4); struct.pack_into('<f',b,216,$5); open(sys.argv[1],'wb').write(b)" "$f"
+  out=$("$BIN" info "$f" 2>&1)
+  checks=$((checks + 1))
+  case "$6:$out" in differ:*"differ from the data"*|same:*) ;; *) bad "$1: expected $6: $out" ;; esac
+  [ "$6" = differ ] || case "$out" in *"differ from the data"*) bad "$1: expected $6: $out" ;; esac
+}
+tmpd=$(mktemp -d); trap 'rm -rf "$tmpd"' EXIT
+stats_case rms_unset 496 496 496 -1 same
+stats_case all_unset 2 1 0 -1 same
+stats_case mean_stale 0 1000 100 -1 differ
+stats_case rms_stale 0 1000 496 5 differ
+stats_case all_right 496 496 496 0 same
+
 echo "cli_info_shared: $checks checks, $((checks - fail)) passed, $fail failed"
 [ $fail -eq 0 ]

@@ -21,10 +21,10 @@
 enum { BX = 384, BY = 320, HX = BX / 2 + 1, NP = BY * HX, NPIX = BX * BY };
 static const double APIX = 2.0, LO = 1.0 / 200, HI = 1.0 / 4.5;
 
-static double gauss(cr_rng *r)
+static double gauss(cr_xoshiro *r)
 {
-    double u = ((double)(cr_rng_next(r) >> 11) + 0.5) / 9007199254740992.0;
-    double v = ((double)(cr_rng_next(r) >> 11) + 0.5) / 9007199254740992.0;
+    double u = ((double)(cr_xoshiro_next(r) >> 11) + 0.5) / 9007199254740992.0;
+    double v = ((double)(cr_xoshiro_next(r) >> 11) + 0.5) / 9007199254740992.0;
     return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
 }
 
@@ -38,7 +38,7 @@ static double p_signal(double k) { return 2.0 * exp(-(k / 0.15) * (k / 0.15)); }
 static double p_noise(double k) { return 0.5 + 2.0 * k; }
 
 /* spec of a Gaussian field with E|X(k)|²/npix = p(k) (p NULL: white, 1) */
-static void field(cr_fourier *fw, cr_rng *g, double (*p)(double), float *spec)
+static void field(cr_fourier *fw, cr_xoshiro *g, double (*p)(double), float *spec)
 {
     float *img = malloc(NPIX * sizeof(float));
     for (int i = 0; i < NPIX; i++) img[i] = (float)gauss(g);
@@ -62,8 +62,8 @@ int main(void)
     }
     CHECK_OK(cr_fourier_create(rt, &fw));
     if (!fw) return test_finish("test_cl_evaluate");
-    cr_rng g;
-    cr_rng_seed(&g, 4242);
+    cr_xoshiro g;
+    cr_xoshiro_seed(&g, 4242);
     float *w = malloc(NP * sizeof(float)), *f = malloc(NP * sizeof(float)), *T = malloc(NP * 8),
           *N = malloc(NP * 8), *X = malloc(NP * 8), *img = malloc(NPIX * sizeof(float));
     cr_band_weights(BX, BY, APIX, LO, HI, w);

@@ -28,14 +28,15 @@ static int cache_entry(char *path, size_t len)
     return found;
 }
 
-/* y = 2x + y with x[i] = i, y[i] = 1 - i: expect y[i] = 1 + i (exact in float). */
+/* zscore_f32 (fourier.cl), y = ((x - m_hi) - m_lo) a, with x[i] = i, m_hi = -1,
+ * m_lo = 0.5, a = 2: expect y[i] = 2i + 1 (exact in float). */
 static void run_axpy(cr_runtime *rt)
 {
     enum { N = 1000 };
     float x[N], y[N];
     for (int i = 0; i < N; i++) {
         x[i] = (float)i;
-        y[i] = 1.0f - (float)i;
+        y[i] = -1.0f;
     }
     cl_mem bx = NULL, by = NULL;
     cl_kernel k = NULL;
@@ -44,16 +45,17 @@ static void run_axpy(cr_runtime *rt)
     CHECK(cr_runtime_mem_current(rt) == 2 * sizeof x);
     CHECK_OK(cr_buffer_write(rt, bx, 0, sizeof x, x));
     CHECK_OK(cr_buffer_write(rt, by, 0, sizeof y, y));
-    CHECK_OK(cr_kernel_create(rt, "blas1.cl", "axpy_f32", "-DCR_TEST_TAG=1", &k));
-    float alpha = 2.0f;
-    int n = N;
-    CHECK_OK(cr_kernel_args(k, 4, sizeof(cl_mem), &by, sizeof(cl_mem), &bx, sizeof alpha, &alpha, sizeof n, &n));
+    CHECK_OK(cr_kernel_create(rt, "fourier.cl", "zscore_f32", "-DCR_TEST_TAG=1", &k));
+    float a = 2.0f, m_hi = -1.0f, m_lo = 0.5f;
+    cl_long n = N;
+    CHECK_OK(cr_kernel_args(k, 6, sizeof(cl_mem), &bx, sizeof(cl_mem), &by, sizeof n, &n, sizeof a, &a, sizeof m_hi,
+                            &m_hi, sizeof m_lo, &m_lo));
     size_t global = N, local = 64;
     CHECK_OK(cr_enqueue(rt, k, 1, &global, &local));
     CHECK_OK(cr_buffer_read(rt, by, 0, sizeof y, y));
     int bad = 0;
-    for (int i = 0; i < N; i++) bad += y[i] != 1.0f + (float)i;
-    CHECK_MSG(bad == 0, "%d wrong axpy results", bad);
+    for (int i = 0; i < N; i++) bad += y[i] != 2.0f * (float)i + 1.0f;
+    CHECK_MSG(bad == 0, "%d wrong zscore results", bad);
     if (k) clReleaseKernel(k);
     cr_buffer_release(rt, &bx);
     cr_buffer_release(rt, &by);
@@ -96,7 +98,7 @@ int main(void)
     run_axpy(rt);
     CHECK(cr_runtime_build_stats(rt).compiles == 1 && cr_runtime_build_stats(rt).disk_hits == 0 && cr_runtime_build_stats(rt).disk_writes == 1);
     cl_program p = NULL;
-    CHECK_OK(cr_program_get(rt, "blas1.cl", "-DCR_TEST_TAG=1", &p));
+    CHECK_OK(cr_program_get(rt, "fourier.cl", "-DCR_TEST_TAG=1", &p));
     CHECK(cr_runtime_build_stats(rt).memory_hits >= 1 && cr_runtime_build_stats(rt).compiles == 1);
     cr_runtime_free(rt);
 
@@ -142,13 +144,13 @@ int main(void)
 
     /* a launch with arguments unset names the kernel */
     cl_kernel k = NULL;
-    CHECK_OK(cr_kernel_create(rt, "blas1.cl", "scale_f32", "", &k));
+    CHECK_OK(cr_kernel_create(rt, "fourier.cl", "zscore_f32", "", &k));
     size_t global = 16;
     st = cr_enqueue(rt, k, 1, &global, NULL);
-    CHECK(st != CR_OK && strstr(cr_error_message(), "scale_f32") != NULL &&
+    CHECK(st != CR_OK && strstr(cr_error_message(), "zscore_f32") != NULL &&
           strstr(cr_error_message(), "clEnqueueNDRangeKernel") != NULL);
     if (k) clReleaseKernel(k);
-    CHECK(cr_kernel_create(rt, "blas1.cl", "no_such_kernel", "", &k) == CL_INVALID_KERNEL_NAME);
+    CHECK(cr_kernel_create(rt, "fourier.cl", "no_such_kernel", "", &k) == CL_INVALID_KERNEL_NAME);
     CHECK(strstr(cr_error_message(), "no_such_kernel") != NULL &&
           strstr(cr_error_message(), "CL_INVALID_KERNEL_NAME") != NULL);
 
@@ -208,8 +210,8 @@ int main(void)
 
     /* sources: embedded, a missing one, and CLRESTORE_KERNEL_DIR */
     char *src = NULL;
-    CHECK_OK(cr_kernel_source("blas1.cl", &src, NULL));
-    CHECK(src && strstr(src, "axpy_f32") != NULL);
+    CHECK_OK(cr_kernel_source("fourier.cl", &src, NULL));
+    CHECK(src && strstr(src, "zscore_f32") != NULL);
     free(src);
     CHECK(cr_kernel_source("missing.cl", &src, NULL) == CR_ERR_NOT_FOUND);
     char kpath[512];

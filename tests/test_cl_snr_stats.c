@@ -11,10 +11,10 @@
 #include "clrestore/snr.h"
 #include "testutil.h"
 
-static double gauss(cr_rng *r)
+static double gauss(cr_xoshiro *r)
 {
-    double u = ((double)(cr_rng_next(r) >> 11) + 0.5) / 9007199254740992.0;
-    double v = ((double)(cr_rng_next(r) >> 11) + 0.5) / 9007199254740992.0;
+    double u = ((double)(cr_xoshiro_next(r) >> 11) + 0.5) / 9007199254740992.0;
+    double v = ((double)(cr_xoshiro_next(r) >> 11) + 0.5) / 9007199254740992.0;
     return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
 }
 
@@ -24,8 +24,8 @@ int main(void)
     const double vs = 0.25, vn = 1.0, vb = 0.04, vd = 0.01;
     float *re = malloc(N * sizeof(float)), *ro = malloc(N * sizeof(float));
     float *de = malloc(N * sizeof(float)), *dd = malloc(N * sizeof(float));
-    cr_rng r;
-    cr_rng_seed(&r, 2020);
+    cr_xoshiro r;
+    cr_xoshiro_seed(&r, 2020);
     for (int i = 0; i < N; i++) {
         double s = sqrt(vs) * gauss(&r), b = sqrt(vb) * gauss(&r);
         re[i] = (float)(s + sqrt(vn) * gauss(&r));

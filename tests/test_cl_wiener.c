@@ -23,10 +23,10 @@
 
 enum { BX = 384, BY = 320, HX = BX / 2 + 1, NP = BY * HX, NPIX = BX * BY };
 
-static double gauss(cr_rng *r)
+static double gauss(cr_xoshiro *r)
 {
-    double u = ((double)(cr_rng_next(r) >> 11) + 0.5) / 9007199254740992.0;
-    double v = ((double)(cr_rng_next(r) >> 11) + 0.5) / 9007199254740992.0;
+    double u = ((double)(cr_xoshiro_next(r) >> 11) + 0.5) / 9007199254740992.0;
+    double v = ((double)(cr_xoshiro_next(r) >> 11) + 0.5) / 9007199254740992.0;
     return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
 }
 
@@ -41,7 +41,7 @@ static double p_noise(double k, int coloured) { return coloured ? 0.3 + 3.0 * k 
 
 /* A Gaussian field of power p(k) per frequency (E|X(k)|²/npix = p): white
  * unit noise shaped by sqrt(p); spec receives its spectrum. */
-static void field(cr_fourier *fw, cr_rng *g, double (*p)(double, int), int coloured, float *img, float *spec)
+static void field(cr_fourier *fw, cr_xoshiro *g, double (*p)(double, int), int coloured, float *img, float *spec)
 {
     for (int i = 0; i < NPIX; i++) img[i] = (float)gauss(g);
     CHECK_OK(cr_spec_forward(fw, img, BX, BY, spec));
@@ -82,8 +82,8 @@ static double filtered_var(cr_fourier *fw, const float *spec, const int *ring, c
 
 static void run_case(cr_fourier *fw, int coloured)
 {
-    cr_rng g;
-    cr_rng_seed(&g, 17 + coloured);
+    cr_xoshiro g;
+    cr_xoshiro_seed(&g, 17 + coloured);
     float *s = malloc(NPIX * 4), *ne = malloc(NPIX * 4), *no = malloc(NPIX * 4), *img = malloc(NPIX * 4);
     float *S = malloc(NP * 8), *Ne = malloc(NP * 8), *No = malloc(NP * 8), *E = malloc(NP * 8), *O = malloc(NP * 8);
     int *ring = NULL, nr = 0;

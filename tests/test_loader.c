@@ -37,16 +37,16 @@ static void test_rng(void)
 {
     /* xoshiro256** from state {1, 2, 3, 4}: first outputs computed by hand from
      * the reference algorithm: result = rotl(s1 * 5, 7) * 9 = rotl(10, 7) * 9 = 1280 * 9 */
-    cr_rng r = {{1, 2, 3, 4}};
-    CHECK(cr_rng_next(&r) == 11520ULL);
+    cr_xoshiro r = {{1, 2, 3, 4}};
+    CHECK(cr_xoshiro_next(&r) == 11520ULL);
     /* second: state after one step is s = {7, 0, 262146, 211106232532992} so s1 = 0 */
-    CHECK(cr_rng_next(&r) == 0ULL);
-    cr_rng a, b;
-    cr_rng_seed(&a, 42);
-    cr_rng_seed(&b, 42);
+    CHECK(cr_xoshiro_next(&r) == 0ULL);
+    cr_xoshiro a, b;
+    cr_xoshiro_seed(&a, 42);
+    cr_xoshiro_seed(&b, 42);
     int same = 1, inrange = 1;
     for (int i = 0; i < 1000; i++) {
-        uint64_t x = cr_rng_below(&a, 7), y = cr_rng_below(&b, 7);
+        uint64_t x = cr_xoshiro_below(&a, 7), y = cr_xoshiro_below(&b, 7);
         same &= x == y;
         inrange &= x < 7;
     }
@@ -92,11 +92,11 @@ int main(void)
     CHECK(ntr == 9 && nva == 3 && tr[8] == 8 && va[0] == 9);
 
     /* an uninterrupted run of 6 batches of 4 */
-    cr_rng start;
-    cr_rng_seed(&start, 7);
+    cr_xoshiro start;
+    cr_xoshiro_seed(&start, 7);
     cr_loader *l = NULL;
     float run[6][2][4 * P * P];
-    cr_rng after3 = start;
+    cr_xoshiro after3 = start;
     CHECK_OK(cr_loader_create(t, tr, ntr, 4, 1, &start, &l));
     for (int b = 0; b < 6 && l; b++) {
         const float *e, *o;

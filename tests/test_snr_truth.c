@@ -14,10 +14,10 @@
 #include "clrestore/snr.h"
 #include "testutil.h"
 
-static double gauss(cr_rng *r)
+static double gauss(cr_xoshiro *r)
 {
-    double u = ((double)(cr_rng_next(r) >> 11) + 0.5) / 9007199254740992.0;
-    double v = ((double)(cr_rng_next(r) >> 11) + 0.5) / 9007199254740992.0;
+    double u = ((double)(cr_xoshiro_next(r) >> 11) + 0.5) / 9007199254740992.0;
+    double v = ((double)(cr_xoshiro_next(r) >> 11) + 0.5) / 9007199254740992.0;
     return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
 }
 
@@ -30,8 +30,8 @@ int main(void)
     double *expect = malloc(N * sizeof(double));
     CHECK(t && b && r && d && expect);
     if (!t || !b || !r || !d || !expect) return test_finish("test_snr_truth");
-    cr_rng g;
-    cr_rng_seed(&g, 77);
+    cr_xoshiro g;
+    cr_xoshiro_seed(&g, 77);
     double abar = 0;
     for (int h = 0; h < M; h++) abar += (0.3 + 0.01 * h) / M;
     for (int i = 0; i < N; i++) t[i] = (float)(2.0 + gauss(&g)), b[i] = (float)(sqrt(vb) * gauss(&g));

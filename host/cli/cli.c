@@ -1,6 +1,7 @@
 /* Dispatch table and the global options (--device, --quiet, --verbose, --help). */
 #include "cli.h"
 
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +79,12 @@ int cr_opt_u64(const char *cmd, const char *opt, const char *val, unsigned long 
     }
     *out = v;
     return 0;
+}
+
+int cr_cli_getopt_error(const char *cmd, int c, char **argv)
+{
+    if (c == ':') return cr_cli_usage_error(cmd, "%s needs a value", argv[optind - 1]);
+    return cr_cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
 }
 
 static void cr_print_help(FILE *out)

@@ -23,6 +23,9 @@ int cr_cli_main(int argc, char **argv);
 int cr_cli_fail(void);
 /* Prints "clrestore: <cmd>: <msg>" plus a hint and returns CR_EXIT_USAGE. */
 int cr_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The usage error for getopt_long's ':' (value missing) or '?' (unknown
+ * option; opterr = 0 and optstring starting with ':'); returns CR_EXIT_USAGE. */
+int cr_cli_getopt_error(const char *cmd, int c, char **argv);
 
 /* Pulls the global options out of argv (in place); returns -1 on a bad one. */
 int cr_cli_take_global(int *argc, char **argv, cr_global_opts *g, const char *cmd);

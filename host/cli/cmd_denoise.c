@@ -1,28 +1,38 @@
 /* clrestore denoise: applies a trained model to micrographs.
  *
- * Structure: options -> one runtime, engine and model for the run -> one
- * function per mode over the inputs. --network-only (denoise_network_only)
- * runs the network alone on each image as it is; the full pipeline of
- * REFERENCE.md "Denoising a full micrograph" (normalise, phase flip, Fourier
- * crop, band-pass, network, un-bin, merge) will be a second mode function
- * with the same inputs and output naming (not written yet). */
-#include <errno.h>
-#include <limits.h>
+ * Options -> one runtime, engine and model for the run -> one of two modes
+ * over the inputs: the full pipeline of REFERENCE.md "Denoising a full
+ * micrograph" on one or several devices (cr_denoise_batch,
+ * host/pipeline/denoise_batch.c), or --network-only, the network alone on
+ * each image as it is. Both name outputs alike. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli.h"
-#include "denoise_cli.h"
 #include "clrestore/checkpoint.h"
 #include "clrestore/dist.h"
+#include "clrestore/denoise_batch.h"
 #include "clrestore/fileutil.h"
 #include "clrestore/keras.h"
 #include "clrestore/log.h"
 #include "clrestore/mrc.h"
 #include "clrestore/runtime.h"
 #include "clrestore/waunet.h"
+
+typedef struct denoise_opts {
+    const char *model;   /* -p */
+    const char *outdir;  /* -o; NULL = beside each input */
+    const char *suffix;  /* --suffix */
+    const char *star;    /* -m */
+    int network_only;
+    char **inputs;       /* (ninputs) MRC paths */
+    int ninputs;
+    const char *max_res, *merge_res, *merge_width, *tile; /* numbers, parsed later */
+    int no_phaseflip, merge_noisy, flip_back, tta, preview, skip_existing;
+    const char *devices; /* --devices all | i,j,... (NULL: the one --device) */
+    int shard_index, shard_count; /* --shard I/N (1-based); count 0 = no sharding */
+} denoise_opts;
 
 static const char denoise_usage[] =
     "usage: clrestore denoise -p MODEL.h5 -m MICS.star [options]\n"
@@ -134,71 +144,10 @@ static int parse(int argc, char **argv, denoise_opts *o)
     return 0;
 }
 
-/* <outdir or the input's directory>/<input name without extension><suffix>.mrc */
-cr_status denoise_output_path(const denoise_opts *o, const char *in, char *out, size_t outlen)
+static cr_denoise_naming naming(const denoise_opts *o)
 {
-    const char *slash = strrchr(in, '/');
-    const char *base = slash ? slash + 1 : in;
-    const char *dot = strrchr(base, '.');
-    int stem = dot && dot != base ? (int)(dot - base) : (int)strlen(base);
-    int dirlen = slash ? (int)(slash - in) : 0;
-    int n;
-    if (o->outdir)
-        n = snprintf(out, outlen, "%s/%.*s%s.mrc", o->outdir, stem, base, o->suffix);
-    else if (slash)
-        n = snprintf(out, outlen, "%.*s/%.*s%s.mrc", dirlen == 0 ? 1 : dirlen, dirlen == 0 ? "/" : in, stem, base,
-                     o->suffix);
-    else
-        n = snprintf(out, outlen, "%.*s%s.mrc", stem, base, o->suffix);
-    if (n < 0 || (size_t)n >= outlen) return cr_fail(CR_ERR_ARG, "%s: output path too long", in);
-    return CR_OK;
-}
-
-/* Refuses an output that is one of the inputs (same file, however named):
- * writing it would destroy the data being denoised. */
-cr_status denoise_check_not_input(const denoise_opts *o, const char *out)
-{
-    struct stat so, si;
-    for (int i = 0; i < o->ninputs; i++) {
-        int same = strcmp(out, o->inputs[i]) == 0;
-        if (!same && stat(out, &so) == 0 && stat(o->inputs[i], &si) == 0)
-            same = so.st_dev == si.st_dev && so.st_ino == si.st_ino;
-        if (same)
-            return cr_fail(CR_ERR_ARG, "%s: output would overwrite input %s (choose -o or --suffix)", out,
-                           o->inputs[i]);
-    }
-    return CR_OK;
-}
-
-/* One image through the network alone; writes float32 MRC with its pixel size. */
-static cr_status network_only_one(cr_waunet *m, const denoise_opts *o, const char *in, char *out, size_t outlen)
-{
-    cr_status st;
-    cr_mrc_header h;
-    float *img = NULL, *res = NULL;
-    CR_TRY(denoise_output_path(o, in, out, outlen));
-    CR_TRY(denoise_check_not_input(o, out));
-    CR_TRY(cr_mrc_read(in, &h, &img));
-    if (h.nz != 1) {
-        st = cr_fail(CR_ERR_UNSUPPORTED, "%s: %d sections; --network-only takes single images", in, h.nz);
-        goto cleanup;
-    }
-    CR_TRY(cr_mrc_check_finite(in, img, h.nx, h.ny, 1));
-    res = malloc((size_t)h.nx * h.ny * sizeof *res);
-    if (!res) {
-        st = cr_fail(CR_ERR_NOMEM, "%s: out of memory for a %d x %d result", in, h.nx, h.ny);
-        goto cleanup;
-    }
-    st = cr_waunet_apply_image(m, img, h.nx, h.ny, res);
-    if (st != CR_OK) {
-        cr_error_prefix("%s", in);
-        goto cleanup;
-    }
-    CR_TRY(cr_mrc_write(out, res, h.nx, h.ny, 1, h.apix, "clrestore denoise --network-only"));
-cleanup:
-    free(img);
-    free(res);
-    return st;
+    cr_denoise_naming nm = {o->outdir, o->suffix, o->inputs, o->ninputs};
+    return nm;
 }
 
 /* Every input (of the shard) in turn, shared between the MPI ranks; a failing
@@ -208,6 +157,7 @@ static int denoise_network_only(cr_waunet *m, const denoise_opts *o)
 {
     int rc = CR_EXIT_OK, first = 0, end = o->ninputs, failed = 0;
     char out[4096];
+    cr_denoise_naming nm = naming(o);
     cr_progress pr;
     cr_jobq *jq = NULL;
     if (o->shard_count) cr_shard_range(o->ninputs, o->shard_index, o->shard_count, &first, &end);
@@ -216,7 +166,7 @@ static int denoise_network_only(cr_waunet *m, const denoise_opts *o)
     for (int j = cr_jobq_next(jq), n = 0; j >= 0; j = cr_jobq_next(jq)) {
         const char *in = o->inputs[first + j];
         cr_error_clear();
-        int ok = network_only_one(m, o, in, out, sizeof out) == CR_OK;
+        int ok = cr_denoise_network_file(m, &nm, in, out, sizeof out) == CR_OK;
         if (!ok) {
             cr_progress_end(&pr);
             rc = cr_cli_fail();
@@ -232,6 +182,59 @@ static int denoise_network_only(cr_waunet *m, const denoise_opts *o)
     if (failed) rc = CR_EXIT_FAIL;
     cr_jobq_free(jq);
     return rc;
+}
+
+/* The pipeline's numbers from the options; 0, else a usage error's exit code (printed). */
+static int pipeline_options(const denoise_opts *o, const cr_checkpoint *ck, cr_denoise_opts *d)
+{
+    cr_denoise_opts_default(d);
+    if (ck->max_resolution > 0) d->max_resolution = ck->max_resolution;
+    d->model_apix = ck->apix;
+    d->phaseflip = ck->phaseflip != 0 && !o->no_phaseflip;
+    if (ck->phaseflip == 1 && o->no_phaseflip)
+        cr_warn("%s was trained on phase-flipped images; denoising without phase flip", o->model);
+    if (o->max_res) {
+        if (cr_opt_double("denoise", "--max-resolution", o->max_res, 0.1, 1000, &d->max_resolution))
+            return CR_EXIT_USAGE;
+        d->model_apix = 0; /* the user chose another sampling on purpose */
+    }
+    if (o->merge_res && cr_opt_double("denoise", "--merge-resolution", o->merge_res, 0.1, 1000, &d->merge_resolution))
+        return CR_EXIT_USAGE;
+    if (o->merge_width && cr_opt_double("denoise", "--merge-width", o->merge_width, 0.01, 1000, &d->merge_width))
+        return CR_EXIT_USAGE;
+    if (o->tile && cr_opt_int("denoise", "--tile", o->tile, 8, 65536, &d->tile)) return CR_EXIT_USAGE;
+    d->merge_noisy = o->merge_noisy;
+    d->flip_back = o->flip_back;
+    d->tta = o->tta;
+    if (d->phaseflip && !o->star)
+        return cr_cli_usage_error("denoise",
+                                  "phase flipping needs each micrograph's CTF: give -m MICS.star, or --no-phaseflip");
+    return 0;
+}
+
+static void print_error(void *ctx, cr_status st) { cr_cli_fail(); }
+
+/* The full pipeline over -m STAR rows or MRC files; returns the exit code. */
+static int denoise_full(cr_runtime *rt, cr_waunet *m, const cr_checkpoint *ck, const denoise_opts *o)
+{
+    cr_denoise_batch_opts b = {0};
+    int rc = pipeline_options(o, ck, &b.dopt);
+    if (rc != 0) return rc;
+    b.naming = naming(o);
+    b.star = o->star;
+    b.devices = o->devices;
+    b.preview = o->preview;
+    b.skip_existing = o->skip_existing;
+    b.shard_index = o->shard_index;
+    b.shard_count = o->shard_count;
+    b.on_error = print_error;
+    cr_denoise_batch_report rep;
+    if (cr_denoise_batch(rt, m, ck, &b, &rep) != CR_OK) return cr_cli_fail();
+    if (cr_dist_rank() > 0) return rep.failed ? CR_EXIT_FAIL : CR_EXIT_OK; /* rank 0 alone reports */
+    cr_info("denoised %d of %d micrographs on %d device%s%s%s; list in %s", rep.done, rep.total, rep.ndevices,
+            rep.ndevices == 1 ? "" : "s", cr_dist_size() > 1 ? " (MPI ranks)" : "",
+            rep.failed ? " (see errors above)" : "", rep.star_out);
+    return rep.failed ? CR_EXIT_FAIL : CR_EXIT_OK;
 }
 
 static int run_denoise(int argc, char **argv, const cr_global_opts *g)

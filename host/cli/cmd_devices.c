@@ -1,5 +1,6 @@
 /* clrestore devices: the OpenCL platforms and devices this machine offers,
  * with the index that --device accepts. */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,12 @@ static const char *c_version_number(const char *s)
 
 static int run_devices(int argc, char **argv, const cr_global_opts *g)
 {
-    if (argc > 1) return cr_cli_usage_error("devices", "unexpected argument '%s'", argv[1]);
+    static const struct option longopts[] = {{NULL, 0, NULL, 0}};
+    int c;
+    optind = 1;
+    opterr = 0;
+    if ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) return cr_cli_getopt_error("devices", c, argv);
+    if (optind < argc) return cr_cli_usage_error("devices", "unexpected argument '%s'", argv[optind]);
     cr_device_desc *list = NULL;
     int n = 0, def = -1;
     if (cr_devices_list(&list, &n) != 0) return cr_cli_fail();

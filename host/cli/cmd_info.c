@@ -1,6 +1,7 @@
 /* clrestore info FILE...: what an MRC, STAR or HDF5 file holds. One block of
  * text per file on stdout; a file that cannot be read is reported on stderr
  * and makes the exit status 1, the other files are still described. */
+#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,8 +56,14 @@ static cr_status info_mrc(const char *path)
     else
         printf("  pixel size unknown (cell %.2f, mx %d)\n", h.cell[0], h.mx);
     printf("  data: min %.6g max %.6g mean %.6g rms %.6g\n", s.min, s.max, s.mean, s.rms);
+    /* MRC2014 marks statistics not computed: rms < 0; dmean below min(dmin,
+     * dmax); dmax < dmin (EPU and DE write 2, 1, 0, -1). Only those set are
+     * compared with the data. */
     double tol = 1e-3 * (fabs(s.rms) + fabs(s.mean) + 1e-30);
-    if (fabs(h.dmean - s.mean) > tol || fabs(h.rms - s.rms) > tol)
+    int mean_set = h.dmax >= h.dmin && !(h.dmean < h.dmin), rms_set = h.rms >= 0;
+    if (!mean_set && !rms_set)
+        printf("  header statistics: not computed (MRC2014 convention)\n");
+    else if ((mean_set && fabs(h.dmean - s.mean) > tol) || (rms_set && fabs(h.rms - s.rms) > tol))
         printf("  header statistics differ from the data (header: min %.6g max %.6g mean %.6g rms %.6g)\n", h.dmin,
                h.dmax, h.dmean, h.rms);
     if (h.nsymbt > 0) printf("  extended header: %d bytes (%s), skipped\n", h.nsymbt, h.exttyp[0] ? h.exttyp : "untyped");
@@ -141,11 +148,14 @@ static cr_status info_one(const char *path)
 
 static int run_info(int argc, char **argv, const cr_global_opts *g)
 {
-    if (argc < 2) return cr_cli_usage_error("info", "no file given");
-    for (int i = 1; i < argc; i++)
-        if (argv[i][0] == '-' && argv[i][1]) return cr_cli_usage_error("info", "unknown option '%s'", argv[i]);
+    static const struct option longopts[] = {{NULL, 0, NULL, 0}};
+    int c;
+    optind = 1;
+    opterr = 0;
+    if ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) return cr_cli_getopt_error("info", c, argv);
+    if (optind >= argc) return cr_cli_usage_error("info", "no file given");
     int rc = CR_EXIT_OK;
-    for (int i = 1; i < argc; i++) {
+    for (int i = optind; i < argc; i++) {
         cr_error_clear();
         if (info_one(argv[i]) != CR_OK) {
             fflush(stdout);

@@ -1,6 +1,7 @@
 /* clrestore simulate -o DIR: synthetic even/odd micrographs with ground truth
  * (PRODUCT.md "simulate"); the physics lives in host/sim/. */
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,60 +69,77 @@ static int run_simulate(int argc, char **argv, const cr_global_opts *g)
     const char *outdir = NULL, *map = NULL, *model = NULL, *prefix = "sim";
     double map_apix = 0, map_thr = NAN, v;
     int count = 8, have_noise_seed = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        int takes = 1;
-        if (strcmp(a, "--mtf") == 0) { o.mtf = 1; takes = 0; }
-        else if (strcmp(a, "--carbon") == 0) { o.carbon = 1; takes = 0; }
-        else if (!val) return cr_cli_usage_error("simulate", "%s needs a value", a);
-        else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) outdir = val;
-        else if (strcmp(a, "--map") == 0) map = val;
-        else if (strcmp(a, "--model") == 0) model = val;
-        else if (strcmp(a, "--name") == 0) prefix = val;
-        else if (strcmp(a, "--count") == 0) {
+    struct { const char *name; double *dst; double lo, hi; } num[] = {
+        {"apix", &o.apix, 0.1, 50}, {"dose", &o.dose, 1e-3, 1e5}, {"density", &o.density, 0, 0.5},
+        {"astigmatism", &o.astigmatism, 0, 1e4}, {"voltage", &o.voltage, 10, 3000},
+        {"cs", &o.cs, 0, 20}, {"amp-contrast", &o.amp_contrast, 0, 0.99},
+        {"bfactor", &o.bfactor, 0, 1e4}, {"ice", &o.ice_thickness, 0, 1e4},
+        {"ice-variation", &o.ice_variation, 0, 0.5}, {"map-apix", &map_apix, 0.01, 100},
+        {"map-threshold", &map_thr, -1e30, 1e30},
+    };
+    enum { NNUM = sizeof num / sizeof num[0], OPT_NUM = 2000 };
+    struct option longopts[NNUM + 12] = {
+        {"output", required_argument, NULL, 'o'}, {"map", required_argument, NULL, 1000},
+        {"model", required_argument, NULL, 1001}, {"name", required_argument, NULL, 1002},
+        {"count", required_argument, NULL, 1003}, {"size", required_argument, NULL, 1004},
+        {"seed", required_argument, NULL, 1005}, {"noise-seed", required_argument, NULL, 1006},
+        {"defocus", required_argument, NULL, 1007}, {"mtf", no_argument, NULL, 1008},
+        {"carbon", no_argument, NULL, 1009}};
+    for (int k = 0; k < NNUM; k++) longopts[11 + k] = (struct option){num[k].name, required_argument, NULL, OPT_NUM + k};
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":o:", longopts, NULL)) != -1) {
+        const char *val = optarg;
+        switch (c) {
+        case 'o': outdir = val; break;
+        case 1000: map = val; break;
+        case 1001: model = val; break;
+        case 1002: prefix = val; break;
+        case 1003:
             if (!parse_double(val, &v) || v < 1 || v > 99999 || v != floor(v))
                 return cr_cli_usage_error("simulate", "--count must be an integer 1..99999, not '%s'", val);
             count = (int)v;
-        } else if (strcmp(a, "--size") == 0) {
+            break;
+        case 1004: {
             char tail;
             if (sscanf(val, "%dx%d%c", &o.nx, &o.ny, &tail) != 2 || o.nx < 16 || o.ny < 16 || o.nx % 2 || o.ny % 2 ||
                 o.nx > 16384 || o.ny > 16384)
                 return cr_cli_usage_error("simulate", "--size must be WxH with even sides 16..16384, not '%s'", val);
-        } else if (strcmp(a, "--seed") == 0) {
+            break;
+        }
+        case 1005:
             if (!parse_u64(val, &o.seed)) return cr_cli_usage_error("simulate", "--seed must be a non-negative integer");
-        } else if (strcmp(a, "--noise-seed") == 0) {
+            break;
+        case 1006:
             if (!parse_u64(val, &o.noise_seed))
                 return cr_cli_usage_error("simulate", "--noise-seed must be a non-negative integer");
             have_noise_seed = 1;
-        } else if (strcmp(a, "--defocus") == 0) {
+            break;
+        case 1007: {
             char tail;
             if (sscanf(val, "%lf,%lf%c", &o.defocus_min, &o.defocus_max, &tail) != 2 || !(o.defocus_min > 0) ||
                 !(o.defocus_max >= o.defocus_min) || o.defocus_max > 20)
                 return cr_cli_usage_error("simulate", "--defocus must be MIN,MAX in um, 0 < MIN <= MAX <= 20");
             o.defocus_min *= 1e4;
             o.defocus_max *= 1e4;
-        } else {
-            struct { const char *name; double *dst; double lo, hi; } num[] = {
-                {"--apix", &o.apix, 0.1, 50}, {"--dose", &o.dose, 1e-3, 1e5}, {"--density", &o.density, 0, 0.5},
-                {"--astigmatism", &o.astigmatism, 0, 1e4}, {"--voltage", &o.voltage, 10, 3000},
-                {"--cs", &o.cs, 0, 20}, {"--amp-contrast", &o.amp_contrast, 0, 0.99},
-                {"--bfactor", &o.bfactor, 0, 1e4}, {"--ice", &o.ice_thickness, 0, 1e4},
-                {"--ice-variation", &o.ice_variation, 0, 0.5}, {"--map-apix", &map_apix, 0.01, 100},
-                {"--map-threshold", &map_thr, -1e30, 1e30},
-            };
-            int found = 0;
-            for (size_t k = 0; k < sizeof num / sizeof num[0]; k++) {
-                if (strcmp(a, num[k].name) != 0) continue;
-                if (!parse_double(val, &v) || v < num[k].lo || v > num[k].hi)
-                    return cr_cli_usage_error("simulate", "%s must be a number in [%g, %g], not '%s'", a, num[k].lo,
-                                              num[k].hi, val);
-                *num[k].dst = v;
-                found = 1;
-            }
-            if (!found) return cr_cli_usage_error("simulate", "unknown option '%s'", a);
+            break;
         }
-        i += takes;
+        case 1008: o.mtf = 1; break;
+        case 1009: o.carbon = 1; break;
+        default:
+            if (c >= OPT_NUM && c < OPT_NUM + NNUM) {
+                int k = c - OPT_NUM;
+                if (!parse_double(val, &v) || v < num[k].lo || v > num[k].hi)
+                    return cr_cli_usage_error("simulate", "--%s must be a number in [%g, %g], not '%s'", num[k].name,
+                                              num[k].lo, num[k].hi, val);
+                *num[k].dst = v;
+                break;
+            }
+            return cr_cli_getopt_error("simulate", c, argv);
+        }
     }
+    if (optind < argc) return cr_cli_usage_error("simulate", "unexpected argument '%s'", argv[optind]);
     if (!outdir) return cr_cli_usage_error("simulate", "no output directory (-o DIR)");
     if (map && model) return cr_cli_usage_error("simulate", "--map and --model exclude each other");
     if (!have_noise_seed) o.noise_seed = cr_sim_noise_seed(o.seed);

@@ -71,12 +71,16 @@ static cr_status measure(cr_denoiser *d, const snr_opts *o, const cr_checkpoint 
     cr_mrc_header he, ho;
     float *e = NULL, *od = NULL;
     cr_snr_pair p = {0};
+    /* set while a step runs whose errors name its file already; the others get
+     * the micrograph's name in front */
+    int names_file = 0;
     if (row->name_even && row->name_odd) {
         snprintf(en, sizeof en, "%s", row->name_even);
         snprintf(on, sizeof on, "%s", row->name_odd);
     } else {
         CR_TRY(cr_even_odd_names(row->name, o->suffixes, en, on, sizeof en));
     }
+    names_file = 1;
     CR_TRY(cr_resolve_path(o->star, en, ep, sizeof ep));
     CR_TRY(cr_resolve_path(o->star, on, op, sizeof op));
     CR_TRY(cr_mrc_read(ep, &he, &e));
@@ -100,13 +104,14 @@ static cr_status measure(cr_denoiser *d, const snr_opts *o, const cr_checkpoint 
             goto cleanup;
         }
     }
+    names_file = 0;
     CR_TRY(cr_snr_measure_pair(d, e, od, he.nx, he.ny, &po, o->tile, &p, s));
     CR_TRY(cr_snr_measure_wiener(d->fw, &p, lin));
     if (sp) CR_TRY(cr_snr_spectral_add(sp, p.re, p.ro, p.de, p.dd, p.bx, p.by));
     if (sp_lin) CR_TRY(cr_snr_spectral_add(sp_lin, p.re, p.ro, p.we, p.wo, p.bx, p.by));
     *bapix_out = p.bapix;
 cleanup:
-    if (st != CR_OK && !strstr(cr_error_message(), row->name)) cr_error_prefix("%s", row->name);
+    if (st != CR_OK && !names_file) cr_error_prefix("%s", row->name);
     free(e), free(od);
     cr_snr_pair_free(&p);
     return st;
@@ -147,7 +152,7 @@ static int run_snr(int argc, char **argv, const cr_global_opts *g)
     if (optind < argc) return cr_cli_usage_error("snr", "unexpected argument '%s'", argv[optind]);
     if (!o.model || !o.star || !o.out) return cr_cli_usage_error("snr", "-p MODEL.h5, -m MICS.star and -o SNR.csv are required");
 
-    int rc = CR_EXIT_OK, n = 0, done = 0;
+    int rc = CR_EXIT_OK, nrows = 0, n = 0, done = 0;
     cr_checkpoint *ck = NULL;
     cr_runtime *rt = NULL;
     cr_nn *nn = NULL;
@@ -162,7 +167,7 @@ static int run_snr(int argc, char **argv, const cr_global_opts *g)
     cr_denoiser d;
     if (cr_checkpoint_load(o.model, &ck) != CR_OK ||
         cr_micrograph_list_read(o.star, ck->phaseflip != 0 && !o.no_phaseflip, &star) != CR_OK ||
-        cr_star_micrographs(star, ck->phaseflip != 0 && !o.no_phaseflip, &rows, &n) != CR_OK ||
+        cr_star_micrographs(star, ck->phaseflip != 0 && !o.no_phaseflip, &rows, &nrows) != CR_OK ||
         cr_runtime_create(g->device, &rt) != CR_OK || cr_nn_create(rt, CR_FLOAT, &nn) != CR_OK ||
         cr_waunet_create(nn, &ck->arch, &net) != CR_OK || cr_waunet_upload(net, ck) != CR_OK ||
         cr_fourier_create(rt, &fw) != CR_OK || cr_denoiser_init(&d, fw, net) != CR_OK ||
@@ -171,7 +176,7 @@ static int run_snr(int argc, char **argv, const cr_global_opts *g)
         rc = cr_cli_fail();
         goto cleanup;
     }
-    if (o.max_mics > 0 && n > o.max_mics) n = o.max_mics;
+    n = o.max_mics > 0 && nrows > o.max_mics ? o.max_mics : nrows; /* all nrows rows are freed */
     stats = calloc((size_t)n + 1, sizeof *stats);
     lin = calloc((size_t)n + 1, sizeof *lin);
     if (!stats || !lin || cr_atomic_open(&f, o.out) != CR_OK) {
@@ -276,7 +281,7 @@ cleanup:
     cr_waunet_free(net);
     cr_nn_free(nn);
     cr_runtime_free(rt);
-    cr_micrograph_rows_free(rows, n);
+    cr_micrograph_rows_free(rows, nrows);
     cr_star_free(star);
     cr_checkpoint_free(ck);
     return rc;

@@ -82,7 +82,6 @@ const char *cr_status_str(int s)
     if (s <= 0) return cr_cl_error_name(s);
     switch (s) {
     case CR_ERR_CLFFT: return "CR_ERR_CLFFT";
-    case CR_ERR_CLBLAST: return "CR_ERR_CLBLAST";
     case CR_ERR_HDF5: return "CR_ERR_HDF5";
     case CR_ERR_IO: return "CR_ERR_IO";
     case CR_ERR_FORMAT: return "CR_ERR_FORMAT";
@@ -92,7 +91,6 @@ const char *cr_status_str(int s)
     case CR_ERR_UNSUPPORTED: return "CR_ERR_UNSUPPORTED";
     case CR_ERR_BUILD: return "CR_ERR_BUILD";
     case CR_ERR_NO_DEVICE: return "CR_ERR_NO_DEVICE";
-    case CR_ERR_INTERRUPTED: return "CR_ERR_INTERRUPTED";
     case CR_ERR_INTERNAL: return "CR_ERR_INTERNAL";
     default: return "CR_ERR_UNKNOWN";
     }

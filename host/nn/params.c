@@ -4,13 +4,13 @@
  * kernels W and dW in two more. Allocation, views, Glorot initialisation
  * (host-side Philox, device-independent), and the per-step passes over the
  * whole table. */
-#include <Random123/philox.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "clrestore/nn_params.h"
+#include "clrestore/philox.h"
 #include "nn_internal.h"
 
 cr_status cr_params_create(cr_nn *nn, cr_params **out)
@@ -148,12 +148,13 @@ cr_tensor cr_params_db(const cr_params *p, int conv) { return b_view(p, p->grads
 
 void cr_philox_uniform(double *out, size_t count, double limit, uint64_t seed, uint32_t stream)
 {
-    philox4x32_key_t key = {{(uint32_t)seed, stream}};
+    const uint32_t key[2] = {(uint32_t)seed, stream};
     for (size_t i = 0; i < count; i++) {
-        philox4x32_ctr_t ctr = {{(uint32_t)i, (uint32_t)((uint64_t)i >> 32), (uint32_t)(seed >> 32), 0}};
-        philox4x32_ctr_t r = philox4x32(ctr, key);
+        const uint32_t ctr[4] = {(uint32_t)i, (uint32_t)((uint64_t)i >> 32), (uint32_t)(seed >> 32), 0};
+        uint32_t r[4];
+        cr_philox4x32(ctr, key, r);
         /* 53 random bits -> u in [0, 1), exactly representable */
-        uint64_t bits = ((uint64_t)(r.v[0] >> 5) << 26) | (r.v[1] >> 6);
+        uint64_t bits = ((uint64_t)(r[0] >> 5) << 26) | (r[1] >> 6);
         double u = (double)bits * (1.0 / 9007199254740992.0);
         out[i] = limit * (2.0 * u - 1.0);
     }

@@ -9,7 +9,7 @@
 
 static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
-void cr_rng_seed(cr_rng *r, uint64_t seed)
+void cr_xoshiro_seed(cr_xoshiro *r, uint64_t seed)
 {
     /* splitmix64 (Steele, Lea & Flood 2014) fills the state from one word */
     for (int i = 0; i < 4; i++) {
@@ -20,7 +20,7 @@ void cr_rng_seed(cr_rng *r, uint64_t seed)
     }
 }
 
-uint64_t cr_rng_next(cr_rng *r)
+uint64_t cr_xoshiro_next(cr_xoshiro *r)
 {
     uint64_t *s = r->s;
     uint64_t result = rotl(s[1] * 5, 7) * 9;
@@ -34,15 +34,15 @@ uint64_t cr_rng_next(cr_rng *r)
     return result;
 }
 
-uint64_t cr_rng_below(cr_rng *r, uint64_t n)
+uint64_t cr_xoshiro_below(cr_xoshiro *r, uint64_t n)
 {
     /* Lemire 2019, "Fast random integer generation in an interval" */
-    unsigned __int128 m = (unsigned __int128)cr_rng_next(r) * n;
+    unsigned __int128 m = (unsigned __int128)cr_xoshiro_next(r) * n;
     uint64_t low = (uint64_t)m;
     if (low < n) {
         uint64_t threshold = -n % n;
         while (low < threshold) {
-            m = (unsigned __int128)cr_rng_next(r) * n;
+            m = (unsigned __int128)cr_xoshiro_next(r) * n;
             low = (uint64_t)m;
         }
     }
@@ -98,7 +98,7 @@ void cr_dihedral(float *out, const float *in, int p, int d)
 
 typedef struct cr_slot {
     float *even, *odd; /* (batch, P, P) */
-    cr_rng after;      /* stream state after drawing this batch */
+    cr_xoshiro after;      /* stream state after drawing this batch */
     int ready;
     cr_status status;
     char message[512];
@@ -108,8 +108,8 @@ struct cr_loader {
     cr_trainset *t;
     int64_t *indices, n;
     int batch, augment, p;
-    cr_rng rng;           /* producer's stream */
-    cr_rng consumed;      /* state after the last batch handed out */
+    cr_xoshiro rng;           /* producer's stream */
+    cr_xoshiro consumed;      /* state after the last batch handed out */
     cr_slot slot[2];
     int next_fill, next_take;
     int held; /* slot the consumer is using, or -1 */
@@ -126,10 +126,10 @@ static void fill_slot(cr_loader *l, cr_slot *s)
     size_t pp = (size_t)l->p * l->p;
     s->status = CR_OK;
     for (int b = 0; b < l->batch && s->status == CR_OK; b++) {
-        int64_t idx = l->indices[cr_rng_below(&l->rng, (uint64_t)l->n)];
+        int64_t idx = l->indices[cr_xoshiro_below(&l->rng, (uint64_t)l->n)];
         int swap = 0, d = 0;
         if (l->augment) {
-            uint64_t r = cr_rng_below(&l->rng, 16);
+            uint64_t r = cr_xoshiro_below(&l->rng, 16);
             swap = (int)(r >> 3);
             d = (int)(r & 7);
         }
@@ -190,7 +190,7 @@ void cr_loader_free(cr_loader *l)
 }
 
 cr_status cr_loader_create(cr_trainset *t, const int64_t *indices, int64_t n, int batch, int augment,
-                           const cr_rng *rng, cr_loader **out)
+                           const cr_xoshiro *rng, cr_loader **out)
 {
     *out = NULL;
     if (n <= 0 || batch <= 0) return cr_fail(CR_ERR_ARG, "%s: no pairs to draw batches from", t->path);
@@ -254,4 +254,4 @@ cr_status cr_loader_next(cr_loader *l, const float **even, const float **odd)
     return CR_OK;
 }
 
-cr_rng cr_loader_state(const cr_loader *l) { return l->consumed; }
+cr_xoshiro cr_loader_state(const cr_loader *l) { return l->consumed; }

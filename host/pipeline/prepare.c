@@ -84,11 +84,11 @@ static uint8_t *pick_validation(int n, double fraction, uint64_t seed)
     int k = (int)floor(fraction * n + 0.5);
     if (fraction > 0 && n > 1 && k < 1) k = 1;
     if (k >= n) k = n - 1;
-    cr_rng rng;
-    cr_rng_seed(&rng, seed);
+    cr_xoshiro rng;
+    cr_xoshiro_seed(&rng, seed);
     for (int i = 0; i < n; i++) order[i] = i;
     for (int i = 0; i < k; i++) {
-        int j = i + (int)cr_rng_below(&rng, (uint64_t)(n - i));
+        int j = i + (int)cr_xoshiro_below(&rng, (uint64_t)(n - i));
         int t = order[i];
         order[i] = order[j];
         order[j] = t;

@@ -122,7 +122,7 @@ static cr_status save_checkpoint(trainer *t, int epoch_file, double seconds, dou
     double t0 = cr_now();
     if (cr_dist_rank() > 0) return CR_OK; /* every rank holds the same state; rank 0 writes it */
     CR_TRY(cr_waunet_download(t->net, t->ck, 1));
-    cr_rng r = cr_loader_state(t->loader);
+    cr_xoshiro r = cr_loader_state(t->loader);
     memcpy(t->ck->rng, r.s, sizeof t->ck->rng);
     if (t->o->time_limit > 0) {
         t->ck->time_limit = t->o->time_limit;
@@ -244,8 +244,8 @@ static cr_status start_state(trainer *t)
     } else {
         CR_TRY(cr_checkpoint_create(&o->arch, &t->ck));
         t->ck->seed = o->seed;
-        cr_rng r;
-        cr_rng_seed(&r, o->seed ^ 0x5deece66dULL); /* batch stream: its own stream of the seed */
+        cr_xoshiro r;
+        cr_xoshiro_seed(&r, o->seed ^ 0x5deece66dULL); /* batch stream: its own stream of the seed */
         memcpy(t->ck->rng, r.s, sizeof t->ck->rng);
     }
     t->ck->lr = o->lr;
@@ -364,7 +364,7 @@ cr_status cr_train_run(cr_runtime *rt, const cr_train_opts *o, cr_train_report *
         st = cr_fail(CR_ERR_NOMEM, "out of memory");
         goto cleanup;
     }
-    cr_rng rng;
+    cr_xoshiro rng;
     memcpy(rng.s, t.ck->rng, sizeof rng.s);
     CR_TRY(cr_loader_create(t.ts, t.tr, t.ntr, o->batch, o->augment, &rng, &t.loader));
     /* a save before the first is timed: three files (epoch, best, last) of

@@ -15,14 +15,18 @@
 extern "C" {
 #endif
 
-/* xoshiro256** (Blackman & Vigna 2018), seeded through splitmix64. */
-typedef struct cr_rng {
+/* The batch-order generator (which patches, flips and rotations, the
+ * validation split): xoshiro256** (Blackman & Vigna 2018), seeded through
+ * splitmix64; a sequential stream whose state a checkpoint keeps. Not the
+ * counter-based Philox of weight init and simulation (Random123's; see
+ * cr_philox4x32 in clrestore/simulate.h). */
+typedef struct cr_xoshiro {
     uint64_t s[4];
-} cr_rng;
-void cr_rng_seed(cr_rng *r, uint64_t seed);
-uint64_t cr_rng_next(cr_rng *r);
+} cr_xoshiro;
+void cr_xoshiro_seed(cr_xoshiro *r, uint64_t seed);
+uint64_t cr_xoshiro_next(cr_xoshiro *r);
 /* Uniform integer in [0, n), n > 0 (Lemire's multiply-shift with rejection). */
-uint64_t cr_rng_below(cr_rng *r, uint64_t n);
+uint64_t cr_xoshiro_below(cr_xoshiro *r, uint64_t n);
 
 /* Splits pair indices into training and validation: pairs of micrographs
  * flagged for validation in the set; for sets without that record (the
@@ -41,12 +45,12 @@ typedef struct cr_loader cr_loader;
  * indices[0..n). With augment, each pair gets a random swap of even and odd
  * and one of the 8 dihedral transforms. rng is the stream's starting state. */
 cr_status cr_loader_create(cr_trainset *t, const int64_t *indices, int64_t n, int batch, int augment,
-                           const cr_rng *rng, cr_loader **out);
+                           const cr_xoshiro *rng, cr_loader **out);
 /* Blocks for the next batch: even and odd (batch, P, P), valid until the next
  * call. Errors of the reading thread surface here. */
 cr_status cr_loader_next(cr_loader *l, const float **even, const float **odd);
 /* The stream's state after the batches consumed so far. */
-cr_rng cr_loader_state(const cr_loader *l);
+cr_xoshiro cr_loader_state(const cr_loader *l);
 /* Stops the thread and frees; accepts NULL. */
 void cr_loader_free(cr_loader *l);
 

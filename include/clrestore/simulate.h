@@ -27,8 +27,7 @@ extern "C" {
 
 /* ---- counter-based random numbers (Philox4x32-10, Salmon et al., SC'11) ---- */
 
-/* One Philox4x32-10 block: 4 x 32 random bits for (counter, key). */
-void cr_philox4x32(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
+#include "clrestore/philox.h" /* cr_philox4x32 */
 
 /* ---- specimen: excess potential of one molecule ------------------------------ */
 

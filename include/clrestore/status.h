@@ -19,8 +19,7 @@ typedef enum cr_status {
      * keeps the enum signed */
     CR_CL_ERROR_FLOOR = -9999,
     CR_ERR_CLFFT = 4000,    /* clFFT returned an error (message says which) */
-    CR_ERR_CLBLAST,         /* CLBlast returned an error */
-    CR_ERR_HDF5,            /* an HDF5 call failed */
+    CR_ERR_HDF5 = 4002,     /* an HDF5 call failed */
     CR_ERR_IO = 5000,       /* open/read/write/rename failed (errno in message) */
     CR_ERR_FORMAT,          /* a file is not what it claims to be */
     CR_ERR_NOMEM,           /* host allocation failed */
@@ -29,7 +28,6 @@ typedef enum cr_status {
     CR_ERR_UNSUPPORTED,     /* valid input we do not handle */
     CR_ERR_BUILD,           /* an OpenCL program failed to build */
     CR_ERR_NO_DEVICE,       /* no OpenCL device matches */
-    CR_ERR_INTERRUPTED,     /* the user asked us to stop (Ctrl-C) */
     CR_ERR_INTERNAL         /* a bug: an invariant did not hold */
 } cr_status;
 
@@ -54,17 +52,6 @@ void cr_error_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 /* The last recorded message of this thread ("" when none). */
 const char *cr_error_message(void);
 void cr_error_clear(void);
-
-/* Checks an OpenCL call inside a function that has `cr_status st` and a
- * `cleanup:` label. */
-#define CR_CHECK_CL(call)                                                       \
-    do {                                                                        \
-        int cr_err_ = (call);                                                   \
-        if (cr_err_ != 0) {                                                     \
-            st = cr_fail_cl(cr_err_, #call, NULL, __FILE__, __LINE__);          \
-            goto cleanup;                                                       \
-        }                                                                       \
-    } while (0)
 
 /* Propagates a cr_status inside a function with `cr_status st` and `cleanup:`. */
 #define CR_TRY(expr)                                                            \

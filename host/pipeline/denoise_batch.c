@@ -1,25 +1,89 @@
-/* The full denoising pipeline of `clrestore denoise` over the rows of a STAR
- * file or a list of MRC files: per micrograph read, denoise (host/pipeline/
- * denoise.c), write atomically, optional preview; then
+/* The full denoising pipeline over the rows of a STAR file or a list of MRC
+ * files, on one or several devices: per micrograph read, denoise
+ * (denoise.c), write atomically, optional preview; then
  * denoised_micrographs.star listing the outputs with the input's other
- * columns (and optics table) kept. */
+ * columns (and optics table) kept. Also the output naming and the
+ * network-only step of `denoise --network-only`. */
 #include <libgen.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "clrestore/denoise.h"
+#include "clrestore/denoise_batch.h"
 #include "clrestore/dist.h"
 #include "clrestore/log.h"
 #include "clrestore/mrc.h"
+#include "clrestore/npy.h"
 #include "clrestore/prepare.h"
 #include "clrestore/preview.h"
-#include "clrestore/npy.h"
 #include "clrestore/star.h"
-#include "denoise_cli.h"
+
+cr_status cr_denoise_output_path(const cr_denoise_naming *nm, const char *in, char *out, size_t outlen)
+{
+    const char *slash = strrchr(in, '/');
+    const char *base = slash ? slash + 1 : in;
+    const char *dot = strrchr(base, '.');
+    int stem = dot && dot != base ? (int)(dot - base) : (int)strlen(base);
+    int dirlen = slash ? (int)(slash - in) : 0;
+    int n;
+    if (nm->outdir)
+        n = snprintf(out, outlen, "%s/%.*s%s.mrc", nm->outdir, stem, base, nm->suffix);
+    else if (slash)
+        n = snprintf(out, outlen, "%.*s/%.*s%s.mrc", dirlen == 0 ? 1 : dirlen, dirlen == 0 ? "/" : in, stem, base,
+                     nm->suffix);
+    else
+        n = snprintf(out, outlen, "%.*s%s.mrc", stem, base, nm->suffix);
+    if (n < 0 || (size_t)n >= outlen) return cr_fail(CR_ERR_ARG, "%s: output path too long", in);
+    return CR_OK;
+}
+
+cr_status cr_denoise_check_not_input(const cr_denoise_naming *nm, const char *out)
+{
+    struct stat so, si;
+    for (int i = 0; i < nm->ninputs; i++) {
+        int same = strcmp(out, nm->inputs[i]) == 0;
+        if (!same && stat(out, &so) == 0 && stat(nm->inputs[i], &si) == 0)
+            same = so.st_dev == si.st_dev && so.st_ino == si.st_ino;
+        if (same)
+            return cr_fail(CR_ERR_ARG, "%s: output would overwrite input %s (choose -o or --suffix)", out,
+                           nm->inputs[i]);
+    }
+    return CR_OK;
+}
+
+cr_status cr_denoise_network_file(cr_waunet *m, const cr_denoise_naming *nm, const char *in, char *out,
+                                  size_t outlen)
+{
+    cr_status st;
+    cr_mrc_header h;
+    float *img = NULL, *res = NULL;
+    CR_TRY(cr_denoise_output_path(nm, in, out, outlen));
+    CR_TRY(cr_denoise_check_not_input(nm, out));
+    CR_TRY(cr_mrc_read(in, &h, &img));
+    if (h.nz != 1) {
+        st = cr_fail(CR_ERR_UNSUPPORTED, "%s: %d sections; --network-only takes single images", in, h.nz);
+        goto cleanup;
+    }
+    CR_TRY(cr_mrc_check_finite(in, img, h.nx, h.ny, 1));
+    res = malloc((size_t)h.nx * h.ny * sizeof *res);
+    if (!res) {
+        st = cr_fail(CR_ERR_NOMEM, "%s: out of memory for a %d x %d result", in, h.nx, h.ny);
+        goto cleanup;
+    }
+    st = cr_waunet_apply_image(m, img, h.nx, h.ny, res);
+    if (st != CR_OK) {
+        cr_error_prefix("%s", in);
+        goto cleanup;
+    }
+    CR_TRY(cr_mrc_write(out, res, h.nx, h.ny, 1, h.apix, "clrestore denoise --network-only"));
+cleanup:
+    free(img);
+    free(res);
+    return st;
+}
 
 /* The table cr_star_micrographs reads rows from: data_micrographs, else the
  * first loop with _rlnMicrographName. */
@@ -34,9 +98,27 @@ static const cr_star_table *micrograph_table(const cr_star_file *f)
     return NULL;
 }
 
+/* The micrographs are jobs of a cr_jobq (dist.h): handed out one at a time
+ * to the workers of every MPI rank; rank 0 keeps each output's STAR name, in
+ * input order. Jobs are rows first .. first + n - 1 (--shard). */
+typedef struct queue {
+    pthread_mutex_t mu; /* error reports and the progress line */
+    int n, first;
+    cr_jobq *jq;
+    cr_progress *pr;
+} queue;
+
+static void progress_done(void *ctx, int done)
+{
+    queue *q = ctx;
+    pthread_mutex_lock(&q->mu);
+    cr_progress_update(q->pr, done);
+    pthread_mutex_unlock(&q->mu);
+}
+
 typedef struct full_run {
-    const denoise_opts *o;
-    cr_denoise_opts dopt;
+    const cr_denoise_batch_opts *o;
+    queue q;
     cr_star_file *in_star, *out_star;
     const cr_star_table *src_table; /* micrographs table of the input STAR */
     cr_star_table *out_table;
@@ -50,10 +132,10 @@ typedef struct full_run {
 static cr_status setup_star(full_run *r)
 {
     cr_status st = CR_OK;
-    const denoise_opts *o = r->o;
+    const cr_denoise_batch_opts *o = r->o;
     char dir[4096];
-    if (o->outdir)
-        snprintf(dir, sizeof dir, "%s", o->outdir);
+    if (o->naming.outdir)
+        snprintf(dir, sizeof dir, "%s", o->naming.outdir);
     else if (o->star) {
         char tmp[4096];
         snprintf(tmp, sizeof tmp, "%s", o->star);
@@ -111,12 +193,12 @@ static cr_status one(full_run *r, cr_denoiser *den, const char *in, const cr_ctf
     float *img = NULL, *res = NULL, *braw = NULL, *bden = NULL;
     int bx = 0, by = 0;
     *written = 0;
-    CR_TRY(denoise_output_path(r->o, in, out, outlen));
+    CR_TRY(cr_denoise_output_path(&r->o->naming, in, out, outlen));
     if (strcmp(out, in) == 0) {
         st = cr_fail(CR_ERR_ARG, "%s: output would overwrite the input (choose -o or --suffix)", out);
         goto cleanup;
     }
-    CR_TRY(denoise_check_not_input(r->o, out));
+    CR_TRY(cr_denoise_check_not_input(&r->o->naming, out));
     if (r->o->skip_existing && access(out, F_OK) == 0) {
         /* outputs appear only complete (temp + rename); the preview is
          * written after the image, so a kill can leave it missing */
@@ -143,7 +225,7 @@ static cr_status one(full_run *r, cr_denoiser *den, const char *in, const cr_ctf
         st = cr_fail(CR_ERR_NOMEM, "%s: out of memory", in);
         goto cleanup;
     }
-    st = cr_denoise_micrograph(den, img, h.nx, h.ny, apix, ctf, &r->dopt, res, r->o->preview ? &braw : NULL,
+    st = cr_denoise_micrograph(den, img, h.nx, h.ny, apix, ctf, &r->o->dopt, res, r->o->preview ? &braw : NULL,
                                r->o->preview ? &bden : NULL, &bx, &by);
     if (st != CR_OK) {
         cr_error_prefix("%s", in);
@@ -163,35 +245,6 @@ cleanup:
     return st;
 }
 
-static cr_status options(full_run *r, const cr_checkpoint *ck)
-{
-    const denoise_opts *o = r->o;
-    cr_denoise_opts *d = &r->dopt;
-    cr_denoise_opts_default(d);
-    if (ck->max_resolution > 0) d->max_resolution = ck->max_resolution;
-    d->model_apix = ck->apix;
-    d->phaseflip = ck->phaseflip != 0 && !o->no_phaseflip;
-    if (ck->phaseflip == 1 && o->no_phaseflip)
-        cr_warn("%s was trained on phase-flipped images; denoising without phase flip", o->model);
-    if (o->max_res) {
-        if (cr_opt_double("denoise", "--max-resolution", o->max_res, 0.1, 1000, &d->max_resolution)) return CR_ERR_ARG;
-        d->model_apix = 0; /* the user chose another sampling on purpose */
-    }
-    if (o->merge_res && cr_opt_double("denoise", "--merge-resolution", o->merge_res, 0.1, 1000, &d->merge_resolution))
-        return CR_ERR_ARG;
-    if (o->merge_width && cr_opt_double("denoise", "--merge-width", o->merge_width, 0.01, 1000, &d->merge_width))
-        return CR_ERR_ARG;
-    if (o->tile && cr_opt_int("denoise", "--tile", o->tile, 8, 65536, &d->tile)) return CR_ERR_ARG;
-    d->merge_noisy = o->merge_noisy;
-    d->flip_back = o->flip_back;
-    d->tta = o->tta;
-    if (d->phaseflip && !o->star) {
-        cr_cli_usage_error("denoise", "phase flipping needs each micrograph's CTF: give -m MICS.star, or --no-phaseflip");
-        return CR_ERR_ARG;
-    }
-    return CR_OK;
-}
-
 /* One device: its own runtime (worker 0 borrows the caller's), engine,
  * model copy, Fourier object and denoiser. */
 typedef struct worker {
@@ -206,34 +259,16 @@ typedef struct worker {
     cr_status st;     /* set-up failure */
 } worker;
 
-/* The micrographs are jobs of a cr_jobq (dist.h): handed out one at a time
- * to the workers of every rank; rank 0 keeps each output's STAR name, in
- * input order. Jobs are rows first .. first + n - 1 (--shard). */
-typedef struct queue {
-    pthread_mutex_t mu; /* error lines and the progress line */
-    int n, first;
-    cr_jobq *jq;
-    cr_progress *pr;
-} queue;
-
-static queue q;
-
-static void progress_done(void *ctx, int done)
-{
-    pthread_mutex_lock(&q.mu);
-    cr_progress_update(q.pr, done);
-    pthread_mutex_unlock(&q.mu);
-}
-
-/* Takes micrographs one at a time until none is left. Errors are printed
- * (one line each, by the worker that met them) and counted; the others go on. */
+/* Takes micrographs one at a time until none is left. Errors are reported
+ * (one at a time, by the worker that met them) and counted; the others go on. */
 static void *work(void *arg)
 {
     worker *w = arg;
     full_run *r = w->r;
-    const denoise_opts *o = r->o;
+    const cr_denoise_batch_opts *o = r->o;
+    queue *q = &r->q;
     for (;;) {
-        int j = cr_jobq_next(q.jq), i = q.first + j;
+        int j = cr_jobq_next(q->jq), i = q->first + j;
         if (j < 0) break;
         char in[4096], out[4096], name[4096] = "";
         cr_ctf_params ctf, *pctf = NULL;
@@ -248,31 +283,31 @@ static void *work(void *arg)
             pctf = &ctf;
             apix = row->apix;
         } else {
-            snprintf(in, sizeof in, "%s", o->inputs[i]);
+            snprintf(in, sizeof in, "%s", o->naming.inputs[i]);
         }
         if (st == CR_OK) st = one(r, &w->den, in, pctf, apix, out, sizeof out, &written);
         if (st == CR_OK && written) {
-            if (o->outdir) {
+            if (o->naming.outdir) {
                 char tmp[4096];
                 snprintf(tmp, sizeof tmp, "%s", out);
                 snprintf(name, sizeof name, "%s", basename(tmp));
             } else if (o->star) {
-                denoise_opts rel = *o;
+                cr_denoise_naming rel = o->naming;
                 rel.outdir = NULL;
-                st = denoise_output_path(&rel, r->rows[i].name, name, sizeof name);
+                st = cr_denoise_output_path(&rel, r->rows[i].name, name, sizeof name);
             } else {
                 snprintf(name, sizeof name, "%s", out);
             }
         }
         if (st == CR_OK) cr_debug("rank %d: %s -> %s", cr_dist_rank(), in, out);
         if (st != CR_OK) {
-            pthread_mutex_lock(&q.mu);
-            cr_progress_end(q.pr);
-            cr_cli_fail();
-            cr_progress_begin(q.pr, "denoise", "mic", q.n);
-            pthread_mutex_unlock(&q.mu);
+            pthread_mutex_lock(&q->mu);
+            cr_progress_end(q->pr);
+            if (o->on_error) o->on_error(o->ctx, st);
+            cr_progress_begin(q->pr, "denoise", "mic", q->n);
+            pthread_mutex_unlock(&q->mu);
         }
-        cr_jobq_finish(q.jq, j, st == CR_OK && written, name, strlen(name));
+        cr_jobq_finish(q->jq, j, st == CR_OK && written, name, strlen(name));
     }
     return NULL;
 }
@@ -332,103 +367,83 @@ static cr_status device_list(const char *spec, cr_device_desc **sel, int *nsel)
     return st;
 }
 
-int denoise_full(cr_runtime *rt, cr_waunet *m, const cr_checkpoint *ck, const denoise_opts *o)
+cr_status cr_denoise_batch(cr_runtime *rt, cr_waunet *m, const cr_checkpoint *ck, const cr_denoise_batch_opts *o,
+                           cr_denoise_batch_report *rep)
 {
+    cr_status st = CR_OK;
     full_run r;
     memset(&r, 0, sizeof r);
+    memset(rep, 0, sizeof *rep);
     r.o = o;
-    int rc = CR_EXIT_OK, nw = 1, ok = 0;
-    cr_status st_close = CR_OK;
+    queue *q = &r.q;
+    int nw = 1, mutex = 0;
     worker *w = NULL;
     cr_device_desc *devs = NULL;
-    if (options(&r, ck) != CR_OK) return CR_EXIT_USAGE;
-    if (o->devices && device_list(o->devices, &devs, &nw) != CR_OK) return cr_cli_fail();
+    if (o->devices) CR_TRY(device_list(o->devices, &devs, &nw));
     if (o->star) {
-        if (cr_micrograph_list_read(o->star, r.dopt.phaseflip, &r.in_star) != CR_OK ||
-            cr_star_micrographs(r.in_star, r.dopt.phaseflip, &r.rows, &r.nrows) != CR_OK) {
-            rc = cr_cli_fail();
-            goto cleanup;
-        }
+        CR_TRY(cr_micrograph_list_read(o->star, o->dopt.phaseflip, &r.in_star));
+        CR_TRY(cr_star_micrographs(r.in_star, o->dopt.phaseflip, &r.rows, &r.nrows));
         r.src_table = micrograph_table(r.in_star);
     }
     w = calloc((size_t)nw, sizeof *w);
-    if (!w || setup_star(&r) != CR_OK) {
-        rc = w ? cr_cli_fail() : CR_EXIT_FAIL;
+    if (!w) {
+        st = cr_fail(CR_ERR_NOMEM, "out of memory");
         goto cleanup;
     }
+    CR_TRY(setup_star(&r));
+    snprintf(rep->star_out, sizeof rep->star_out, "%s", r.star_out);
     /* worker 0 runs on the caller's runtime and model (the first device of
-     * --devices is the one run_denoise opened); the others get their own */
+     * devices is the one the caller opened); the others get their own */
     for (int i = 0; i < nw; i++) {
         w[i].r = &r;
         if (i == 0) {
             w[i].rt = rt, w[i].net = m;
         } else {
             w[i].own = 1;
-            if (cr_runtime_create_for(&devs[i], &w[i].rt) != CR_OK) {
-                rc = cr_cli_fail();
-                goto cleanup;
-            }
+            CR_TRY(cr_runtime_create_for(&devs[i], &w[i].rt));
         }
-        if (worker_setup(&w[i], ck) != CR_OK) {
-            rc = cr_cli_fail();
-            goto cleanup;
-        }
+        CR_TRY(worker_setup(&w[i], ck));
     }
     cr_progress pr;
-    int total = o->star ? r.nrows : o->ninputs, end = total, failed = 0;
-    q.first = 0;
-    if (o->shard_count) cr_shard_range(total, o->shard_index, o->shard_count, &q.first, &end);
-    q.n = end - q.first;
-    q.pr = &pr;
-    pthread_mutex_init(&q.mu, NULL);
-    cr_progress_begin(&pr, "denoise", "mic", q.n);
-    if (cr_jobq_create(q.n, 4096, progress_done, NULL, &q.jq) != CR_OK) {
-        rc = cr_cli_fail();
-        goto cleanup;
-    }
+    int total = o->star ? r.nrows : o->naming.ninputs, end = total, failed = 0;
+    if (o->shard_count) cr_shard_range(total, o->shard_index, o->shard_count, &q->first, &end);
+    q->n = end - q->first;
+    q->pr = &pr;
+    pthread_mutex_init(&q->mu, NULL);
+    mutex = 1;
+    cr_progress_begin(&pr, "denoise", "mic", q->n);
+    CR_TRY(cr_jobq_create(q->n, 4096, progress_done, q, &q->jq));
     int started = 0;
     for (int i = 1; i < nw; i++)
         if (pthread_create(&w[i].thread, NULL, work, &w[i]) == 0) started = i;
         else break;
     work(&w[0]);
     for (int i = 1; i <= started; i++) pthread_join(w[i].thread, NULL);
-    st_close = cr_jobq_close(q.jq, &failed);
+    st = cr_jobq_close(q->jq, &failed);
     cr_progress_end(&pr);
-    pthread_mutex_destroy(&q.mu);
-    if (st_close != CR_OK) {
-        rc = cr_cli_fail();
-        goto cleanup;
-    }
-    if (failed) rc = CR_EXIT_FAIL;
+    if (st != CR_OK) goto cleanup;
+    rep->total = q->n;
+    rep->failed = failed;
+    rep->ndevices = nw * cr_dist_size();
     if (cr_dist_rank() > 0) goto cleanup; /* rank 0 alone lists the outputs */
-    for (int j = 0; j < q.n; j++) {
-        const char *name = cr_jobq_result(q.jq, j);
+    for (int j = 0; j < q->n; j++) {
+        const char *name = cr_jobq_result(q->jq, j);
         if (name) {
-            if (star_row(&r, o->star ? r.rows[q.first + j].source_row : 0, name) != CR_OK) {
-                rc = cr_cli_fail();
-                goto cleanup;
-            }
-            ok++;
+            CR_TRY(star_row(&r, o->star ? r.rows[q->first + j].source_row : 0, name));
+            rep->done++;
         }
     }
     /* a shard writes its listing even when empty: star-merge checks that
      * every shard is there */
-    if ((ok > 0 || o->shard_count) && cr_star_write(r.out_star, r.star_out) != CR_OK) {
-        rc = cr_cli_fail();
-        goto cleanup;
-    }
-    int ranks = cr_dist_size();
-    cr_info("denoised %d of %d micrographs on %d device%s%s%s; list in %s", ok, q.n, nw * ranks,
-            nw * ranks == 1 ? "" : "s", ranks > 1 ? " (MPI ranks)" : "", failed ? " (see errors above)" : "",
-            r.star_out);
+    if (rep->done > 0 || o->shard_count) CR_TRY(cr_star_write(r.out_star, r.star_out));
 cleanup:
+    if (mutex) pthread_mutex_destroy(&q->mu);
     for (int i = 0; w && i < nw; i++) worker_free(&w[i]);
     free(w);
     free(devs);
-    cr_jobq_free(q.jq);
-    q.jq = NULL;
+    cr_jobq_free(q->jq);
     cr_star_free(r.out_star);
     cr_micrograph_rows_free(r.rows, r.nrows);
     cr_star_free(r.in_star);
-    return rc;
+    return st;
 }
