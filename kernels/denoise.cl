@@ -1,4 +1,4 @@
-/* Test-time augmentation on the device (docs/denoise.md "TTA"): the 8
+/* Test-time augmentation on the device (docs/fourier.md "One round trip per micrograph"): the 8
  * dihedral transforms of the padded binned image and the average of the
  * network's answers mapped back, so the image never leaves the device.
  *
