@@ -11,6 +11,7 @@ PACKAGES=(
   librandom123-dev
   python3-numpy python3-h5py   # tests only: tests/bad/make_corpus.py writes the bad-input corpus
   valgrind                     # tests only: ci/valgrind.sh
+  mesa-opencl-icd oclgrind     # tests only: tests/device_rusticl.sh, tests/device_oclgrind.sh
 )
 # `ci/setup.sh fuzz`: also clang and libFuzzer, for ci/fuzz.sh.
 [ "${1:-}" = fuzz ] && PACKAGES+=(clang libclang-rt-14-dev)

@@ -42,7 +42,7 @@ static void undo_host(float *out, const float *res, int h, int w, int d)
 int main(void)
 {
     cr_runtime *rt = NULL;
-    if (cr_runtime_create(NULL, &rt) != CR_OK) {
+    if (cr_runtime_create(getenv("CLRESTORE_DEVICE"), &rt) != CR_OK) {
         printf("SKIP: no OpenCL device (%s)\n", cr_error_message());
         return 77;
     }
