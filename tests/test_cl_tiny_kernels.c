@@ -67,7 +67,7 @@ static void run_net(cr_nn *nn, const cr_arch *a, const float *x, const float *t,
 
 static void test_network(cr_runtime *rt)
 {
-    cr_arch a = {1, 1, 4, 2, 3, 4};
+    cr_arch a = {2, 1, 4, 2, 3, 4}; /* as test_cl_denoise_tiles: its programs are built already */
     cr_nn *nf = NULL, *nd = tu_double_engine(rt);
     if (!nd) return;
     CHECK_OK(cr_nn_create(rt, CR_FLOAT, &nf));
@@ -190,7 +190,7 @@ static void undo_host(float *out, const float *res, int h, int w, int d)
 static void test_tta(cr_runtime *rt)
 {
     enum { BX = 10, BY = 6 }; /* padded to 12 x 8: an even border each way */
-    cr_arch a = {2, 1, 2, 1, 3, 4};
+    cr_arch a = {2, 1, 4, 2, 3, 4};
     cr_nn *nn = NULL;
     cr_waunet *net = NULL;
     cr_fourier *fw = NULL;
