@@ -19,11 +19,11 @@ CLRESTORE_DEVICE=rusticl CLRESTORE_REF_DEVICE=$ref "$TESTS/test_cl_tiny_kernels"
 
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 cd "$tmp" || exit 1
-# a 96x80 noise micrograph at 1.5 A/px (binned to 64x54: clFFT sizes) and the
-# small golden checkpoint of tests/fixtures
+# a 64x48 noise micrograph at 2 A/px, binned at 8 A to 32x24 (the FFT sizes of
+# test_cl_tiny_kernels), and the small golden checkpoint of tests/fixtures
 python3 - <<'PY' || { echo "FAIL: writing the test micrograph"; exit 1; }
 import random, struct
-nx, ny, apix = 96, 80, 1.5
+nx, ny, apix = 64, 48, 2.0
 random.seed(1)
 data = [100.0 + random.gauss(0, 1) for _ in range(nx * ny)]
 h = bytearray(1024)
@@ -36,7 +36,7 @@ open('mic.mrc', 'wb').write(bytes(h) + struct.pack('<%df' % len(data), *data))
 PY
 # a fresh clFFT cache: its directories are made on this run
 out=$(CLFFT_CACHE_PATH="$tmp/clfft" "$BIN" denoise --device rusticl -p "$CLRESTORE_TEST_SRC/fixtures/golden_waunet_small.h5" \
-  --no-phaseflip --merge-noisy mic.mrc -o out --quiet 2>&1)
+  --no-phaseflip --merge-noisy --max-resolution 8 mic.mrc -o out --quiet 2>&1)
 rc=$?
 if [ $rc -ne 0 ] || [ ! -s out/mic_denoised.mrc ]; then echo "FAIL: denoise on rusticl: exit $rc: $out"; fail=1; fi
 if [ -n "$out" ]; then echo "FAIL: denoise --quiet on rusticl printed: $out"; fail=1; fi
