@@ -14,6 +14,7 @@ PACKAGES=(
   valgrind                     # tests only: ci/valgrind.sh
   relion                       # tests only: tests/cli_relion.sh runs RELION 3.1's own programs on our outputs
   openmpi-bin libopenmpi-dev   # the MPI build (-DCLRESTORE_MPI=ON) and its mpirun tests
+  mesa-opencl-icd oclgrind     # tests only: tests/device_rusticl.sh, tests/device_oclgrind.sh
 )
 # `ci/setup.sh fuzz`: also clang and libFuzzer, for ci/fuzz.sh.
 [ "${1:-}" = fuzz ] && PACKAGES+=(clang libclang-rt-14-dev)

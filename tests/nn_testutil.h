@@ -13,8 +13,8 @@
 
 /* xorshift64* -> uniform in [lo, hi); deterministic across platforms */
 static uint64_t tu_state = 0x9E3779B97F4A7C15ull;
-static void tu_seed(uint64_t s) { tu_state = s ? s : 1; }
-static double tu_uniform(double lo, double hi)
+static inline void tu_seed(uint64_t s) { tu_state = s ? s : 1; }
+static inline double tu_uniform(double lo, double hi)
 {
     tu_state ^= tu_state >> 12;
     tu_state ^= tu_state << 25;
@@ -22,12 +22,12 @@ static double tu_uniform(double lo, double hi)
     uint64_t r = tu_state * 0x2545F4914F6CDD1Dull;
     return lo + (hi - lo) * (double)(r >> 11) * (1.0 / 9007199254740992.0);
 }
-static void tu_fill(double *x, size_t n, double lo, double hi)
+static inline void tu_fill(double *x, size_t n, double lo, double hi)
 {
     for (size_t i = 0; i < n; i++) x[i] = tu_uniform(lo, hi);
 }
 
-static double *tu_alloc(size_t n)
+static inline double *tu_alloc(size_t n)
 {
     double *p = calloc(n ? n : 1, sizeof *p);
     if (!p) {
@@ -38,7 +38,7 @@ static double *tu_alloc(size_t n)
 }
 
 /* max |a - ref| / max |ref| (absolute when ref is all zero) */
-static double tu_maxrel(const double *a, const double *ref, size_t n)
+static inline double tu_maxrel(const double *a, const double *ref, size_t n)
 {
     double diff = 0, scale = 0;
     for (size_t i = 0; i < n; i++) {
@@ -48,7 +48,7 @@ static double tu_maxrel(const double *a, const double *ref, size_t n)
     return scale > 0 ? diff / scale : diff;
 }
 
-static double tu_dot(const double *a, const double *b, size_t n)
+static inline double tu_dot(const double *a, const double *b, size_t n)
 {
     double s = 0;
     for (size_t i = 0; i < n; i++) s += a[i] * b[i];
@@ -56,30 +56,58 @@ static double tu_dot(const double *a, const double *b, size_t n)
 }
 
 /* The runtime of the first device, or NULL (the caller exits 77). */
-static cr_runtime *tu_runtime(void)
+static inline cr_runtime *tu_runtime(void)
 {
     cr_runtime *rt = NULL;
-    if (cr_runtime_create(NULL, &rt) != CR_OK) {
+    if (cr_runtime_create(getenv("CLRESTORE_DEVICE"), &rt) != CR_OK) {
         printf("SKIP: no OpenCL device (%s)\n", cr_error_message());
         return NULL;
     }
     return rt;
 }
 
-/* A double engine, or NULL with a visible note when the device has no fp64. */
-static cr_nn *tu_double_engine(cr_runtime *rt)
+/* The reference device's runtime (CLRESTORE_REF_DEVICE) when the device
+ * under test has no fp64; freed at exit, after the tests freed its engine. */
+static cr_runtime *tu_ref_rt;
+static inline void tu_ref_free(void)
+{
+    cr_runtime_free(tu_ref_rt);
+    tu_ref_rt = NULL;
+}
+
+/* A double engine, or NULL with a visible note when the device has no fp64.
+ * Then CLRESTORE_REF_DEVICE names another device to run the double engine on
+ * (tests/device_rusticl.sh: PoCL), so the float kernels of a device without
+ * fp64 are still compared with double ones; values move through the host. */
+static inline cr_nn *tu_double_engine(cr_runtime *rt)
 {
     cr_nn *nn = NULL;
     if (!rt->dev.fp64) {
-        printf("NOTE: %s has no fp64; gradient checks skipped\n", rt->dev.device_name);
-        return NULL;
+        const char *ref = getenv("CLRESTORE_REF_DEVICE");
+        if (!ref || !*ref) {
+            printf("NOTE: %s has no fp64; gradient checks skipped\n", rt->dev.device_name);
+            return NULL;
+        }
+        if (!tu_ref_rt) {
+            CHECK_OK(cr_runtime_create(ref, &tu_ref_rt));
+            if (!tu_ref_rt) return NULL;
+            atexit(tu_ref_free);
+        }
+        if (!tu_ref_rt->dev.fp64) {
+            printf("NOTE: neither %s nor the reference %s has fp64; gradient checks skipped\n", rt->dev.device_name,
+                   tu_ref_rt->dev.device_name);
+            return NULL;
+        }
+        printf("NOTE: %s has no fp64; the double engine runs on %s\n", rt->dev.device_name,
+               tu_ref_rt->dev.device_name);
+        rt = tu_ref_rt;
     }
     CHECK_OK(cr_nn_create(rt, CR_DOUBLE, &nn));
     return nn;
 }
 
 /* Creates a tensor and uploads host values. */
-static cr_tensor tu_tensor(cr_nn *nn, int n, int c, int h, int w, const double *host, const char *what)
+static inline cr_tensor tu_tensor(cr_nn *nn, int n, int c, int h, int w, const double *host, const char *what)
 {
     cr_tensor t;
     CHECK_OK(cr_tensor_alloc(nn, &t, n, c, h, w, what));
@@ -87,7 +115,7 @@ static cr_tensor tu_tensor(cr_nn *nn, int n, int c, int h, int w, const double *
     return t;
 }
 
-static double *tu_read(cr_nn *nn, const cr_tensor *t)
+static inline double *tu_read(cr_nn *nn, const cr_tensor *t)
 {
     double *h = tu_alloc(cr_tensor_count(t));
     CHECK_OK(cr_tensor_read(nn, t, h));
@@ -98,7 +126,7 @@ static double *tu_read(cr_nn *nn, const cr_tensor *t)
  * of a double engine whose current values are x), at every element when
  * there are at most max_check of them, else at max_check evenly spread ones
  * (first and last included). Returns max |numeric - analytic| / max |analytic|. */
-static double tu_fd_check(cr_nn *nn, const cr_tensor *t, const double *x, const double *analytic,
+static inline double tu_fd_check(cr_nn *nn, const cr_tensor *t, const double *x, const double *analytic,
                           double (*loss)(void *), void *ctx, double h, size_t max_check)
 {
     cr_runtime *rt = cr_nn_runtime(nn);

@@ -49,7 +49,7 @@ int main(void)
     CHECK_REL(st.snbr, vs / (vd + vb), 0.1);
 
     cr_runtime *rt = NULL;
-    if (cr_runtime_create(NULL, &rt) != CR_OK) {
+    if (cr_runtime_create(getenv("CLRESTORE_DEVICE"), &rt) != CR_OK) {
         printf("SKIP spectral part: no OpenCL device\n");
         return test_finish("test_cl_snr_stats");
     }

@@ -45,7 +45,7 @@ int main(void)
     cr_micrograph_row *rows = NULL;
     int n = 0;
     snprintf(path, sizeof path, "%s/micrographs.star", dir);
-    CHECK_OK(cr_runtime_create(NULL, &rt));
+    CHECK_OK(cr_runtime_create(getenv("CLRESTORE_DEVICE"), &rt));
     CHECK_OK(cr_fourier_create(rt, &fw));
     CHECK_OK(cr_star_read(path, &star));
     CHECK_OK(cr_star_micrographs(star, 1, &rows, &n));

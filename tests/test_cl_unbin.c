@@ -124,7 +124,7 @@ int main(void)
 {
     cr_runtime *rt = NULL;
     cr_fourier *fw = NULL;
-    if (cr_runtime_create(NULL, &rt) != CR_OK) {
+    if (cr_runtime_create(getenv("CLRESTORE_DEVICE"), &rt) != CR_OK) {
         printf("SKIP: no OpenCL device (%s)\n", cr_error_message());
         return 77;
     }

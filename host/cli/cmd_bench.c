@@ -4,8 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "clrestore/checkpoint.h"
 #include "clrestore/denoise.h"
 #include "clrestore/fft.h"
 #include "clrestore/fourier.h"
@@ -14,7 +17,8 @@
 #include "clrestore/waunet.h"
 
 static const char bench_usage[] =
-    "usage: clrestore bench [--fourier] [--network [--torch] [--no-jemalloc]] [--repeat N]\n\n"
+    "usage: clrestore bench [--fourier] [--network [--torch] [--no-jemalloc]] [--denoise] [--startup]\n"
+    "                       [--repeat N]\n\n"
     "Measures the device. With no section named, runs every section.\n"
     "  --fourier    FFT forward + inverse at 4096x4096, 3838x3710 (K2) and 5760x4092 (K3)\n"
     "               for each backend (clFFT, VkFFT), and the pre-processing chain on a\n"
@@ -28,12 +32,16 @@ static const char bench_usage[] =
     "  --denoise    end to end: seconds per 4096x4096 micrograph at 1.0 A/px with the default\n"
     "               settings (phase flip, 4.5 A, default network, tiles from device memory,\n"
     "               un-binning), the model Glorot-initialised (speed does not depend on weights)\n"
+    "  --startup    start-up of denoise --network-only on a 256x256 image (warm caches): runtime,\n"
+    "               checkpoint load, network set-up, program loads; then the network itself and\n"
+    "               the Fourier set-up of the full pipeline. Run alone for a fresh process's figures\n"
     "  --repeat N   timed repetitions after one warm-up (default 3); the median is shown\n";
 
 typedef struct bench_ctx {
     cr_runtime *rt;
     int repeat;
     int torch, no_jemalloc; /* --torch, --no-jemalloc */
+    double rt_create_s, rt_create_cpu; /* wall and CPU seconds cr_runtime_create took (--startup) */
 } bench_ctx;
 
 static int cmp_double(const void *a, const void *b)
@@ -319,6 +327,109 @@ cleanup:
     return st;
 }
 
+/* What a short run spends besides the network: the steps of
+ * `denoise --network-only` on a 256x256 image with warm caches, in the order
+ * the command takes them, then the Fourier set-up the full pipeline adds.
+ * Run it as the only section (a fresh process) for figures that match a
+ * command's start-up; the runtime was created before this section ran. */
+/* Wall-clock and process CPU seconds (the CPU figures are steadier on a
+ * shared machine for the single-threaded steps). */
+static void bench_clock(double *wall, double *cpu)
+{
+    struct timespec ts;
+    *wall = cr_now();
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    *cpu = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static cr_status bench_startup(bench_ctx *b)
+{
+    enum { N = 256 };
+    cr_status st = CR_OK;
+    cr_arch a = cr_arch_default();
+    cr_checkpoint *ck = NULL, *loaded = NULL;
+    cr_nn *nn = NULL, *nn0 = NULL;
+    cr_waunet *net = NULL, *net0 = NULL;
+    cr_fourier *fw = NULL;
+    float *img = malloc(sizeof(float) * N * N), *out = malloc(sizeof(float) * N * N);
+    double *t = calloc((size_t)b->repeat, sizeof(double));
+    char path[1100];
+    snprintf(path, sizeof path, "%s/bench_startup.%ld.tmp.h5", b->rt->cache_dir[0] ? b->rt->cache_dir : "/tmp",
+             (long)getpid());
+    if (!img || !out || !t) {
+        st = cr_fail(CR_ERR_NOMEM, "out of memory for the start-up bench");
+        goto cleanup;
+    }
+    fill_noise(img, (size_t)N * N);
+    /* untimed: a default-architecture checkpoint to load, as a user would */
+    CR_TRY(cr_nn_create(b->rt, CR_FLOAT, &nn0));
+    CR_TRY(cr_waunet_create(nn0, &a, &net0));
+    CR_TRY(cr_waunet_init(net0, 1));
+    CR_TRY(cr_checkpoint_create(&a, &ck));
+    CR_TRY(cr_waunet_download(net0, ck, 0));
+    CR_TRY(cr_checkpoint_save(ck, path));
+    cr_waunet_free(net0), net0 = NULL;
+    cr_nn_free(nn0), nn0 = NULL;
+    cr_build_stats s0 = cr_runtime_build_stats(b->rt);
+    double w[6], c[6]; /* wall and process CPU seconds at each step */
+    bench_clock(&w[0], &c[0]);
+    CR_TRY(cr_checkpoint_load(path, &loaded));
+    bench_clock(&w[1], &c[1]);
+    CR_TRY(cr_nn_create(b->rt, CR_FLOAT, &nn));
+    CR_TRY(cr_waunet_create(nn, &loaded->arch, &net));
+    CR_TRY(cr_waunet_upload(net, loaded));
+    bench_clock(&w[2], &c[2]);
+    CR_TRY(cr_waunet_apply_image(net, img, N, N, out)); /* first: plans, allocates, loads programs */
+    bench_clock(&w[3], &c[3]);
+    cr_build_stats s1 = cr_runtime_build_stats(b->rt);
+    double *tc = calloc((size_t)b->repeat, sizeof(double));
+    if (!tc) {
+        st = cr_fail(CR_ERR_NOMEM, "out of memory for the start-up bench");
+        goto cleanup;
+    }
+    for (int r = 0; r < b->repeat; r++) {
+        double w0, c0, w1, c1;
+        bench_clock(&w0, &c0);
+        st = cr_waunet_apply_image(net, img, N, N, out);
+        bench_clock(&w1, &c1);
+        t[r] = w1 - w0, tc[r] = c1 - c0;
+        if (st != CR_OK) break;
+    }
+    double fwd = median(t, b->repeat), fwd_c = median(tc, b->repeat);
+    free(tc);
+    CR_TRY(st);
+    bench_clock(&w[4], &c[4]);
+    CR_TRY(cr_fourier_create(b->rt, &fw));
+    cr_fft_plan *p1 = NULL, *p2 = NULL;
+    int bx = 0, by = 0;
+    CR_TRY(cr_binned_shape(N, N, 1.0, 4.5, &bx, &by, NULL));
+    CR_TRY(cr_fft_plan_get(cr_fourier_fft(fw), N, N, 1, CR_FFT_AUTO, &p1));
+    CR_TRY(cr_fft_plan_get(cr_fourier_fft(fw), bx, by, 1, CR_FFT_AUTO, &p2));
+    bench_clock(&w[5], &c[5]);
+    printf("Start-up of denoise --network-only on %dx%d, default network, warm caches, on %s\n", N, N,
+           b->rt->dev.device_name);
+    printf("  %-46s %8s %8s\n", "", "wall s", "CPU s");
+    printf("  %-46s %8.3f %8.3f\n", "runtime (platforms, context, queue)", b->rt_create_s, b->rt_create_cpu);
+    printf("  %-46s %8.3f %8.3f\n", "checkpoint load", w[1] - w[0], c[1] - c[0]);
+    printf("  %-46s %8.3f %8.3f\n", "network create + weights upload", w[2] - w[1], c[2] - c[1]);
+    printf("  %-46s %8.3f %8.3f  (%d programs from the disk cache, %d compiled)\n",
+           "first image beyond a later one (programs)", w[3] - w[2] - fwd, c[3] - c[2] - fwd_c,
+           s1.disk_hits - s0.disk_hits, s1.compiles - s0.compiles);
+    printf("  %-46s %8.3f %8.3f\n", "overhead in all (before main not counted)",
+           b->rt_create_s + (w[3] - w[0]) - fwd, b->rt_create_cpu + (c[3] - c[0]) - fwd_c);
+    printf("  %-46s %8.3f %8.3f  (median of %d)\n", "the network itself (a later image)", fwd, fwd_c, b->repeat);
+    printf("  %-46s %8.3f %8.3f  (FFT %dx%d and %dx%d, %s)\n", "full pipeline adds: Fourier kernels + FFT plans",
+           w[5] - w[4], c[5] - c[4], N, N, bx, by, cr_fft_backend_name(cr_fft_plan_backend(p1)));
+cleanup:
+    if (path[0]) remove(path);
+    cr_fourier_free(fw);
+    cr_waunet_free(net), cr_waunet_free(net0);
+    cr_nn_free(nn), cr_nn_free(nn0);
+    cr_checkpoint_free(ck), cr_checkpoint_free(loaded);
+    free(img), free(out), free(t);
+    return st;
+}
+
 typedef struct bench_section {
     const char *option; /* "--fourier" */
     cr_status (*run)(bench_ctx *b);
@@ -328,13 +439,14 @@ static const bench_section bench_sections[] = {
     {"--fourier", bench_fourier},
     {"--network", bench_network},
     {"--denoise", bench_denoise},
+    {"--startup", bench_startup},
 };
 #define BENCH_NSECTIONS ((int)(sizeof bench_sections / sizeof bench_sections[0]))
 
 static int run_bench(int argc, char **argv, const cr_global_opts *g)
 {
     int chosen[BENCH_NSECTIONS] = {0}, any = 0;
-    bench_ctx b = {NULL, 3, 0, 0};
+    bench_ctx b = {NULL, 3, 0, 0, 0, 0};
     for (int i = 1; i < argc; i++) {
         int matched = 0;
         for (int s = 0; s < BENCH_NSECTIONS; s++)
@@ -353,7 +465,11 @@ static int run_bench(int argc, char **argv, const cr_global_opts *g)
             return cr_cli_usage_error("bench", "unexpected argument '%s'", argv[i]);
         }
     }
+    double w0, c0, w1, c1;
+    bench_clock(&w0, &c0);
     if (cr_runtime_create(g->device, &b.rt) != CR_OK) return cr_cli_fail();
+    bench_clock(&w1, &c1);
+    b.rt_create_s = w1 - w0, b.rt_create_cpu = c1 - c0;
     int rc = CR_EXIT_OK;
     for (int s = 0; s < BENCH_NSECTIONS && rc == CR_EXIT_OK; s++) {
         if (any && !chosen[s]) continue;

@@ -6,11 +6,13 @@
  * binary cache in $CLFFT_CACHE_PATH; when the user has not set it we point it
  * at "<our kernel cache>/clfft/" so a second start does not recompile. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <clFFT.h>
 
@@ -99,6 +101,57 @@ static void cr_clfft_cache_path(const cr_runtime *rt)
     setenv("CLFFT_CACHE_PATH", dir, 0);
 }
 
+static pthread_mutex_t cr_mute_lock = PTHREAD_MUTEX_INITIALIZER;
+static int cr_mute_depth, cr_mute_saved = -1;
+
+void cr_fft_stderr_mute(void)
+{
+    if (cr_log_level() >= CR_LOG_VERBOSE) return;
+    pthread_mutex_lock(&cr_mute_lock);
+    if (cr_mute_depth++ == 0) {
+        fflush(stderr);
+        int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        cr_mute_saved = null >= 0 ? dup(2) : -1;
+        if (cr_mute_saved >= 0) dup2(null, 2);
+        if (null >= 0) close(null);
+    }
+    pthread_mutex_unlock(&cr_mute_lock);
+}
+
+void cr_fft_stderr_unmute(void)
+{
+    if (cr_log_level() >= CR_LOG_VERBOSE) return;
+    pthread_mutex_lock(&cr_mute_lock);
+    if (cr_mute_depth > 0 && --cr_mute_depth == 0 && cr_mute_saved >= 0) {
+        fflush(stderr);
+        dup2(cr_mute_saved, 2);
+        close(cr_mute_saved);
+        cr_mute_saved = -1;
+    }
+    pthread_mutex_unlock(&cr_mute_lock);
+}
+
+/* clFFT files binaries under $CLFFT_CACHE_PATH/<device vendor>/<device
+ * name>/<driver version>/, making one directory per name; a name with a '/'
+ * in it (rusticl's vendor "Mesa/X.org") makes it print "Cannot not create
+ * directory" and turn its cache off for the whole process. Making the full
+ * path first avoids both. */
+static void cr_clfft_device_dirs(const cr_runtime *rt)
+{
+    const char *base = getenv("CLFFT_CACHE_PATH");
+    char path[2048];
+    if (!base || !*base) return;
+    int n = snprintf(path, sizeof path, "%s/%s/%s/%s/", base, rt->dev.vendor, rt->dev.device_name,
+                     rt->dev.driver_version);
+    if (n <= 0 || n >= (int)sizeof path) return;
+    for (char *p = path + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(path, 0755) != 0 && errno != EEXIST) return; /* clFFT then says why */
+            *p = '/';
+        }
+}
+
 static cr_status cr_clfft_acquire(const cr_runtime *rt)
 {
     cr_status st = CR_OK;
@@ -117,6 +170,7 @@ static cr_status cr_clfft_acquire(const cr_runtime *rt)
         if (s != CLFFT_SUCCESS) st = cr_fail_clfft(s, "clfftSetup", NULL);
     }
     if (st == CR_OK) cr_clfft_users++;
+    if (st == CR_OK) cr_clfft_device_dirs(rt);
     pthread_mutex_unlock(&cr_clfft_lock);
     return st;
 }
@@ -207,7 +261,10 @@ static cr_status cr_clfft_make(cr_fft_plan *p, int inverse, clfftPlanHandle *h)
         if ((s = clfftSetPlanScale(*h, CLFFT_BACKWARD, 1.0f / (float)rdist)) != CLFFT_SUCCESS) goto fail;
     }
     call = "clfftBakePlan";
-    if ((s = clfftBakePlan(*h, 1, &rt->queue, NULL, NULL)) != CLFFT_SUCCESS) goto fail;
+    cr_fft_stderr_mute();
+    s = clfftBakePlan(*h, 1, &rt->queue, NULL, NULL);
+    cr_fft_stderr_unmute();
+    if (s != CLFFT_SUCCESS) goto fail;
     return CR_OK;
 fail:
     return cr_fail_clfft(s, call, p);

@@ -58,7 +58,9 @@ static VkFFTResult cr_vkfft_init(cr_vkfft_plan *p, cr_runtime *rt)
     c.device = &rt->dev.device;
     c.context = &rt->ctx;
     c.commandQueue = &rt->queue; /* Bluestein uploads its chirp at init */
+    cr_fft_stderr_mute();
     VkFFTResult r = initializeVkFFT(&p->app, c);
+    cr_fft_stderr_unmute();
     if (r == VKFFT_SUCCESS) p->initialised = 1;
     return r;
 }

@@ -64,7 +64,7 @@ void cr_fourier_free(cr_fourier *fw)
     if (!fw) return;
     for (int i = 0; i < CR_FK_COUNT; i++)
         if (fw->k[i]) clReleaseKernel(fw->k[i]);
-    for (int i = 0; i < CR_SCRATCH_COUNT; i++) cr_buffer_release(fw->rt, &fw->scratch[i]);
+    for (int i = 0; i < CR_SCRATCH_COUNT + CR_WS_COUNT; i++) cr_buffer_release(fw->rt, &fw->scratch[i]);
     cr_buffer_release(fw->rt, &fw->partial);
     cr_fft_free(fw->fft);
     free(fw->partial_host);
@@ -81,11 +81,19 @@ cr_runtime *cr_fourier_runtime(cr_fourier *fw)
     return fw->rt;
 }
 
+cr_status cr_fourier_workspace(cr_fourier *fw, cr_workspace slot, size_t bytes, cl_mem *out)
+{
+    return cr_fourier_scratch(fw, CR_SCRATCH_COUNT + (int)slot, bytes, out);
+}
+
 cr_status cr_fourier_scratch(cr_fourier *fw, int slot, size_t bytes, cl_mem *out)
 {
-    static const char *const what[CR_SCRATCH_COUNT] = {
+    static const char *const what[CR_SCRATCH_COUNT + CR_WS_COUNT] = {
         "full-size image", "full-size spectrum", "raw spectrum", "binned image", "binned spectrum",
         "input image", "output image", "second input image",
+        "micrograph", "binned micrograph", "denoised binned micrograph", "denoised micrograph",
+        "padded binned micrograph", "network result", "transformed micrograph", "transformed result",
+        "augmentation sum",
     };
     *out = NULL;
     if (fw->scratch[slot] && fw->scratch_bytes[slot] >= bytes) {

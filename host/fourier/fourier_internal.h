@@ -26,8 +26,8 @@ struct cr_fourier {
     int fp64; /* kernels built with CR_HAVE_FP64: CTF arguments are doubles */
     cl_kernel k[CR_FK_COUNT];
     cr_fft *fft;
-    cl_mem scratch[CR_SCRATCH_COUNT];
-    size_t scratch_bytes[CR_SCRATCH_COUNT];
+    cl_mem scratch[CR_SCRATCH_COUNT + CR_WS_COUNT]; /* the chains' slots, then cr_workspace's */
+    size_t scratch_bytes[CR_SCRATCH_COUNT + CR_WS_COUNT];
     cl_mem partial;      /* statistics partial sums */
     float *partial_host; /* their host copy */
 };

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clrestore/runtime.h"
 #include "clrestore/tiles.h"
 
 void cr_denoise_opts_default(cr_denoise_opts *o)
@@ -51,104 +52,137 @@ int cr_denoise_auto_tile(cr_denoiser *d, int bx, int by)
     return best;
 }
 
-typedef struct net_ctx {
-    cr_waunet *net;
-    cr_status last;
-} net_ctx;
+/* One micrograph crosses host <-> device once: everything from the uploaded
+ * image to the un-binned result runs on device buffers of the cr_fourier
+ * workspace, tiles and augmentation included (windows and cores move by
+ * clEnqueueCopyBufferRect, transforms by kernels/denoise.cl). */
 
-/* cr_tile_fn: one window through the network (inference mode). */
-static cr_status net_window(void *ctx, const float *in, int h, int w, float *out)
+#define F4 sizeof(float)
+
+/* Copies an h x w block of floats from (sy, sx) of src (row length sw,
+ * starting soff floats in) to (dy, dx) of dst (row length dw, doff in). */
+static cr_status copy_rect(cr_runtime *rt, cl_mem src, size_t soff, int sw, int sy, int sx, cl_mem dst, size_t doff,
+                           int dw, int dy, int dx, int h, int w, const char *what)
 {
-    net_ctx *c = ctx;
-    cr_status st;
-    CR_TRY(cr_waunet_prepare(c->net, CR_WAUNET_INFERENCE, 1, h, w));
-    cr_tensor ti = cr_waunet_input(c->net), to = cr_waunet_output(c->net);
-    cr_nn *nn = cr_waunet_nn(c->net);
-    CR_TRY(cr_tensor_write_f32(nn, &ti, in));
-    CR_TRY(cr_waunet_forward(c->net));
-    CR_TRY(cr_tensor_read_f32(nn, &to, out));
+    size_t so[3] = {(soff + (size_t)sx) * F4, (size_t)sy, 0}, dO[3] = {(doff + (size_t)dx) * F4, (size_t)dy, 0};
+    size_t reg[3] = {(size_t)w * F4, (size_t)h, 1};
+    int err = clEnqueueCopyBufferRect(rt->queue, src, dst, so, dO, reg, (size_t)sw * F4, 0, (size_t)dw * F4, 0, 0,
+                                      NULL, NULL);
+    return err ? cr_fail_device(rt, err, "clEnqueueCopyBufferRect", what, __FILE__, __LINE__) : CR_OK;
+}
+
+/* Every window of plan through the network (inference), the cores of the
+ * answers stitched into out; in and out are plan->height x plan->width. */
+static cr_status net_tiles(cr_denoiser *d, const cr_tile_plan *plan, cl_mem in, cl_mem out)
+{
+    cr_status st = CR_OK;
+    cr_nn *nn = cr_waunet_nn(d->net);
+    cr_runtime *rt = cr_nn_runtime(nn);
+    if (cr_nn_precision(nn) != CR_FLOAT)
+        return cr_fail(CR_ERR_UNSUPPORTED, "denoising runs the network in float; this engine is double");
+    CR_TRY(cr_waunet_prepare(d->net, CR_WAUNET_INFERENCE, 1, plan->win_h, plan->win_w));
+    cr_tensor ti = cr_waunet_input(d->net), to = cr_waunet_output(d->net);
+    for (int k = 0; k < plan->ntiles; k++) {
+        const cr_tile *t = &plan->tiles[k];
+        CR_TRY(copy_rect(rt, in, 0, plan->width, t->wy, t->wx, ti.buf, ti.off, plan->win_w, 0, 0, plan->win_h,
+                         plan->win_w, "network tile"));
+        CR_TRY(cr_waunet_forward(d->net));
+        CR_TRY(copy_rect(rt, to.buf, to.off, plan->win_w, t->cy - t->wy, t->cx - t->wx, out, 0, plan->width, t->cy,
+                         t->cx, t->ch, t->cw, "network tile"));
+    }
 cleanup:
     return st;
 }
 
-/* Dihedral transform d of an h×w image (bit 2 transposes, bit 1 flips rows,
- * bit 0 flips columns, applied to output coordinates in that order); the
- * result is w×h when transposed. inverse = 1 undoes transform d. */
-static void dihedral_rect(float *out, const float *in, int h, int w, int d, int inverse)
+/* The average over the 8 dihedral transforms of pad (h x w) into res. */
+static cr_status net_tta(cr_denoiser *d, const cr_tile_plan *plan, const cr_tile_plan *plan_t, cl_mem pad, int h,
+                         int w, cl_mem res)
 {
-    int oh = (d & 4) ? w : h, ow = (d & 4) ? h : w;
-    for (int r = 0; r < oh; r++)
-        for (int c = 0; c < ow; c++) {
-            int sr = r, sc = c;
-            if (!inverse) {
-                if (d & 1) sc = ow - 1 - sc;
-                if (d & 2) sr = oh - 1 - sr;
-                if (d & 4) {
-                    int t = sr;
-                    sr = sc;
-                    sc = t;
-                }
-                out[(size_t)r * ow + c] = in[(size_t)sr * w + sc];
-            } else {
-                /* out is the un-transformed image (oh×ow = original); find where
-                 * (r, c) went in the transformed input (h×w) */
-                int tr = r, tc = c;
-                if (d & 4) {
-                    int t = tr;
-                    tr = tc;
-                    tc = t;
-                }
-                if (d & 2) tr = h - 1 - tr;
-                if (d & 1) tc = w - 1 - tc;
-                out[(size_t)r * ow + c] = in[(size_t)tr * w + tc];
-            }
+    cr_status st = CR_OK;
+    cr_runtime *rt = cr_nn_runtime(cr_waunet_nn(d->net));
+    cl_kernel kt = NULL, ka = NULL, km = NULL;
+    cl_mem tin = NULL, tout = NULL, acc = NULL;
+    size_t np = (size_t)h * w;
+    CR_TRY(cr_fourier_workspace(d->fw, CR_WS_TTA_IN, np * F4, &tin));
+    CR_TRY(cr_fourier_workspace(d->fw, CR_WS_TTA_OUT, np * F4, &tout));
+    CR_TRY(cr_fourier_workspace(d->fw, CR_WS_TTA_ACC, np * 8, &acc));
+    CR_TRY(cr_kernel_create(rt, "denoise.cl", "dihedral", "", &kt));
+    CR_TRY(cr_kernel_create(rt, "denoise.cl", "dihedral_accumulate", "", &ka));
+    CR_TRY(cr_kernel_create(rt, "denoise.cl", "dihedral_mean", "", &km));
+    for (int k = 0; k < 8; k++) {
+        int th = (k & 4) ? w : h, tw = (k & 4) ? h : w, first = k == 0;
+        size_t gt[2] = {(size_t)tw, (size_t)th}, ga[2] = {(size_t)w, (size_t)h};
+        CR_TRY(cr_kernel_args(kt, 5, sizeof(cl_mem), &pad, sizeof h, &h, sizeof w, &w, sizeof k, &k, sizeof(cl_mem),
+                              &tin));
+        CR_TRY(cr_enqueue(rt, kt, 2, gt, NULL));
+        CR_TRY(net_tiles(d, (k & 4) ? plan_t : plan, tin, tout));
+        CR_TRY(cr_kernel_args(ka, 6, sizeof(cl_mem), &acc, sizeof h, &h, sizeof w, &w, sizeof k, &k, sizeof(cl_mem),
+                              &tout, sizeof first, &first));
+        CR_TRY(cr_enqueue(rt, ka, 2, ga, NULL));
+    }
+    int n = (int)np, count = 8;
+    size_t g = np;
+    CR_TRY(cr_kernel_args(km, 4, sizeof(cl_mem), &acc, sizeof n, &n, sizeof count, &count, sizeof(cl_mem), &res));
+    CR_TRY(cr_enqueue(rt, km, 1, &g, NULL));
+cleanup:
+    if (kt) clReleaseKernel(kt);
+    if (ka) clReleaseKernel(ka);
+    if (km) clReleaseKernel(km);
+    return st;
+}
+
+cr_status cr_denoise_binned_dev(cr_denoiser *d, cl_mem binned, int bx, int by, int tile, int tta, cl_mem out)
+{
+    cr_status st = CR_OK;
+    const cr_arch *a = cr_waunet_arch(d->net);
+    cr_runtime *rt = cr_nn_runtime(cr_waunet_nn(d->net));
+    int q = 1 << a->levels;
+    int px = (bx + q - 1) / q * q, py = (by + q - 1) / q * q, ox = (px - bx) / 2, oy = (py - by) / 2;
+    size_t np = (size_t)px * py;
+    int padded = px != bx || py != by;
+    cl_mem pad = binned, res = out;
+    cr_tile_plan plan = {0}, plan_t = {0};
+    if (padded) {
+        /* the border takes the image's mean, the value the network sees most */
+        double mean = 0, sd = 0;
+        CR_TRY(cr_mean_std(d->fw, binned, (size_t)bx * by, &mean, &sd));
+        float m = (float)mean;
+        CR_TRY(cr_fourier_workspace(d->fw, CR_WS_PAD, np * F4, &pad));
+        CR_TRY(cr_fourier_workspace(d->fw, CR_WS_RES, np * F4, &res));
+        int err = clEnqueueFillBuffer(rt->queue, pad, &m, F4, 0, np * F4, 0, NULL, NULL);
+        if (err) {
+            st = cr_fail_device(rt, err, "clEnqueueFillBuffer", "padded binned micrograph", __FILE__, __LINE__);
+            goto cleanup;
         }
+        CR_TRY(copy_rect(rt, binned, 0, bx, 0, 0, pad, 0, px, oy, ox, by, bx, "padded binned micrograph"));
+    }
+    if (tile <= 0) tile = cr_denoise_auto_tile(d, px, py);
+    CR_TRY(cr_tile_plan_make(py, px, tile, d->margin, q, &plan));
+    if (!tta) {
+        CR_TRY(net_tiles(d, &plan, pad, res));
+    } else {
+        CR_TRY(cr_tile_plan_make(px, py, tile, d->margin, q, &plan_t));
+        CR_TRY(net_tta(d, &plan, &plan_t, pad, py, px, res));
+    }
+    if (padded) CR_TRY(copy_rect(rt, res, 0, px, oy, ox, out, 0, bx, 0, 0, by, bx, "denoised binned micrograph"));
+cleanup:
+    cr_tile_plan_free(&plan);
+    cr_tile_plan_free(&plan_t);
+    return st;
 }
 
 cr_status cr_denoise_binned(cr_denoiser *d, const float *binned, int bx, int by, int tile, int tta, float *out)
 {
     cr_status st = CR_OK;
-    const cr_arch *a = cr_waunet_arch(d->net);
-    int q = 1 << a->levels;
-    int px = (bx + q - 1) / q * q, py = (by + q - 1) / q * q, ox = (px - bx) / 2, oy = (py - by) / 2;
-    size_t np = (size_t)px * py;
-    float *pad = malloc(np * sizeof(float)), *res = malloc(np * sizeof(float));
-    float *tin = tta ? malloc(np * sizeof(float)) : NULL, *tout = tta ? malloc(np * sizeof(float)) : NULL;
-    double *acc = tta ? calloc(np, sizeof(double)) : NULL;
-    cr_tile_plan plan = {0}, plan_t = {0};
-    if (!pad || !res || (tta && (!tin || !tout || !acc))) {
-        st = cr_fail(CR_ERR_NOMEM, "out of memory for a %dx%d binned image", bx, by);
-        goto cleanup;
-    }
-    double mean = 0;
-    for (size_t i = 0; i < (size_t)bx * by; i++) mean += binned[i];
-    mean /= (double)bx * by;
-    for (int y = 0; y < py; y++)
-        for (int x = 0; x < px; x++) {
-            int sx = x - ox, sy = y - oy;
-            pad[(size_t)y * px + x] = (sy >= 0 && sy < by && sx >= 0 && sx < bx) ? binned[(size_t)sy * bx + sx] : (float)mean;
-        }
-    if (tile <= 0) tile = cr_denoise_auto_tile(d, px, py);
-    net_ctx ctx = {d->net, CR_OK};
-    CR_TRY(cr_tile_plan_make(py, px, tile, d->margin, q, &plan));
-    if (!tta) {
-        CR_TRY(cr_tile_apply(&plan, net_window, &ctx, pad, res));
-    } else {
-        CR_TRY(cr_tile_plan_make(px, py, tile, d->margin, q, &plan_t));
-        for (int k = 0; k < 8; k++) {
-            int th = (k & 4) ? px : py, tw = (k & 4) ? py : px;
-            dihedral_rect(tin, pad, py, px, k, 0);
-            CR_TRY(cr_tile_apply((k & 4) ? &plan_t : &plan, net_window, &ctx, tin, tout));
-            dihedral_rect(res, tout, th, tw, k, 1);
-            for (size_t i = 0; i < np; i++) acc[i] += res[i];
-        }
-        for (size_t i = 0; i < np; i++) res[i] = (float)(acc[i] / 8.0);
-    }
-    for (int y = 0; y < by; y++) memcpy(out + (size_t)y * bx, res + (size_t)(y + oy) * px + ox, (size_t)bx * sizeof(float));
+    cr_runtime *rt = cr_nn_runtime(cr_waunet_nn(d->net));
+    cl_mem in = NULL, res = NULL;
+    size_t bytes = (size_t)bx * by * F4;
+    CR_TRY(cr_fourier_workspace(d->fw, CR_WS_BINNED, bytes, &in));
+    CR_TRY(cr_fourier_workspace(d->fw, CR_WS_DEN, bytes, &res));
+    CR_TRY(cr_buffer_write(rt, in, 0, bytes, binned));
+    CR_TRY(cr_denoise_binned_dev(d, in, bx, by, tile, tta, res));
+    CR_TRY(cr_buffer_read(rt, res, 0, bytes, out));
 cleanup:
-    cr_tile_plan_free(&plan);
-    cr_tile_plan_free(&plan_t);
-    free(pad), free(res), free(tin), free(tout), free(acc);
     return st;
 }
 
@@ -168,7 +202,9 @@ cr_status cr_denoise_micrograph(cr_denoiser *d, const float *img, int nx, int ny
                                 float **binned_den, int *pbx, int *pby)
 {
     cr_status st = CR_OK;
-    float *binned = NULL, *den = NULL;
+    cr_runtime *rt = cr_nn_runtime(cr_waunet_nn(d->net));
+    float *braw = NULL, *bden = NULL;
+    cl_mem dimg = NULL, dbin = NULL, dden = NULL, dout = NULL;
     int bx = 0, by = 0;
     double bapix = 0;
     if (o->phaseflip && !ctf)
@@ -179,14 +215,20 @@ cr_status cr_denoise_micrograph(cr_denoiser *d, const float *img, int nx, int ny
     po.max_resolution = o->max_resolution;
     po.phaseflip = o->phaseflip;
     po.ctf = o->phaseflip ? ctf : NULL;
-    CR_TRY(cr_preprocess(d->fw, img, nx, ny, &po, &binned, &bx, &by, &bapix));
+    CR_TRY(cr_binned_shape(nx, ny, apix, o->max_resolution, &bx, &by, &bapix));
     CR_TRY(cr_denoise_check_apix(o->model_apix, bapix, apix, o->max_resolution));
-    den = malloc((size_t)bx * by * sizeof(float));
-    if (!den) {
-        st = cr_fail(CR_ERR_NOMEM, "out of memory");
+    size_t n = (size_t)nx * ny, b = (size_t)bx * by;
+    if ((binned_raw && !(braw = malloc(b * F4))) || (binned_den && !(bden = malloc(b * F4)))) {
+        st = cr_fail(CR_ERR_NOMEM, "out of memory for a %dx%d binned image", bx, by);
         goto cleanup;
     }
-    CR_TRY(cr_denoise_binned(d, binned, bx, by, o->tile, o->tta, den));
+    CR_TRY(cr_fourier_workspace(d->fw, CR_WS_IMAGE, n * F4, &dimg));
+    CR_TRY(cr_fourier_workspace(d->fw, CR_WS_BINNED, b * F4, &dbin));
+    CR_TRY(cr_fourier_workspace(d->fw, CR_WS_DEN, b * F4, &dden));
+    CR_TRY(cr_fourier_workspace(d->fw, CR_WS_OUT, n * F4, &dout));
+    CR_TRY(cr_buffer_write(rt, dimg, 0, n * F4, img));
+    CR_TRY(cr_preprocess_dev(d->fw, dimg, nx, ny, &po, dbin, bx, by));
+    CR_TRY(cr_denoise_binned_dev(d, dbin, bx, by, o->tile, o->tta, dden));
     cr_unbin_opts uo;
     cr_unbin_opts_default(&uo);
     uo.apix = apix;
@@ -196,13 +238,17 @@ cr_status cr_denoise_micrograph(cr_denoiser *d, const float *img, int nx, int ny
     uo.phaseflipped = o->phaseflip;
     uo.flip_back = o->flip_back && o->phaseflip;
     uo.ctf = ctf;
-    CR_TRY(cr_unbin(d->fw, den, bx, by, o->merge_noisy ? img : NULL, nx, ny, &uo, out));
+    CR_TRY(cr_unbin_dev(d->fw, dden, bx, by, o->merge_noisy ? dimg : NULL, nx, ny, &uo, dout));
+    CR_TRY(cr_buffer_read(rt, dout, 0, n * F4, out));
+    /* the binned images only when asked (previews) */
+    if (braw) CR_TRY(cr_buffer_read(rt, dbin, 0, b * F4, braw));
+    if (bden) CR_TRY(cr_buffer_read(rt, dden, 0, b * F4, bden));
     if (pbx) *pbx = bx;
     if (pby) *pby = by;
-    if (binned_raw) *binned_raw = binned, binned = NULL;
-    if (binned_den) *binned_den = den, den = NULL;
+    if (binned_raw) *binned_raw = braw, braw = NULL;
+    if (binned_den) *binned_den = bden, bden = NULL;
 cleanup:
-    free(binned);
-    free(den);
+    free(braw);
+    free(bden);
     return st;
 }

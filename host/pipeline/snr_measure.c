@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "clrestore/prepare.h"
+#include "clrestore/runtime.h"
 #include "clrestore/snr_measure.h"
 #include "clrestore/wiener.h"
 
@@ -26,22 +27,45 @@ void cr_snr_pair_free(cr_snr_pair *p)
     memset(p, 0, sizeof *p);
 }
 
+/* One half through pre-processing and the network on the device; only the
+ * binned image and its denoised version come back (the statistics need
+ * both on the host). */
+static cr_status measure_half(cr_denoiser *d, const float *img, int nx, int ny, const cr_preprocess_opts *po,
+                              int tile, int bx, int by, float *binned, float *den)
+{
+    cr_status st = CR_OK;
+    cr_runtime *rt = cr_nn_runtime(cr_waunet_nn(d->net));
+    cl_mem dimg = NULL, dbin = NULL, dden = NULL;
+    size_t n = (size_t)nx * ny * sizeof(float), b = (size_t)bx * by * sizeof(float);
+    CR_TRY(cr_fourier_workspace(d->fw, CR_WS_IMAGE, n, &dimg));
+    CR_TRY(cr_fourier_workspace(d->fw, CR_WS_BINNED, b, &dbin));
+    CR_TRY(cr_fourier_workspace(d->fw, CR_WS_DEN, b, &dden));
+    CR_TRY(cr_buffer_write(rt, dimg, 0, n, img));
+    CR_TRY(cr_preprocess_dev(d->fw, dimg, nx, ny, po, dbin, bx, by));
+    CR_TRY(cr_denoise_binned_dev(d, dbin, bx, by, tile, 0, dden));
+    CR_TRY(cr_buffer_read(rt, dbin, 0, b, binned));
+    CR_TRY(cr_buffer_read(rt, dden, 0, b, den));
+cleanup:
+    return st;
+}
+
 cr_status cr_snr_measure_pair(cr_denoiser *d, const float *even, const float *odd, int nx, int ny,
                               const cr_preprocess_opts *po, int tile, cr_snr_pair *p, cr_snr_stats *s)
 {
     cr_status st = CR_OK;
     memset(p, 0, sizeof *p);
-    CR_TRY(cr_preprocess(d->fw, even, nx, ny, po, &p->re, &p->bx, &p->by, &p->bapix));
-    CR_TRY(cr_preprocess(d->fw, odd, nx, ny, po, &p->ro, &p->bx, &p->by, &p->bapix));
+    CR_TRY(cr_binned_shape(nx, ny, po->apix, po->max_resolution, &p->bx, &p->by, &p->bapix));
     size_t n = (size_t)p->bx * p->by;
+    p->re = malloc(n * sizeof(float));
+    p->ro = malloc(n * sizeof(float));
     p->de = malloc(n * sizeof(float));
     p->dd = malloc(n * sizeof(float));
-    if (!p->de || !p->dd) {
-        st = cr_fail(CR_ERR_NOMEM, "out of memory for two %dx%d denoised images", p->bx, p->by);
+    if (!p->re || !p->ro || !p->de || !p->dd) {
+        st = cr_fail(CR_ERR_NOMEM, "out of memory for four %dx%d binned images", p->bx, p->by);
         goto cleanup;
     }
-    CR_TRY(cr_denoise_binned(d, p->re, p->bx, p->by, tile, 0, p->de));
-    CR_TRY(cr_denoise_binned(d, p->ro, p->bx, p->by, tile, 0, p->dd));
+    CR_TRY(measure_half(d, even, nx, ny, po, tile, p->bx, p->by, p->re, p->de));
+    CR_TRY(measure_half(d, odd, nx, ny, po, tile, p->bx, p->by, p->ro, p->dd));
     cr_snr_compute(p->re, p->ro, p->de, p->dd, n, s);
 cleanup:
     return st;

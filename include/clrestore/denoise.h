@@ -40,9 +40,14 @@ cr_status cr_denoiser_init(cr_denoiser *d, cr_fourier *fw, cr_waunet *net);
  * image of bx×by pixels, padded with its mean to multiples of 2^levels,
  * tiled with the given core size (0 = automatic) and cropped back. */
 cr_status cr_denoise_binned(cr_denoiser *d, const float *binned, int bx, int by, int tile, int tta, float *out);
+/* The same on device buffers of d's runtime (by×bx float each): nothing
+ * crosses to the host. binned and out must not be cr_fourier workspace
+ * slots other than CR_WS_BINNED and CR_WS_DEN. Needs a float engine. */
+cr_status cr_denoise_binned_dev(cr_denoiser *d, cl_mem binned, int bx, int by, int tile, int tta, cl_mem out);
 
 /* The whole chain on one micrograph (nx×ny at apix; ctf may be NULL without
- * phase flipping). out: nx×ny. When binned_raw/binned_den are not NULL they
+ * phase flipping). out: nx×ny. The image goes to the device once and the
+ * result comes back once (the binned copies only when asked). When binned_raw/binned_den are not NULL they
  * receive malloc'd copies of the pre-processed input and the network output
  * (bx×by) for previews and SNR measurements. */
 cr_status cr_denoise_micrograph(cr_denoiser *d, const float *img, int nx, int ny, double apix,

@@ -44,6 +44,24 @@ cr_fft *cr_fourier_fft(cr_fourier *fw);
 /* Its runtime. */
 cr_runtime *cr_fourier_runtime(cr_fourier *fw);
 
+/* Device buffers the pipelines keep between stages, so a micrograph crosses
+ * host <-> device once (denoise.c, snr_measure.c). Owned by the cr_fourier,
+ * grown to the largest request and reused; one user at a time, like the
+ * object itself. No chain in this header uses them. */
+typedef enum cr_workspace {
+    CR_WS_IMAGE,   /* the uploaded micrograph (ny x nx float) */
+    CR_WS_BINNED,  /* the pre-processed binned image (by x bx float) */
+    CR_WS_DEN,     /* the denoised binned image */
+    CR_WS_OUT,     /* the result to read back (ny x nx float) */
+    CR_WS_PAD,     /* the binned image padded to a multiple of 2^levels */
+    CR_WS_RES,     /* the network's answer for the padded image */
+    CR_WS_TTA_IN,  /* a dihedral transform of the padded image */
+    CR_WS_TTA_OUT, /* the network's answer for it */
+    CR_WS_TTA_ACC, /* the running sum of the answers (8 bytes a pixel) */
+    CR_WS_COUNT
+} cr_workspace;
+cr_status cr_fourier_workspace(cr_fourier *fw, cr_workspace slot, size_t bytes, cl_mem *out);
+
 /* ---- Operations on device buffers (half spectra: ny x (nx/2+1) float2) ---- */
 
 /* out (ny x (nx/2+1) float) = CTF at each half-spectrum point; apix in A/px. */
