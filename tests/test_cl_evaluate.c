@@ -16,23 +16,14 @@
 #include "clrestore/loader.h"
 #include "clrestore/snr_measure.h"
 #include "clrestore/wiener.h"
+#include "field_testutil.h"
 #include "testutil.h"
 
 enum { BX = 384, BY = 320, HX = BX / 2 + 1, NP = BY * HX, NPIX = BX * BY };
 static const double APIX = 2.0, LO = 1.0 / 200, HI = 1.0 / 4.5;
 
-static double gauss(cr_xoshiro *r)
-{
-    double u = ((double)(cr_xoshiro_next(r) >> 11) + 0.5) / 9007199254740992.0;
-    double v = ((double)(cr_xoshiro_next(r) >> 11) + 0.5) / 9007199254740992.0;
-    return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
-}
-
-static double kfreq(int r, int c)
-{
-    int ky = r <= BY / 2 ? r : r - BY;
-    return sqrt((double)c * c / ((double)BX * BX) + (double)ky * ky / ((double)BY * BY));
-}
+static double gauss(cr_xoshiro *r) { return field_gauss(r); }
+static double kfreq(int r, int c) { return field_kfreq(r, c, BX, BY); }
 
 static double p_signal(double k) { return 2.0 * exp(-(k / 0.15) * (k / 0.15)); }
 static double p_noise(double k) { return 0.5 + 2.0 * k; }

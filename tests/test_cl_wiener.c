@@ -19,22 +19,13 @@
 #include "clrestore/loader.h"
 #include "clrestore/snr_measure.h"
 #include "clrestore/wiener.h"
+#include "field_testutil.h"
 #include "testutil.h"
 
 enum { BX = 384, BY = 320, HX = BX / 2 + 1, NP = BY * HX, NPIX = BX * BY };
 
-static double gauss(cr_xoshiro *r)
-{
-    double u = ((double)(cr_xoshiro_next(r) >> 11) + 0.5) / 9007199254740992.0;
-    double v = ((double)(cr_xoshiro_next(r) >> 11) + 0.5) / 9007199254740992.0;
-    return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
-}
-
-static double kfreq(int r, int c)
-{
-    int ky = r <= BY / 2 ? r : r - BY;
-    return sqrt((double)c * c / ((double)BX * BX) + (double)ky * ky / ((double)BY * BY));
-}
+static double gauss(cr_xoshiro *r) { return field_gauss(r); }
+static double kfreq(int r, int c) { return field_kfreq(r, c, BX, BY); }
 
 static double p_signal(double k) { return 1.5 * exp(-(k / 0.2) * (k / 0.2)); }
 static double p_noise(double k, int coloured) { return coloured ? 0.3 + 3.0 * k : 1.0; }

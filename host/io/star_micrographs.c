@@ -58,9 +58,7 @@ static cr_status pixel_size(const cr_star_file *f, const cr_star_table *mt, int 
     return CR_OK;
 }
 
-/* The table with the micrographs: data_micrographs, else the first table
- * (other than data_optics) with _rlnMicrographName. */
-static cr_status find_micrograph_table(const cr_star_file *f, const cr_star_table **out)
+cr_status cr_star_micrograph_table(const cr_star_file *f, const cr_star_table **out)
 {
     const cr_star_table *t = cr_star_find_block(f, "micrographs");
     *out = NULL;
@@ -138,7 +136,7 @@ cr_status cr_star_micrographs(const cr_star_file *f, int need_ctf, cr_micrograph
     cr_status st = CR_OK;
     *rows_out = NULL;
     *n_out = 0;
-    CR_TRY(find_micrograph_table(f, &mt));
+    CR_TRY(cr_star_micrograph_table(f, &mt));
     if (ot && cr_star_nrows(ot) == 0) ot = NULL;
     if (need_ctf)
         for (int k = 0; k < 6; k++)

@@ -85,19 +85,6 @@ cleanup:
     return st;
 }
 
-/* The table cr_star_micrographs reads rows from: data_micrographs, else the
- * first loop with _rlnMicrographName. */
-static const cr_star_table *micrograph_table(const cr_star_file *f)
-{
-    const cr_star_table *t = cr_star_find_block(f, "micrographs");
-    if (t && cr_star_col_index(t, "_rlnMicrographName") >= 0) return t;
-    for (int i = 0; i < cr_star_nblocks(f); i++) {
-        t = cr_star_block(f, i);
-        if (cr_star_is_loop(t) && cr_star_col_index(t, "_rlnMicrographName") >= 0) return t;
-    }
-    return NULL;
-}
-
 /* The micrographs are jobs of a cr_jobq (dist.h): handed out one at a time
  * to the workers of every MPI rank; rank 0 keeps each output's STAR name, in
  * input order. Jobs are rows first .. first + n - 1 (--shard). */
@@ -383,7 +370,7 @@ cr_status cr_denoise_batch(cr_runtime *rt, cr_waunet *m, const cr_checkpoint *ck
     if (o->star) {
         CR_TRY(cr_micrograph_list_read(o->star, o->dopt.phaseflip, &r.in_star));
         CR_TRY(cr_star_micrographs(r.in_star, o->dopt.phaseflip, &r.rows, &r.nrows));
-        r.src_table = micrograph_table(r.in_star);
+        CR_TRY(cr_star_micrograph_table(r.in_star, &r.src_table));
     }
     w = calloc((size_t)nw, sizeof *w);
     if (!w) {

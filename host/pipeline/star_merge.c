@@ -10,17 +10,6 @@
 #include "clrestore/dist.h"
 #include "clrestore/star.h"
 
-static const cr_star_table *mic_table(const cr_star_file *f)
-{
-    const cr_star_table *t = cr_star_find_block(f, "micrographs");
-    if (t && cr_star_col_index(t, "_rlnMicrographName") >= 0) return t;
-    for (int i = 0; i < cr_star_nblocks(f); i++) {
-        t = cr_star_block(f, i);
-        if (cr_star_is_loop(t) && cr_star_col_index(t, "_rlnMicrographName") >= 0) return t;
-    }
-    return NULL;
-}
-
 static int same_table(const cr_star_table *a, const cr_star_table *b, int rows)
 {
     if (cr_star_ncols(a) != cr_star_ncols(b) || cr_star_is_loop(a) != cr_star_is_loop(b) ||
@@ -49,10 +38,8 @@ cr_status cr_star_merge(const char *const *in, int n, const char *out, int *rows
     CR_TRY(cr_shard_order(in, n, ".star", order));
     for (int k = 0; k < n; k++) {
         CR_TRY(cr_star_read(in[order[k]], &f[k]));
-        if (!mic_table(f[k])) {
-            st = cr_fail(CR_ERR_FORMAT, "%s: no micrograph table (_rlnMicrographName)", in[order[k]]);
-            goto cleanup;
-        }
+        const cr_star_table *mt = NULL;
+        CR_TRY(cr_star_micrograph_table(f[k], &mt));
         if (strcmp(in[order[k]], out) == 0) {
             st = cr_fail(CR_ERR_ARG, "%s: the output would overwrite an input", out);
             goto cleanup;
@@ -60,7 +47,8 @@ cr_status cr_star_merge(const char *const *in, int n, const char *out, int *rows
     }
     CR_TRY(cr_star_new(&o));
     cr_star_set_version(o, cr_star_version(f[0]));
-    const cr_star_table *first_mic = mic_table(f[0]);
+    const cr_star_table *first_mic = NULL;
+    CR_TRY(cr_star_micrograph_table(f[0], &first_mic));
     int mic_block = 0;
     for (int b = 0; b < cr_star_nblocks(f[0]); b++) {
         const cr_star_table *t = cr_star_block(f[0], b);
@@ -72,7 +60,8 @@ cr_status cr_star_merge(const char *const *in, int n, const char *out, int *rows
     cr_star_table *mic = cr_star_table_mut(o, cr_star_block(o, mic_block));
     for (int k = 1; k < n; k++) {
         const char *name = in[order[k]];
-        const cr_star_table *t = mic_table(f[k]);
+        const cr_star_table *t = NULL;
+        CR_TRY(cr_star_micrograph_table(f[k], &t));
         if (cr_star_nblocks(f[k]) != cr_star_nblocks(f[0])) {
             st = cr_fail(CR_ERR_FORMAT, "%s: %d tables, %s has %d", name, cr_star_nblocks(f[k]), in[order[0]],
                          cr_star_nblocks(f[0]));

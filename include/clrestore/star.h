@@ -136,6 +136,10 @@ typedef struct cr_micrograph_row {
  * with cr_micrograph_rows_free. */
 cr_status cr_star_micrographs(const cr_star_file *f, int need_ctf, cr_micrograph_row **rows,
                               int *n);
+/* The table cr_star_micrographs reads: data_micrographs, else the first table
+ * (other than data_optics) with _rlnMicrographName; CR_ERR_NOT_FOUND naming
+ * the file when there is none. */
+cr_status cr_star_micrograph_table(const cr_star_file *f, const cr_star_table **out);
 void cr_micrograph_rows_free(cr_micrograph_row *rows, int n); /* accepts NULL */
 
 /* Resolves a micrograph name: absolute names as they are; otherwise relative to
