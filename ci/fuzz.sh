@@ -57,6 +57,11 @@ cp tests/fixtures/*.h5 $OUT/seeds/checkpoint/
 cp tests/fuzz/seeds/keras/* tests/fixtures/restore_small.hdf5 $OUT/seeds/keras/
 
 export CLRESTORE_H5_GUARD=${FUZZ_H5_GUARD:-1}
+# The guard stops a child that libhdf5 sends into an endless loop after 60 s
+# by default; here it must fire well before libFuzzer's -timeout=20 (the
+# harness reads each input twice), or a hang the product survives is counted
+# as a finding (a fresh-clone CI run failed so on the checkpoint target).
+export CLRESTORE_H5_GUARD_SECONDS=${CLRESTORE_H5_GUARD_SECONDS:-5}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-allocator_may_return_null=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/fuzz/lsan.supp}
 declare -A MAXLEN=([mrc]=65536 [star]=65536 [cs]=16384 [checkpoint]=600000 [trainset]=300000 [keras]=400000)
