@@ -46,6 +46,21 @@ for f in "$SRC"/fuzz/regressions/trainset/*; do
     rm -rf model
 done
 
+# cryoSPARC .cs (NumPy) files: read as micrograph lists by info and prepare
+for f in "$SRC"/fuzz/regressions/cs/*; do
+    name=$(basename "$f").cs
+    cp "$f" "$name"
+    for cmd in "info $name" "prepare -m $name -o t.h5 --quiet"; do
+        err=$("$BIN" $cmd 2>&1 >/dev/null); rc=$?
+        checks=$((checks + 1))
+        [ $rc -eq 1 ] || bad "$cmd: exit $rc, expected 1"
+        [ "$(printf '%s\n' "$err" | grep -c .)" -eq 1 ] || bad "$cmd: not one line: $err"
+        case "$err" in *"$name"*) ;; *) bad "$cmd: the message does not name the file: $err" ;; esac
+    done
+    [ ! -e t.h5 ] || bad "prepare -m $name: wrote a training set"
+    rm -f "$name"
+done
+
 # libhdf5 crashes on this one: reported as damaged, not a crash
 crash=$SRC/fuzz/regressions/checkpoint/crash-1b059675c00b2390a58cd87cdfe79e88c589bcd2
 err=$("$BIN" info "$crash" 2>&1 >/dev/null); rc=$?

@@ -246,7 +246,10 @@ static cr_status parse_header(cursor *c, cr_npy *a)
             free(key);
             return st;
         }
-        if (strcmp(key, "descr") == 0) {
+        if ((strcmp(key, "descr") == 0 && have_descr) || (strcmp(key, "shape") == 0 && have_shape)) {
+            /* a second descr would append to the first one's fields */
+            st = cr_fail(CR_ERR_FORMAT, "%s: header has key '%s' twice", c->path, key);
+        } else if (strcmp(key, "descr") == 0) {
             st = parse_descr(c, a);
             have_descr = 1;
         } else if (strcmp(key, "shape") == 0) {
