@@ -12,21 +12,18 @@
 
 #define SIM_PI 3.14159265358979323846f
 
-/* ---- Philox4x32-10 (Salmon et al., SC'11): the device copy of the host's
- * Random123 one (host/core/philox.c), checked bit for bit by
- * test_cl_sim_project ---- */
-inline uint4 philox4x32(uint4 c, uint2 k)
+/* ---- Philox4x32-10 (Salmon et al., SC'11): Random123's philox.h, the header
+ * host/core/philox.c uses, flattened for OpenCL C at build time
+ * (cmake/flatten_random123.cmake); test_cl_sim_philox checks its known
+ * answers and the host's draws on the device ---- */
+#include "random123_philox.h"
+
+inline uint4 cr_philox4x32(uint4 c, uint2 k)
 {
-    for (int round = 0; round < 10; round++) {
-        if (round > 0) {
-            k.x += 0x9E3779B9u;
-            k.y += 0xBB67AE85u;
-        }
-        uint hi0 = mul_hi(0xD2511F53u, c.x), lo0 = 0xD2511F53u * c.x;
-        uint hi1 = mul_hi(0xCD9E8D57u, c.z), lo1 = 0xCD9E8D57u * c.z;
-        c = (uint4)(hi1 ^ c.y ^ k.x, lo1, hi0 ^ c.w ^ k.y, lo0);
-    }
-    return c;
+    philox4x32_ctr_t ctr = {{c.x, c.y, c.z, c.w}};
+    philox4x32_key_t key = {{k.x, k.y}};
+    philox4x32_ctr_t r = philox4x32_R(10, ctr, key);
+    return (uint4)(r.v[0], r.v[1], r.v[2], r.v[3]);
 }
 
 /* A per-pixel stream: counter (draw, pixel, micrograph, half). Each pixel's
@@ -42,7 +39,7 @@ typedef struct sim_rng {
 inline float sim_uniform(sim_rng *r)
 {
     if (r->left == 0) {
-        r->buf = philox4x32(r->ctr, r->key);
+        r->buf = cr_philox4x32(r->ctr, r->key);
         r->ctr.x++;
         r->left = 4;
     }
@@ -190,10 +187,11 @@ __kernel void sim_counts(__global const float *contrast, __global float *truth, 
     sum[i] = ne + no;
 }
 
-/* out[i] = Philox4x32-10 of counter (i, 3i, 7, 0x1234) under key: lets the
- * tests check the device generator against the host one bit for bit. */
-__kernel void sim_philox_test(__global uint4 *out, const uint2 key, const int n)
+/* out[i] = Philox4x32-10 of (ctr[i], key[i]): lets the tests check the device
+ * generator against known answers and the host one bit for bit. */
+__kernel void sim_philox_test(__global uint4 *out, __global const uint4 *ctr, __global const uint2 *key,
+                              const int n)
 {
     int i = get_global_id(0);
-    if (i < n) out[i] = philox4x32((uint4)((uint)i, 3u * (uint)i, 7u, 0x1234u), key);
+    if (i < n) out[i] = cr_philox4x32(ctr[i], key[i]);
 }

@@ -17,15 +17,6 @@
 _Static_assert(CR_CONV_RELU == CR_CONV_FLAG_RELU && CR_CONV_RESIDUAL == CR_CONV_FLAG_RESIDUAL,
                "nn.h flags are conv_flags.h bits");
 
-void cr_conv2d_same(int in, int k, int stride, int *out, int *pad_before)
-{
-    int o = (in + stride - 1) / stride;
-    int total = (o - 1) * stride + k - in;
-    if (total < 0) total = 0;
-    *out = o;
-    *pad_before = total / 2;
-}
-
 const char *cr_conv_engine_name(cr_conv_engine e)
 {
     static const char *const names[] = {[CR_CONV_AUTO] = "auto", [CR_CONV_TILED] = "tiled",

@@ -1,6 +1,7 @@
-/* The WA-U-Net model: parameter table from the graph (host/nn/graph.c),
+/* The WA-U-Net model: parameter table from the graph (host/model/graph.c),
  * activation arenas per batch shape and mode, forward and backward as lookups
- * in the op table, and the training step. */
+ * in the op table (host/nn/ops.c), and the training step, whose loss is the
+ * table's WN_MSE row. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,23 @@ cr_status cr_waunet_create(cr_nn *nn, const cr_arch *a, cr_waunet **out)
     m->nn = nn;
     m->arch = *a;
     m->w_stale = 1;
+    for (int k = 0; k < WN_OPKINDS; k++) {
+        const wn_op_impl *r = &wn_op_impl_table[k];
+        if (!r->forward || !r->backward || !r->bwd_reads || !r->prof) {
+            st = cr_fail(CR_ERR_INTERNAL, "op kind %d has no row in wn_op_impl_table", k);
+            goto cleanup;
+        }
+    }
     CR_TRY(wn_graph_build(a, &m->graph));
+    m->cv = calloc((size_t)m->graph.nops, sizeof *m->cv);
+    if (!m->cv) {
+        st = cr_fail(CR_ERR_NOMEM, "out of memory creating the network");
+        goto cleanup;
+    }
+    for (int i = 0; i < m->graph.nops; i++)
+        if (m->graph.ops[i].kind == WN_CONV) m->cv[i] = wn_op_conv2d(&m->graph.ops[i]);
+    /* the loss reads the output and the target (a slot of the plan, not a graph tensor) */
+    m->loss = (wn_op){.kind = WN_MSE, .conv = -1, .y = -1, .a = m->graph.output, .b = -1};
     CR_TRY(cr_params_create(nn, &m->params));
     /* the parameter table: one weight-normalised conv per conv op, in graph (= checkpoint) order */
     for (int i = 0; i < m->graph.nops; i++) {
@@ -56,6 +73,7 @@ void cr_waunet_free(cr_waunet *m)
     if (m->nn) release_arenas(m);
     cr_params_free(m->params);
     wn_graph_free(&m->graph);
+    free(m->cv);
     free(m->zeroed);
     free(m);
 }
@@ -102,8 +120,8 @@ static size_t conv_scratch_bytes(const cr_waunet *m, cr_waunet_mode mode, int n,
         const wn_op *op = &m->graph.ops[i];
         if (op->kind != WN_CONV) continue;
         const wn_tensor *in = &m->graph.t[op->a];
-        cr_conv_geom g = cr_conv_geom_make(n, op->cv.cin, h >> in->lv, w >> in->lv, op->cv.cout, op->cv.k,
-                                           op->cv.stride);
+        const cr_conv2d *cv = &m->cv[i];
+        cr_conv_geom g = cr_conv_geom_make(n, cv->cin, h >> in->lv, w >> in->lv, cv->cout, cv->k, cv->stride);
         for (int pass = 0; pass < (mode == CR_WAUNET_TRAINING ? 3 : 1); pass++) {
             if (pass == 1 && op->a == m->graph.input) continue; /* no dX of the image */
             cr_conv_scratch s;
@@ -112,8 +130,8 @@ static size_t conv_scratch_bytes(const cr_waunet *m, cr_waunet_mode mode, int n,
             most.wt = s.wt > most.wt ? s.wt : most.wt;
             most.part = s.part > most.part ? s.part : most.part;
         }
-        size_t z = (size_t)n * op->cv.cout * g.ho * g.wo * sizeof(float);
-        if (mode == CR_WAUNET_TRAINING && (op->cv.flags & CR_CONV_RELU) && z > dz) dz = z;
+        size_t z = (size_t)n * cv->cout * g.ho * g.wo * sizeof(float);
+        if (mode == CR_WAUNET_TRAINING && (cv->flags & CR_CONV_RELU) && z > dz) dz = z;
     }
     return most.pad + most.wt + most.part + dz;
 }
@@ -171,14 +189,12 @@ cr_status cr_waunet_prepare(cr_waunet *m, cr_waunet_mode mode, int n, int h, int
                                 mode == CR_WAUNET_TRAINING ? "network training activations"
                                                            : "network activations",
                                 &m->arenas[i]));
-    /* each op's implementation for this engine's precision: the tiled convolutions for
-     * float, the reference kernels otherwise (cr_conv2d_engine); the choice is per op */
+    /* each op's implementation for this engine's precision, by its row: the tiled
+     * convolutions for float, the reference kernels otherwise (cr_conv2d_engine); the
+     * choice is per op */
     for (int i = 0; i < m->graph.nops; i++) {
-        wn_op *op = &m->graph.ops[i];
-        if (op->kind == WN_CONV) {
-            op->cv.engine = CR_CONV_AUTO;
-            op->cv.engine = cr_conv2d_engine(m->nn, &op->cv);
-        }
+        const wn_op_impl *row = &wn_op_impl_table[m->graph.ops[i].kind];
+        if (row->choose) row->choose(m->nn, &m->cv[i]);
     }
     m->prepared = 1;
 cleanup:
@@ -212,7 +228,10 @@ const char *cr_waunet_prof_name(cr_waunet_prof_kind k)
     return k >= 0 && k < CR_PROF_KINDS ? names[k] : "?";
 }
 
-static cr_waunet_prof_kind prof_kind(const wn_op *op) { return (cr_waunet_prof_kind)wn_op_table[op->kind].prof(op); }
+static cr_waunet_prof_kind prof_kind(const wn_op *op)
+{
+    return (cr_waunet_prof_kind)wn_op_impl_table[op->kind].prof(op);
+}
 
 /* Profiling: waits for the device and books the time since *t0 to slot, then restarts. */
 static cr_status prof_mark(cr_waunet *m, double *slot, double *t0)
@@ -225,16 +244,17 @@ static cr_status prof_mark(cr_waunet *m, double *slot, double *t0)
     return st;
 }
 
-static cr_status run_op(cr_waunet *m, const wn_op *op)
+static cr_status run_op(cr_waunet *m, int i)
 {
+    const wn_op *op = &m->graph.ops[i];
     cr_tensor y = slot_view(m, op->y, op->y), a = slot_view(m, op->a, op->a), b, w, bias;
-    wn_run r = {m->nn, op, &y, &a, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    wn_run r = {.nn = m->nn, .op = op, .cv = &m->cv[i], .y = &y, .a = &a};
     if (op->b >= 0) b = slot_view(m, op->b, op->b), r.b = &b;
     if (op->conv >= 0) {
         w = cr_params_w(m->params, op->conv), bias = cr_params_b(m->params, op->conv);
         r.w = &w, r.bias = &bias;
     }
-    return wn_op_table[op->kind].forward(&r);
+    return wn_op_impl_table[op->kind].forward(&r);
 }
 
 cr_status cr_waunet_forward(cr_waunet *m)
@@ -250,7 +270,7 @@ cr_status cr_waunet_forward(cr_waunet *m)
         if (m->prof) CR_TRY(prof_mark(m, &m->prof->fwd[CR_PROF_WNORM], &t0));
     }
     for (int i = 0; i < m->graph.nops; i++) {
-        CR_TRY(run_op(m, &m->graph.ops[i]));
+        CR_TRY(run_op(m, i));
         if (m->prof) CR_TRY(prof_mark(m, &m->prof->fwd[prof_kind(&m->graph.ops[i])], &t0));
     }
     m->fwd_done = 1;
@@ -278,13 +298,14 @@ static cr_status grad_for_write(cr_waunet *m, int t, const cr_tensor *dinput, cr
     return cr_nn_fill(m->nn, out, 0.0);
 }
 
-static cr_status backward_op(cr_waunet *m, const wn_op *op, const cr_tensor *dout, const cr_tensor *dinput)
+static cr_status backward_op(cr_waunet *m, int i, const cr_tensor *dout, const cr_tensor *dinput)
 {
     cr_status st;
+    const wn_op *op = &m->graph.ops[i];
     int wa = 0, wb = 0;
     cr_tensor dy = op->y == m->graph.output ? *dout : slot_view(m, WN_SLOT_GRAD(&m->graph, op->y), op->y);
     cr_tensor y = slot_view(m, op->y, op->y), a = slot_view(m, op->a, op->a), b, da, db, w, dw, dbias;
-    wn_run r = {m->nn, op, &y, &a, NULL, NULL, NULL, &dy, NULL, NULL, NULL, NULL};
+    wn_run r = {.nn = m->nn, .op = op, .cv = &m->cv[i], .y = &y, .a = &a, .dy = &dy};
     CR_TRY(grad_for_write(m, op->a, dinput, &da, &wa));
     if (wa) r.da = &da;
     if (op->b >= 0) {
@@ -297,7 +318,7 @@ static cr_status backward_op(cr_waunet *m, const wn_op *op, const cr_tensor *dou
         dbias = cr_params_db(m->params, op->conv);
         r.w = &w, r.dw = &dw, r.dbias = &dbias;
     }
-    st = wn_op_table[op->kind].backward(&r);
+    st = wn_op_impl_table[op->kind].backward(&r);
 cleanup:
     return st;
 }
@@ -320,7 +341,7 @@ cr_status cr_waunet_backward(cr_waunet *m, const cr_tensor *dy, const cr_tensor 
     memset(m->zeroed, 0, (size_t)m->graph.nt);
     if (m->prof) CR_TRY(prof_mark(m, &m->prof->bwd[CR_PROF_WNORM], &t0));
     for (int i = m->graph.nops - 1; i >= 0; i--) {
-        CR_TRY(backward_op(m, &m->graph.ops[i], dy, dinput));
+        CR_TRY(backward_op(m, i, dy, dinput));
         if (m->prof) CR_TRY(prof_mark(m, &m->prof->bwd[prof_kind(&m->graph.ops[i])], &t0));
     }
     CR_TRY(cr_params_weightnorm_backward(m->params));
@@ -336,11 +357,16 @@ cr_status cr_waunet_train_step(cr_waunet *m, const cr_adam *hp, double *loss)
     if (!m->prepared || m->plan.mode != CR_WAUNET_TRAINING)
         return cr_fail(CR_ERR_ARG, "training step needs cr_waunet_prepare in training mode");
     cr_tensor out = cr_waunet_output(m), target = cr_waunet_target(m), dout = cr_waunet_doutput(m);
+    const wn_op_impl *mse = &wn_op_impl_table[m->loss.kind];
+    wn_run r = {.nn = m->nn, .op = &m->loss, .a = &out, .b = &target, .loss = &l};
     CR_TRY(cr_params_zero_grad(m->params));
     CR_TRY(cr_waunet_forward(m));
-    CR_TRY(cr_mse_forward(m->nn, &l, &out, &target));
+    CR_TRY(mse->forward(&r));
+    /* dL/doutput = 1 · dloss/doutput, added (like every backward) into a cleared buffer */
     CR_TRY(cr_nn_fill(m->nn, &dout, 0.0));
-    CR_TRY(cr_mse_backward(m->nn, &dout, &out, &target, 1.0));
+    r.da = &dout;
+    r.dloss = 1.0;
+    CR_TRY(mse->backward(&r));
     CR_TRY(cr_waunet_backward(m, &dout, NULL));
     CR_TRY(cr_params_adam(m->params, hp));
     m->w_stale = 1;

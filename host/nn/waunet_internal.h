@@ -4,7 +4,7 @@
 #define CLRESTORE_WAUNET_INTERNAL_H
 
 #include "clrestore/waunet.h"
-#include "graph.h"
+#include "ops.h"
 
 /* Slots of a plan: activation t is slot t, the gradient of t is slot nt + t,
  * then the training target and dL/doutput. */
@@ -41,6 +41,8 @@ struct cr_waunet {
     cr_arch arch;
     cr_params *params;  /* one weight-normalised conv per conv op of the graph, in graph order */
     wn_graph graph;
+    cr_conv2d *cv;      /* (graph.nops) conv ops: their shape, flags and engine (chosen at prepare) */
+    wn_op loss;         /* the training loss (WN_MSE) on the graph's output and the target */
     wn_plan plan;       /* prepared shape and mode; plan.n == 0 before prepare */
     cl_mem *arenas;     /* (plan.narenas) buffers of plan.arena_count reals */
     unsigned char *zeroed; /* (graph.nt) backward: activation gradient already cleared */

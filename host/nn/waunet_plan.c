@@ -1,4 +1,4 @@
-/* The activation planner: every tensor of the graph (host/nn/graph.c) at a
+/* The activation planner: every tensor of the graph (host/model/graph.c) at a
  * batch shape gets a lifetime, from what each op's row says its backward
  * reads, and a place in a device arena. */
 #define _GNU_SOURCE /* qsort_r */
@@ -47,7 +47,7 @@ static void lifetimes(const wn_graph *g, cr_waunet_mode mode, wn_slot *s)
         const wn_op *op = &g->ops[i];
         int bt = 2 * F - 1 - i;
         /* what each backward reads of the forward (its op row) */
-        unsigned r = wn_op_table[op->kind].bwd_reads(op);
+        unsigned r = wn_op_impl_table[op->kind].bwd_reads(op);
         if (r & WN_READS_A) use(&s[op->a], bt);
         if ((r & WN_READS_B) && op->b >= 0) use(&s[op->b], bt);
         if (r & WN_READS_Y) use(&s[op->y], bt);

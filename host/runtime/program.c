@@ -25,6 +25,7 @@ struct cr_embedded_kernel {
     const char *name;
     const char *source;
     size_t length;
+    int generated; /* made by the build (random123_philox.h), not a file of kernels/ */
 };
 extern const struct cr_embedded_kernel cr_embedded_kernels[];
 
@@ -105,18 +106,21 @@ void cr_program_cache_free(cr_runtime *rt)
     rt->state->nprograms = rt->state->cap_programs = 0;
 }
 
-/* The text of kernels/<file> as stored (CLRESTORE_KERNEL_DIR or embedded). */
+/* The text of kernels/<file> as stored (CLRESTORE_KERNEL_DIR or embedded). A
+ * header the build generated is read from CLRESTORE_KERNEL_DIR when it holds
+ * one, else from the embedded copy, since a copy of kernels/ has none. */
 static cr_status kernel_source_raw(const char *file, char **src, size_t *len)
 {
     *src = NULL;
     const char *dir = getenv("CLRESTORE_KERNEL_DIR");
+    const struct cr_embedded_kernel *k = cr_embedded_kernels;
+    while (k->name && strcmp(k->name, file) != 0) k++;
     if (dir && *dir) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, file);
-        return cr_read_file(path, src, len);
+        if (!k->name || !k->generated || access(path, F_OK) == 0) return cr_read_file(path, src, len);
     }
-    for (const struct cr_embedded_kernel *k = cr_embedded_kernels; k->name; k++) {
-        if (strcmp(k->name, file) != 0) continue;
+    if (k->name) {
         *src = malloc(k->length + 1);
         if (!*src) return cr_fail(CR_ERR_NOMEM, "out of memory loading kernel %s", file);
         memcpy(*src, k->source, k->length);

@@ -3,7 +3,8 @@
  * bottom, left to right: the input convolution first, the last output
  * convolution last). The network builder, the checkpoint reader/writer and
  * the parameter count all walk this one list, which like the receptive field
- * and the multiply-adds derives from the network graph (host/nn/graph.c). */
+ * and the multiply-adds derives from the network graph (host/model/graph.c,
+ * a layer below both the engine, host/nn, and the checkpoint code, host/io). */
 #ifndef CLRESTORE_ARCH_H
 #define CLRESTORE_ARCH_H
 
@@ -37,6 +38,13 @@ typedef struct cr_conv_spec {
     int cin, cout;
     int level;     /* its input is the image size >> level */
 } cr_conv_spec;
+
+/* TensorFlow "same" padding along one axis: out = ceil(in / stride),
+ * pad_total = max((out - 1)*stride + k - in, 0), pad_before = pad_total / 2
+ * (the smaller half before; the rest after). k=3,s=1: 1/1; k=4,s=1: 1/2;
+ * k=3,s=2 on even in: 0/1. The one rule for the graph's receptive field and
+ * both convolution engines. */
+void cr_conv2d_same(int in, int k, int stride, int *out, int *pad_before);
 
 /* The convolutions in checkpoint order (96 at the defaults). Caller frees. */
 cr_status cr_arch_convs(const cr_arch *a, cr_conv_spec **convs, int *n);

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clrestore/arch.h"
 #include "clrestore/runtime.h"
 #include "clrestore/status.h"
 
@@ -109,11 +110,8 @@ typedef struct cr_conv2d {
 cr_conv_engine cr_conv2d_engine(const cr_nn *nn, const cr_conv2d *cv);
 const char *cr_conv_engine_name(cr_conv_engine e);
 
-/* TensorFlow "same" padding along one axis: out = ceil(in / stride),
- * pad_total = max((out - 1)*stride + k - in, 0), pad_before = pad_total / 2
- * (the smaller half before; the rest after). k=3,s=1: 1/1; k=4,s=1: 1/2;
- * k=3,s=2 on even in: 0/1. */
-void cr_conv2d_same(int in, int k, int stride, int *out, int *pad_before);
+/* cr_conv2d_same (TensorFlow "same" padding): clrestore/arch.h, with the
+ * network's description that shares it. */
 
 /* y (N, cout, Ho, Wo) = epilogue(conv(x (N, cin, H, W), w (cout, cin, k, k)) + b (cout)).
  * b may be NULL (no bias); res (N, cout, Ho, Wo) is read only with

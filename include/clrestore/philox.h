@@ -2,8 +2,9 @@
  * ("Parallel random numbers: as easy as 1, 2, 3", SC'11), as Random123
  * implements it: the one host implementation, behind weight init
  * (cr_philox_uniform) and simulation (host/sim). Same counter and key, same
- * bits on every machine. kernels/simulate.cl holds the device copy, checked
- * against this one by test_cl_sim_project. */
+ * bits on every machine. kernels/simulate.cl runs the same Random123 header
+ * on the device (flattened for OpenCL C by cmake/flatten_random123.cmake);
+ * test_cl_sim_philox checks both against Random123's known answers. */
 #ifndef CLRESTORE_PHILOX_H
 #define CLRESTORE_PHILOX_H
 

@@ -1,19 +1,25 @@
-/* The one description of the network: the op table (one row per op kind: its
- * forward, backward, what backward reads of the forward, output shape,
- * receptive-field step, multiply-adds, parameters) and the graph of ops that
- * cr_arch builds once (host/nn/graph.c). The checkpoint's conv order, the
- * parameter table, the receptive field, the MAC count, the planner's
- * lifetimes and the bench's shapes are all walks of this graph. Internal to
- * host/nn; docs/nn.md says how to add a row. */
-#ifndef CLRESTORE_NN_GRAPH_H
-#define CLRESTORE_NN_GRAPH_H
+/* The one description of the network, below both the engine (host/nn) and
+ * the file formats (host/io): the op kinds, the graph of ops that
+ * wn_graph_build writes once per cr_arch (host/model/graph.c), and the
+ * descriptive half of the op table (output shape, receptive-field step,
+ * multiply-adds, parameters). The checkpoint's conv order, the parameter
+ * table, the receptive field, the MAC count and the bench's shapes are walks
+ * of this graph (host/model/arch.c); host/nn/ops.h adds the executing half of
+ * each row (forward, backward, what backward reads). Internal to host/;
+ * nothing here knows a device. docs/nn.md says how to add a row. */
+#ifndef CLRESTORE_MODEL_GRAPH_H
+#define CLRESTORE_MODEL_GRAPH_H
+
+#include <stdint.h>
 
 #include "clrestore/arch.h"
-#include "clrestore/nn.h"
 
-/* Op kinds; each has one row in wn_op_table (graph.c's static assert keeps
- * the two in step). */
-typedef enum wn_opkind { WN_CONV, WN_POOL, WN_D2S, WN_ADD, WN_CONCAT, WN_OPKINDS } wn_opkind;
+/* Op kinds; each has one row in wn_op_desc_table (here) and one in
+ * wn_op_impl_table (host/nn/ops.c); static asserts keep both in step with
+ * the enum. WN_MSE is the training loss: the builder does not place it in
+ * the network's graph, the training step runs it on the graph's output and
+ * the target (cr_waunet_train_step). */
+typedef enum wn_opkind { WN_CONV, WN_POOL, WN_D2S, WN_ADD, WN_CONCAT, WN_MSE, WN_OPKINDS } wn_opkind;
 
 /* One layer. Convolutions carry their fused epilogue: `y = epi(conv(a) + bias)`
  * with RELU and/or RESIDUAL (res = b); the other kinds read a (and b). */
@@ -22,7 +28,7 @@ typedef struct wn_op {
     int conv;          /* ops with weights: their index among them (= checkpoint layer, parameter-
                           table conv, in graph order); -1 for ops without */
     cr_conv_spec spec; /* ops with weights: name, kernel, stride, channels, input level */
-    cr_conv2d cv;      /* WN_CONV: shape, flags, and the engine chosen at prepare */
+    unsigned flags;    /* WN_CONV: epilogue bits CR_CONV_FLAG_RELU | _RESIDUAL (kernels/conv_flags.h) */
     int y, a, b;       /* tensor ids: output, first input, second input (or -1) */
 } wn_op;
 
@@ -51,37 +57,20 @@ typedef struct wn_span {
     long lo, hi;
 } wn_span;
 
-/* What a backward reads of its forward, besides dy (planner lifetimes). */
-enum { WN_READS_A = 1, WN_READS_B = 2, WN_READS_Y = 4 };
-
-/* Tensors resolved for one op run (views into the model's arenas). */
-typedef struct wn_run {
-    cr_nn *nn;
-    const wn_op *op;
-    const cr_tensor *y, *a, *b; /* b: second input or residual; NULL when the op has none */
-    const cr_tensor *w, *bias;  /* parameters (WN_CONV) */
-    const cr_tensor *dy;        /* backward: dL/dy */
-    const cr_tensor *da, *db;   /* backward: gradients to add into; NULL: not wanted */
-    const cr_tensor *dw, *dbias;
-} wn_run;
-
-typedef struct wn_op_row {
+/* What an op kind is, independent of how it runs. */
+typedef struct wn_op_desc {
     const char *name;
     int inputs; /* tensors read: 1 (a) or 2 (a, b) */
-    cr_status (*forward)(const wn_run *r);
-    cr_status (*backward)(const wn_run *r);
-    unsigned (*bwd_reads)(const wn_op *op);
     /* output channels and level from the inputs' */
     void (*out_shape)(const wn_op *op, const wn_tensor *a, const wn_tensor *b, int *c, int *lv);
     /* receptive-field step: the input positions that output positions y (along one axis of
      * a tensor of n positions at the input's level) read: *sa for a, *sb for b */
     void (*field)(const wn_op *op, wn_span y, long n_in, wn_span *sa, wn_span *sb);
-    double (*macs)(const wn_op *op); /* multiply-adds per output pixel */
+    double (*macs)(const wn_op *op);    /* multiply-adds per output pixel */
     int64_t (*params)(const wn_op *op); /* weights + biases it owns (weight-norm g not counted) */
-    int (*prof)(const wn_op *op);    /* the cr_waunet_prof_kind its time is booked to */
-} wn_op_row;
+} wn_op_desc;
 
-extern const wn_op_row wn_op_table[WN_OPKINDS];
+extern const wn_op_desc wn_op_desc_table[WN_OPKINDS];
 
 /* The input positions (along one axis, image of n pixels, n a multiple of
  * 2^levels) that output position p depends on: exact for all-positive weights

@@ -1,6 +1,8 @@
 /* The architecture's hyper-parameters, and what derives from its graph
- * (host/nn/graph.c): the conv list in checkpoint order, the parameter count,
- * the multiply-adds per pixel and the receptive field. */
+ * (host/model/graph.c): the conv list in checkpoint order, the parameter count,
+ * the multiply-adds per pixel and the receptive field; and TF "same" padding,
+ * the one geometry rule that the graph's field steps and both convolution
+ * engines (host/nn) share. */
 #include "clrestore/arch.h"
 
 #include <stdio.h>
@@ -13,6 +15,15 @@ cr_arch cr_arch_default(void)
 {
     cr_arch a = {3, 4, 32, 4, 3, 4};
     return a;
+}
+
+void cr_conv2d_same(int in, int k, int stride, int *out, int *pad_before)
+{
+    int o = (in + stride - 1) / stride;
+    int total = (o - 1) * stride + k - in;
+    if (total < 0) total = 0;
+    *out = o;
+    *pad_before = total / 2;
 }
 
 cr_status cr_arch_check(const cr_arch *a)
@@ -53,8 +64,8 @@ static cr_status graph_totals(const cr_arch *a, int64_t *params, double *macs)
     *params = 0, *macs = 0;
     for (int i = 0; i < g.nops; i++) {
         const wn_op *op = &g.ops[i];
-        *params += wn_op_table[op->kind].params(op);
-        *macs += wn_op_table[op->kind].macs(op) / (double)(1L << (2 * g.t[op->y].lv));
+        *params += wn_op_desc_table[op->kind].params(op);
+        *macs += wn_op_desc_table[op->kind].macs(op) / (double)(1L << (2 * g.t[op->y].lv));
     }
     wn_graph_free(&g);
     return CR_OK;

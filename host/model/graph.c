@@ -1,6 +1,7 @@
 /* The WA-U-Net as a graph of layer operations (REFERENCE.md "Network",
  * bench/torch_reference.py's forward; conv names match it), built once per
- * architecture, and the op table whose rows run and describe each op kind.
+ * architecture, and the descriptive half of the op table (what each op kind
+ * is; host/nn/ops.c has how it runs).
  *
  * Fusions: the conv after a ReLU-free expand carries the ReLU in its store;
  * a wa_block's "x + y" is the residual epilogue of its last conv; the
@@ -10,54 +11,35 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clrestore/waunet.h"
+#include "conv_flags.h"
 #include "graph.h"
 
-/* ---- the op table ---------------------------------------------------------- */
+/* ---- the op table: what each kind is ------------------------------------- */
 
-static cr_status conv_fwd(const wn_run *r)
-{
-    return cr_conv2d_forward(r->nn, r->y, r->a, r->b, r->w, r->bias, &r->op->cv);
-}
-static cr_status conv_bwd(const wn_run *r)
-{
-    return cr_conv2d_backward(r->nn, r->da, r->dw, r->dbias, r->db, r->dy, r->y, r->a, r->b, r->w, &r->op->cv);
-}
-/* x for dW; y for the ReLU mask, and res with it when the residual follows the ReLU */
-static unsigned conv_reads(const wn_op *op)
-{
-    unsigned f = op->cv.flags, r = WN_READS_A;
-    if (f & CR_CONV_RELU) r |= WN_READS_Y | ((f & CR_CONV_RESIDUAL) ? WN_READS_B : 0);
-    return r;
-}
 static void conv_shape(const wn_op *op, const wn_tensor *a, const wn_tensor *b, int *c, int *lv)
 {
     (void)b;
-    *c = op->cv.cout;
-    *lv = a->lv + (op->cv.stride == 2 ? 1 : 0);
+    *c = op->spec.cout;
+    *lv = a->lv + (op->spec.stride == 2 ? 1 : 0);
 }
 /* output o reads inputs o*s - pad_before .. o*s - pad_before + k - 1 (cr_conv2d_same) */
 static void conv_field(const wn_op *op, wn_span y, long n_in, wn_span *sa, wn_span *sb)
 {
     int out, pb;
-    cr_conv2d_same((int)n_in, op->cv.k, op->cv.stride, &out, &pb);
-    sa->lo = y.lo * op->cv.stride - pb;
-    sa->hi = y.hi * op->cv.stride - pb + op->cv.k - 1;
+    cr_conv2d_same((int)n_in, op->spec.k, op->spec.stride, &out, &pb);
+    sa->lo = y.lo * op->spec.stride - pb;
+    sa->hi = y.hi * op->spec.stride - pb + op->spec.k - 1;
     *sb = y; /* the residual, same positions as y */
 }
-static double conv_macs(const wn_op *op) { return (double)op->cv.k * op->cv.k * op->cv.cin * op->cv.cout; }
+static double conv_macs(const wn_op *op)
+{
+    return (double)op->spec.k * op->spec.k * op->spec.cin * op->spec.cout;
+}
 static int64_t conv_params(const wn_op *op)
 {
-    return (int64_t)op->cv.k * op->cv.k * op->cv.cin * op->cv.cout + op->cv.cout;
-}
-static int conv_prof(const wn_op *op)
-{
-    return op->cv.stride > 1 ? CR_PROF_CONVS2 : op->cv.k == 1 ? CR_PROF_CONV1 : CR_PROF_CONVK;
+    return (int64_t)op->spec.k * op->spec.k * op->spec.cin * op->spec.cout + op->spec.cout;
 }
 
-static cr_status pool_fwd(const wn_run *r) { return cr_maxpool2_forward(r->nn, r->y, r->a); }
-static cr_status pool_bwd(const wn_run *r) { return r->da ? cr_maxpool2_backward(r->nn, r->da, r->dy, r->a) : CR_OK; }
-static unsigned reads_a(const wn_op *op) { return (void)op, WN_READS_A; } /* the argmax is recomputed from x */
 static void pool_shape(const wn_op *op, const wn_tensor *a, const wn_tensor *b, int *c, int *lv)
 {
     (void)op, (void)b;
@@ -71,9 +53,6 @@ static void pool_field(const wn_op *op, wn_span y, long n_in, wn_span *sa, wn_sp
     sa->hi = 2 * y.hi + 1;
 }
 
-static cr_status d2s_fwd(const wn_run *r) { return cr_depth_to_space_forward(r->nn, r->y, r->a); }
-static cr_status d2s_bwd(const wn_run *r) { return r->da ? cr_depth_to_space_backward(r->nn, r->da, r->dy) : CR_OK; }
-static unsigned reads_none(const wn_op *op) { return (void)op, 0u; }
 static void d2s_shape(const wn_op *op, const wn_tensor *a, const wn_tensor *b, int *c, int *lv)
 {
     (void)op, (void)b;
@@ -88,10 +67,6 @@ static void d2s_field(const wn_op *op, wn_span y, long n_in, wn_span *sa, wn_spa
     sa->hi = y.hi >> 1;
 }
 
-static cr_status add_fwd(const wn_run *r) { return cr_add_forward(r->nn, r->y, r->a, r->b); }
-static cr_status add_bwd(const wn_run *r) { return cr_add_backward(r->nn, r->da, r->db, r->dy); }
-static cr_status cat_fwd(const wn_run *r) { return cr_concat_forward(r->nn, r->y, r->a, r->b); }
-static cr_status cat_bwd(const wn_run *r) { return cr_concat_backward(r->nn, r->da, r->db, r->dy); }
 static void add_shape(const wn_op *op, const wn_tensor *a, const wn_tensor *b, int *c, int *lv)
 {
     *c = op->kind == WN_CONCAT ? a->c + b->c : a->c;
@@ -103,23 +78,37 @@ static void same_field(const wn_op *op, wn_span y, long n_in, wn_span *sa, wn_sp
     *sa = y;
     *sb = y;
 }
+
+/* The loss is one number, which its forward returns on the host (no graph
+ * tensor holds it): described as one channel at the prediction's level. */
+static void mse_shape(const wn_op *op, const wn_tensor *a, const wn_tensor *b, int *c, int *lv)
+{
+    (void)op, (void)b;
+    *c = 1;
+    *lv = a->lv;
+}
+/* the mean reads every position of the prediction and of the target */
+static void all_field(const wn_op *op, wn_span y, long n_in, wn_span *sa, wn_span *sb)
+{
+    (void)op, (void)y;
+    *sa = (wn_span){0, n_in - 1};
+    *sb = *sa;
+}
+
 static double no_macs(const wn_op *op) { return (void)op, 0.0; }
 static int64_t no_params(const wn_op *op) { return (void)op, 0; }
-static int prof_pool(const wn_op *op) { return (void)op, CR_PROF_POOL; }
-static int prof_d2s(const wn_op *op) { return (void)op, CR_PROF_D2S; }
-static int prof_add(const wn_op *op) { return (void)op, CR_PROF_ADD; }
-static int prof_cat(const wn_op *op) { return (void)op, CR_PROF_CONCAT; }
 
-const wn_op_row wn_op_table[WN_OPKINDS] = {
-    [WN_CONV] = {"conv", 1, conv_fwd, conv_bwd, conv_reads, conv_shape, conv_field, conv_macs, conv_params,
-                 conv_prof},
-    [WN_POOL] = {"maxpool2", 1, pool_fwd, pool_bwd, reads_a, pool_shape, pool_field, no_macs, no_params, prof_pool},
-    [WN_D2S] = {"depth_to_space2", 1, d2s_fwd, d2s_bwd, reads_none, d2s_shape, d2s_field, no_macs, no_params,
-                prof_d2s},
-    [WN_ADD] = {"add", 2, add_fwd, add_bwd, reads_none, add_shape, same_field, no_macs, no_params, prof_add},
-    [WN_CONCAT] = {"concat", 2, cat_fwd, cat_bwd, reads_none, add_shape, same_field, no_macs, no_params, prof_cat},
+const wn_op_desc wn_op_desc_table[] = {
+    [WN_CONV] = {"conv", 1, conv_shape, conv_field, conv_macs, conv_params},
+    [WN_POOL] = {"maxpool2", 1, pool_shape, pool_field, no_macs, no_params},
+    [WN_D2S] = {"depth_to_space2", 1, d2s_shape, d2s_field, no_macs, no_params},
+    [WN_ADD] = {"add", 2, add_shape, same_field, no_macs, no_params},
+    [WN_CONCAT] = {"concat", 2, add_shape, same_field, no_macs, no_params},
+    [WN_MSE] = {"mse", 2, mse_shape, all_field, no_macs, no_params},
 };
-_Static_assert(sizeof wn_op_table / sizeof wn_op_table[0] == WN_OPKINDS, "one row per op kind");
+/* A row past the enum or a missing last one fails here (or against the header's
+ * size); a missing middle row is refused by wn_graph_build. */
+_Static_assert(sizeof wn_op_desc_table / sizeof wn_op_desc_table[0] == WN_OPKINDS, "one row per op kind");
 
 /* ---- building the graph ---------------------------------------------------- */
 
@@ -163,7 +152,7 @@ static int add_op(builder *b, wn_op op)
     wn_graph *g = b->g;
     if (!grow(b, (void **)&g->ops, g->nops, &b->cap_ops, sizeof *g->ops)) return -1;
     int c, lv;
-    wn_op_table[op.kind].out_shape(&op, &g->t[op.a], op.b >= 0 ? &g->t[op.b] : NULL, &c, &lv);
+    wn_op_desc_table[op.kind].out_shape(&op, &g->t[op.a], op.b >= 0 ? &g->t[op.b] : NULL, &c, &lv);
     op.y = new_tensor(b, c, lv, g->nops);
     if (op.y < 0) return -1;
     g->ops[g->nops++] = op;
@@ -186,7 +175,7 @@ static int conv(builder *b, const char *name, int x, int res, unsigned flags, in
     op.spec.cin = b->g->t[x].c;
     op.spec.cout = cout;
     op.spec.level = b->g->t[x].lv;
-    op.cv = (cr_conv2d){op.spec.cin, cout, k, stride, flags, CR_CONV_AUTO};
+    op.flags = flags;
     return add_op(b, op);
 }
 
@@ -217,13 +206,13 @@ static int wa_block(builder *b, const char *name, int x, int e, int k, int down,
     char nm[48], kname[16];
     snprintf(kname, sizeof kname, ".conv%d", k);
     name2(nm, name, ".expand");
-    int t = conv(b, nm, x, -1, CR_CONV_RELU, 1, 1, f * e);
+    int t = conv(b, nm, x, -1, CR_CONV_FLAG_RELU, 1, 1, f * e);
     name2(nm, name, ".bottleneck");
     t = conv(b, nm, t, -1, 0, 1, 1, (4 * f) / 5);
     name2(nm, name, kname);
-    t = conv(b, nm, t, x, CR_CONV_RESIDUAL, k, 1, f);
+    t = conv(b, nm, t, x, CR_CONV_FLAG_RESIDUAL, k, 1, f);
     name2(nm, name, ".down");
-    if (down) t = conv(b, nm, t, j, CR_CONV_RELU | CR_CONV_RESIDUAL, 3, 2, f);
+    if (down) t = conv(b, nm, t, j, CR_CONV_FLAG_RELU | CR_CONV_FLAG_RESIDUAL, 3, 2, f);
     return t;
 }
 
@@ -233,7 +222,7 @@ static int up(builder *b, const char *name, int x, int e, int k)
     if (b->st != CR_OK) return -1;
     char nm[48];
     name2(nm, name, ".conv");
-    int u = conv(b, nm, x, -1, CR_CONV_RELU, 1, 1, 4 * b->g->t[x].c);
+    int u = conv(b, nm, x, -1, CR_CONV_FLAG_RELU, 1, 1, 4 * b->g->t[x].c);
     name2(nm, name, ".block");
     u = wa_block(b, nm, u, e, k, 0, -1);
     return other(b, WN_D2S, u, -1);
@@ -247,6 +236,11 @@ cr_status wn_graph_build(const cr_arch *a, wn_graph *g)
     b.g = g;
     int *skip = NULL;
     char nm[48];
+    for (int k = 0; k < WN_OPKINDS; k++) {
+        const wn_op_desc *d = &wn_op_desc_table[k];
+        if (!d->name || !d->out_shape || !d->field || !d->macs || !d->params)
+            return cr_fail(CR_ERR_INTERNAL, "op kind %d has no row in wn_op_desc_table", k);
+    }
     b.st = cr_arch_check(a);
     if (b.st != CR_OK) return b.st;
     skip = calloc((size_t)a->levels, sizeof *skip);
@@ -269,7 +263,7 @@ cr_status wn_graph_build(const cr_arch *a, wn_graph *g)
         snprintf(nm, sizeof nm, "dec%d.up_skip", lv);
         int j = up(&b, nm, x, e, a->decoder_kernel);
         snprintf(nm, sizeof nm, "dec%d.merge", lv);
-        x = conv(&b, nm, other(&b, WN_CONCAT, x, skip[lv]), -1, CR_CONV_RELU, 1, 1, a->filters);
+        x = conv(&b, nm, other(&b, WN_CONCAT, x, skip[lv]), -1, CR_CONV_FLAG_RELU, 1, 1, a->filters);
         for (int k = 0; k < a->blocks - 1; k++) {
             snprintf(nm, sizeof nm, "dec%d.block%d", lv, k);
             x = wa_block(&b, nm, x, e, a->decoder_kernel, 0, -1);
@@ -277,7 +271,7 @@ cr_status wn_graph_build(const cr_arch *a, wn_graph *g)
         snprintf(nm, sizeof nm, "dec%d.up", lv);
         x = other(&b, WN_ADD, up(&b, nm, x, e, a->decoder_kernel), j);
     }
-    x = conv(&b, "output.hidden", x, -1, CR_CONV_RELU, 1, 1, a->filters);
+    x = conv(&b, "output.hidden", x, -1, CR_CONV_FLAG_RELU, 1, 1, a->filters);
     g->output = conv(&b, "output.final", x, -1, 0, 1, 1, 1);
     if (b.st == CR_OK && (g->t[g->output].c != 1 || g->t[g->output].lv != 0))
         b.st = cr_fail(CR_ERR_INTERNAL, "network graph: output of %d channels at level %d", g->t[g->output].c,
@@ -315,7 +309,7 @@ void wn_graph_field(const wn_graph *g, long n, long p, long *lo, long *hi)
         const wn_op *op = &g->ops[i];
         wn_span y = need[op->y], sa = {1, 0}, sb = {1, 0};
         if (y.lo > y.hi) continue;
-        wn_op_table[op->kind].field(op, y, n >> g->t[op->a].lv, &sa, &sb);
+        wn_op_desc_table[op->kind].field(op, y, n >> g->t[op->a].lv, &sa, &sb);
         int in[2] = {op->a, op->b};
         wn_span s[2] = {sa, sb};
         for (int k = 0; k < 2; k++) {
