@@ -4,7 +4,9 @@
  * over the inputs: the full pipeline of REFERENCE.md "Denoising a full
  * micrograph" on one or several devices (cr_denoise_batch,
  * host/pipeline/denoise_batch.c), or --network-only, the network alone on
- * each image as it is. Both name outputs alike. */
+ * each image as it is (cr_denoise_network_batch, same file). Both name
+ * outputs alike; this file parses and reports. */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,40 +152,6 @@ static cr_denoise_naming naming(const denoise_opts *o)
     return nm;
 }
 
-/* Every input (of the shard) in turn, shared between the MPI ranks; a failing
- * file is reported by the rank that met it and the others still run.
- * Returns the exit code. */
-static int denoise_network_only(cr_waunet *m, const denoise_opts *o)
-{
-    int rc = CR_EXIT_OK, first = 0, end = o->ninputs, failed = 0;
-    char out[4096];
-    cr_denoise_naming nm = naming(o);
-    cr_progress pr;
-    cr_jobq *jq = NULL;
-    if (o->shard_count) cr_shard_range(o->ninputs, o->shard_index, o->shard_count, &first, &end);
-    if (cr_jobq_create(end - first, 0, NULL, NULL, &jq) != CR_OK) return cr_cli_fail();
-    cr_progress_begin(&pr, "denoise", "images", end - first);
-    for (int j = cr_jobq_next(jq), n = 0; j >= 0; j = cr_jobq_next(jq)) {
-        const char *in = o->inputs[first + j];
-        cr_error_clear();
-        int ok = cr_denoise_network_file(m, &nm, in, out, sizeof out) == CR_OK;
-        if (!ok) {
-            cr_progress_end(&pr);
-            rc = cr_cli_fail();
-            cr_progress_begin(&pr, "denoise", "images", end - first);
-        } else {
-            cr_debug("%s -> %s", in, out);
-        }
-        cr_jobq_finish(jq, j, ok, NULL, 0);
-        cr_progress_update(&pr, ++n);
-    }
-    cr_progress_end(&pr);
-    if (cr_jobq_close(jq, &failed) != CR_OK) rc = cr_cli_fail();
-    if (failed) rc = CR_EXIT_FAIL;
-    cr_jobq_free(jq);
-    return rc;
-}
-
 /* The pipeline's numbers from the options; 0, else a usage error's exit code (printed). */
 static int pipeline_options(const denoise_opts *o, const cr_checkpoint *ck, cr_denoise_opts *d)
 {
@@ -214,20 +182,36 @@ static int pipeline_options(const denoise_opts *o, const cr_checkpoint *ck, cr_d
 
 static void print_error(void *ctx, cr_status st) { cr_cli_fail(); }
 
+/* The batch options every mode shares: naming, shard, error reports. */
+static cr_denoise_batch_opts batch_opts(const denoise_opts *o)
+{
+    cr_denoise_batch_opts b = {0};
+    b.naming = naming(o);
+    b.shard_index = o->shard_index;
+    b.shard_count = o->shard_count;
+    b.on_error = print_error;
+    return b;
+}
+
+/* --network-only over the MRC inputs (cr_denoise_network_batch); the exit code. */
+static int denoise_network_only(cr_waunet *m, const denoise_opts *o)
+{
+    cr_denoise_batch_opts b = batch_opts(o);
+    cr_denoise_batch_report rep;
+    if (cr_denoise_network_batch(m, &b, &rep) != CR_OK) return cr_cli_fail();
+    return rep.failed ? CR_EXIT_FAIL : CR_EXIT_OK;
+}
+
 /* The full pipeline over -m STAR rows or MRC files; returns the exit code. */
 static int denoise_full(cr_runtime *rt, cr_waunet *m, const cr_checkpoint *ck, const denoise_opts *o)
 {
-    cr_denoise_batch_opts b = {0};
+    cr_denoise_batch_opts b = batch_opts(o);
     int rc = pipeline_options(o, ck, &b.dopt);
     if (rc != 0) return rc;
-    b.naming = naming(o);
     b.star = o->star;
     b.devices = o->devices;
     b.preview = o->preview;
     b.skip_existing = o->skip_existing;
-    b.shard_index = o->shard_index;
-    b.shard_count = o->shard_count;
-    b.on_error = print_error;
     cr_denoise_batch_report rep;
     if (cr_denoise_batch(rt, m, ck, &b, &rep) != CR_OK) return cr_cli_fail();
     if (cr_dist_rank() > 0) return rep.failed ? CR_EXIT_FAIL : CR_EXIT_OK; /* rank 0 alone reports */
@@ -240,10 +224,8 @@ static int denoise_full(cr_runtime *rt, cr_waunet *m, const cr_checkpoint *ck, c
 static int run_denoise(int argc, char **argv, const cr_global_opts *g)
 {
     denoise_opts o;
-    cr_runtime *rt = NULL;
-    cr_nn *nn = NULL;
     cr_checkpoint *ck = NULL;
-    cr_waunet *m = NULL;
+    cr_denoiser_env *env = NULL;
     int rc = parse(argc, argv, &o);
     if (rc != 0) goto cleanup;
     /* with --devices, the first listed device is the one opened here (worker 0) */
@@ -253,25 +235,18 @@ static int run_denoise(int argc, char **argv, const cr_global_opts *g)
         snprintf(first, sizeof first, "%.*s", (int)strcspn(o.devices, ","), o.devices);
         sel = strcmp(first, "all") == 0 ? "0" : first;
     }
+    /* the batch's workers make their own Fourier objects */
     if (cr_model_load(o.model, NULL, &ck) != CR_OK || (o.outdir && cr_mkdir_p(o.outdir) != CR_OK) ||
-        cr_runtime_create(sel, &rt) != CR_OK ||
-        cr_nn_create(rt, CR_FLOAT, &nn) != CR_OK || cr_waunet_create(nn, &ck->arch, &m) != CR_OK) {
-        rc = cr_cli_fail();
-        goto cleanup;
-    }
-    if (cr_waunet_upload(m, ck) != CR_OK) {
-        cr_error_prefix("%s", o.model);
+        cr_denoiser_env_create(sel, ck, o.model, 0, &env) != CR_OK) {
         rc = cr_cli_fail();
         goto cleanup;
     }
     cr_debug("model %s: levels %d, blocks %d, filters %d, expansion %d; device %s", o.model, ck->arch.levels,
-             ck->arch.blocks, ck->arch.filters, ck->arch.expansion, rt->dev.device_name);
-    rc = o.network_only ? denoise_network_only(m, &o) : denoise_full(rt, m, ck, &o);
+             ck->arch.blocks, ck->arch.filters, ck->arch.expansion, env->rt->dev.device_name);
+    rc = o.network_only ? denoise_network_only(env->net, &o) : denoise_full(env->rt, env->net, ck, &o);
 cleanup:
-    cr_waunet_free(m);
-    cr_nn_free(nn);
+    cr_denoiser_env_free(env);
     cr_checkpoint_free(ck);
-    cr_runtime_free(rt);
     free(o.inputs);
     return rc;
 }
