@@ -68,74 +68,55 @@ static const char denoise_usage[] =
     "                           of its border pixels) to a multiple of 2^levels and cropped back\n"
     "      --device D, --quiet, --verbose   as for every command\n";
 
-
-/* The value of option argv[*i] (separate or after '='), or NULL after a usage error. */
-static const char *opt_value(int argc, char **argv, int *i, const char *eq)
-{
-    if (eq) return eq + 1;
-    if (*i + 1 >= argc) return NULL;
-    return argv[++*i];
-}
+enum { OPT_SUFFIX = 1000, OPT_MAX_RES, OPT_MERGE_RES, OPT_MERGE_WIDTH, OPT_TILE, OPT_DEVICES, OPT_SHARD,
+       OPT_NETWORK_ONLY, OPT_NO_PHASEFLIP, OPT_MERGE_NOISY, OPT_FLIP_BACK, OPT_TTA, OPT_PREVIEW, OPT_SKIP_EXISTING };
 
 /* 0 on success, else the exit code of a usage error (already printed). */
 static int parse(int argc, char **argv, denoise_opts *o)
 {
+    static const struct option longopts[] = {
+        {"model", required_argument, NULL, 'p'}, {"output-dir", required_argument, NULL, 'o'},
+        {"micrographs", required_argument, NULL, 'm'}, {"suffix", required_argument, NULL, OPT_SUFFIX},
+        {"max-resolution", required_argument, NULL, OPT_MAX_RES},
+        {"merge-resolution", required_argument, NULL, OPT_MERGE_RES},
+        {"merge-width", required_argument, NULL, OPT_MERGE_WIDTH}, {"tile", required_argument, NULL, OPT_TILE},
+        {"devices", required_argument, NULL, OPT_DEVICES}, {"shard", required_argument, NULL, OPT_SHARD},
+        {"network-only", no_argument, NULL, OPT_NETWORK_ONLY}, {"no-phaseflip", no_argument, NULL, OPT_NO_PHASEFLIP},
+        {"merge-noisy", no_argument, NULL, OPT_MERGE_NOISY}, {"flip-back", no_argument, NULL, OPT_FLIP_BACK},
+        {"tta", no_argument, NULL, OPT_TTA}, {"preview", no_argument, NULL, OPT_PREVIEW},
+        {"skip-existing", no_argument, NULL, OPT_SKIP_EXISTING}, {NULL, 0, NULL, 0}};
     const char *shard = NULL;
+    int c;
     memset(o, 0, sizeof *o);
     o->suffix = "_denoised";
     o->inputs = calloc((size_t)argc, sizeof *o->inputs);
     if (!o->inputs) return cr_cli_usage_error("denoise", "out of memory");
-    for (int i = 1; i < argc; i++) {
-        char *a = argv[i];
-        char *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
-        size_t len = eq ? (size_t)(eq - a) : strlen(a);
-#define IS(s) (len == strlen(s) && strncmp(a, s, len) == 0)
-        const char **target = NULL;
-        if (IS("-p") || IS("--model"))
-            target = &o->model;
-        else if (IS("-o") || IS("--output-dir"))
-            target = &o->outdir;
-        else if (IS("--suffix"))
-            target = &o->suffix;
-        else if (IS("-m") || IS("--micrographs"))
-            target = &o->star;
-        else if (IS("--max-resolution"))
-            target = &o->max_res;
-        else if (IS("--merge-resolution"))
-            target = &o->merge_res;
-        else if (IS("--merge-width"))
-            target = &o->merge_width;
-        else if (IS("--tile"))
-            target = &o->tile;
-        else if (IS("--devices"))
-            target = &o->devices;
-        else if (IS("--shard"))
-            target = &shard;
-        else if (IS("--network-only") && !eq)
-            o->network_only = 1;
-        else if (IS("--no-phaseflip") && !eq)
-            o->no_phaseflip = 1;
-        else if (IS("--merge-noisy") && !eq)
-            o->merge_noisy = 1;
-        else if (IS("--flip-back") && !eq)
-            o->flip_back = 1;
-        else if (IS("--tta") && !eq)
-            o->tta = 1;
-        else if (IS("--preview") && !eq)
-            o->preview = 1;
-        else if (IS("--skip-existing") && !eq)
-            o->skip_existing = 1;
-        else if (a[0] == '-' && a[1])
-            return cr_cli_usage_error("denoise", "unknown option '%s'", a);
-        else
-            o->inputs[o->ninputs++] = a;
-        if (target) {
-            const char *v = opt_value(argc, argv, &i, eq);
-            if (!v) return cr_cli_usage_error("denoise", "%.*s needs a value", (int)len, a);
-            *target = v;
+    optind = 1;
+    opterr = 0;
+    /* numbers are checked later, against the model's defaults */
+    while ((c = cr_cli_getopt(argc, argv, ":p:o:m:", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'p': o->model = optarg; break;
+        case 'o': o->outdir = optarg; break;
+        case 'm': o->star = optarg; break;
+        case OPT_SUFFIX: o->suffix = optarg; break;
+        case OPT_MAX_RES: o->max_res = optarg; break;
+        case OPT_MERGE_RES: o->merge_res = optarg; break;
+        case OPT_MERGE_WIDTH: o->merge_width = optarg; break;
+        case OPT_TILE: o->tile = optarg; break;
+        case OPT_DEVICES: o->devices = optarg; break;
+        case OPT_SHARD: shard = optarg; break;
+        case OPT_NETWORK_ONLY: o->network_only = 1; break;
+        case OPT_NO_PHASEFLIP: o->no_phaseflip = 1; break;
+        case OPT_MERGE_NOISY: o->merge_noisy = 1; break;
+        case OPT_FLIP_BACK: o->flip_back = 1; break;
+        case OPT_TTA: o->tta = 1; break;
+        case OPT_PREVIEW: o->preview = 1; break;
+        case OPT_SKIP_EXISTING: o->skip_existing = 1; break;
+        default: return cr_cli_getopt_error("denoise", c, argv);
         }
-#undef IS
     }
+    while (optind < argc) o->inputs[o->ninputs++] = argv[optind++];
     if (!o->model) return cr_cli_usage_error("denoise", "no model given (-p MODEL.h5)");
     if (shard && cr_shard_parse(shard, &o->shard_index, &o->shard_count) != CR_OK)
         return cr_cli_usage_error("denoise", "%s", cr_error_message());
