@@ -38,17 +38,18 @@ static int run_import(int argc, char **argv, const cr_global_opts *g)
     optind = 1;
     opterr = 0;
     while ((opt = cr_cli_getopt(argc, argv, ":o:", longopts, NULL)) != -1) {
-        int bad = 0;
-        switch (opt) {
-        case 'o': out = optarg; break;
-        case OPT_APIX: bad = cr_opt_double("import-restore", "--apix", optarg, 0.01, 1000, &o.apix); break;
-        case OPT_MAX_RES:
-            bad = cr_opt_double("import-restore", "--max-resolution", optarg, 0.1, 1000, &o.max_resolution);
-            break;
-        case OPT_NO_PHASEFLIP: o.phaseflip = 0; break;
-        default: return cr_cli_getopt_error("import-restore", opt, argv);
+        if (opt == 'o') {
+            out = optarg;
+        } else if (opt == OPT_APIX) {
+            if (cr_opt_double("import-restore", "--apix", optarg, 0.01, 1000, &o.apix)) return CR_EXIT_USAGE;
+        } else if (opt == OPT_MAX_RES) {
+            if (cr_opt_double("import-restore", "--max-resolution", optarg, 0.1, 1000, &o.max_resolution))
+                return CR_EXIT_USAGE;
+        } else if (opt == OPT_NO_PHASEFLIP) {
+            o.phaseflip = 0;
+        } else {
+            return cr_cli_getopt_error("import-restore", opt, argv);
         }
-        if (bad) return CR_EXIT_USAGE;
     }
     if (argc - optind > 1)
         return cr_cli_usage_error("import-restore", "one Keras model at a time ('%s' and '%s')", argv[optind],
