@@ -33,6 +33,22 @@ contains "simulate --voltage=5 names the option" "$err" "--voltage must be a num
 "$BIN" simulate --output="$tmp/s" --count=1 --size=32x32 --apix=2.5 --quiet; check "simulate --opt=value" 0 $?
 out=$("$BIN" info -- "$tmp/s/micrographs/sim_0001_DW.mrc" 2>&1); check "info -- FILE" 0 $?
 contains "simulate --apix=2.5 reached the header" "$out" "pixel size 2.5000 A"
+# the global options (--device, --quiet/-q, --verbose/-v) go anywhere after
+# the command, among its own options; before it they are not a command
+"$BIN" --quiet devices >/dev/null 2>&1; check "global option before the command" 2 $?
+err=$("$BIN" simulate --quiet -o "$tmp/q" --count=1 --size=32x32 --apix=2.5 2>&1 >/dev/null); check "simulate --quiet first" 0 $?
+checks=$((checks + 1)); [ -z "$err" ] || { echo "FAIL: --quiet still logged: $err"; fail=$((fail + 1)); }
+n_info=$("$BIN" simulate -o "$tmp/q" --count=1 --size=32x32 --apix=2.5 2>&1 >/dev/null | wc -l)
+n_verbose=$("$BIN" simulate -o "$tmp/q" --count=1 -v --size=32x32 --apix=2.5 2>&1 >/dev/null | wc -l)
+checks=$((checks + 1)); [ "$n_verbose" -gt "$n_info" ] || { echo "FAIL: -v among the options: $n_verbose lines, default $n_info"; fail=$((fail + 1)); }
+"$BIN" devices --device=nosuch-device >/dev/null 2>&1; check "devices --device=nosuch" 1 $?
+"$BIN" info --quiet -- "$tmp/q/micrographs/sim_0001_DW.mrc" >/dev/null; check "info --quiet -- FILE" 0 $?
+# the commands that once parsed by hand: unknown options, missing values
+for c in "denoise -p m.h5 --tta=1 x.mrc" "denoise -p m.h5 --bogus x.mrc" "denoise -p" "bench --bogus" \
+         "bench --repeat" "star-merge -o" "star-merge -o o.star --bogus a.star" "import-restore --bogus" \
+         "import-restore --no-phaseflip=1 a.hdf5 -o b.h5"; do
+  "$BIN" $c >/dev/null 2>&1; check "$c" 2 $?
+done
 
 out=$("$BIN" devices 2>&1); check "devices" 0 $?
 contains "devices lists a device" "$out" "0 "

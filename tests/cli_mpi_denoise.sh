@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # denoise under mpirun -np 2 (loopback): the same bytes as one process, the
 # STAR listing included; --skip-existing across ranks; a corrupt micrograph
-# on one rank is named once, the others are denoised, exit 1.
+# on one rank is named once, the others are denoised, exit 1; the same for
+# --network-only on MRC files.
 set -u
 BIN=${CLRESTORE_BIN:?}
 . "${CLRESTORE_TEST_SRC:?}/mpi_env.sh"
@@ -38,6 +39,19 @@ n=0; for i in 1 2 4 5 6; do cmp -s "one/sim_000${i}_DW_denoised.mrc" "bad/sim_00
 check "the others denoised, same bytes" 5 $n
 [ ! -f bad/sim_0003_DW_denoised.mrc ]; check "nothing written for the corrupt one" 0 $?
 grep -v sim_0003 one/denoised_micrographs.star | cmp -s - bad/denoised_micrographs.star; check "listing = the one-process listing without it" 0 $?
+# --network-only over the job queue: the same bytes as one process; the
+# corrupt file named once (by the rank that met it), the others written, exit 1
+"$BIN" denoise -p model/last.h5 --network-only sim/micrographs/*_DW.mrc -o net1 --quiet; check "network-only, one process" 0 $?
+mpi_run 2 denoise -p model/last.h5 --network-only sim/micrographs/*_DW.mrc -o net2 --verbose > net2.log 2>&1
+check "network-only, 2 ranks" 0 $?
+same_dir "network-only: 2 ranks = 1 process" net1 net2
+check "network-only: every image once" 6 "$(grep -c ' -> net2/' net2.log)"
+mpi_run 2 denoise -p model/last.h5 --network-only mixed/micrographs/*_DW.mrc -o net3 > net3.log 2>&1
+check "network-only: corrupt among good" 1 $?
+check "network-only: corrupt named once" 1 "$(grep -c 'sim_0003_DW.mrc' net3.log)"
+n=0; for i in 1 2 4 5 6; do cmp -s "net1/sim_000${i}_DW_denoised.mrc" "net3/sim_000${i}_DW_denoised.mrc" && n=$((n + 1)); done
+check "network-only: the others written, same bytes" 5 $n
+[ ! -f net3/sim_0003_DW_denoised.mrc ]; check "network-only: nothing written for the corrupt one" 0 $?
 checks=$((checks + 1)); ! find . -name '*.tmp.*' | grep -q . || { echo "FAIL: temporary files left"; fail=$((fail + 1)); }
 
 echo "cli_mpi_denoise: $checks checks, $((checks - fail)) passed, $fail failed"

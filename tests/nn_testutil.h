@@ -1,7 +1,8 @@
 /* Helpers for the network-engine tests: a seeded host generator, device and
  * engine set-up (skip when there is no device; report when there is no
  * fp64), error norms, and a central-difference gradient checker that
- * perturbs one device element at a time on a double-precision engine. */
+ * perturbs one device element at a time on a double-precision engine; and
+ * host references of the 8 dihedral transforms test-time augmentation uses. */
 #ifndef CLRESTORE_NN_TESTUTIL_H
 #define CLRESTORE_NN_TESTUTIL_H
 
@@ -151,6 +152,31 @@ static inline double tu_fd_check(cr_nn *nn, const cr_tensor *t, const double *x,
         if (e > err || e != e) err = e != e ? INFINITY : e;
     }
     return err;
+}
+
+/* Host reference of dihedral transform d (bit 2 transposes, bit 1 flips
+ * rows, bit 0 flips columns of the output): out[r][c] = in at the source. */
+static inline void dihedral_host(float *out, const float *in, int h, int w, int d)
+{
+    int oh = (d & 4) ? w : h, ow = (d & 4) ? h : w;
+    for (int r = 0; r < oh; r++)
+        for (int c = 0; c < ow; c++) {
+            int sr = (d & 2) ? oh - 1 - r : r, sc = (d & 1) ? ow - 1 - c : c;
+            out[r * ow + c] = (d & 4) ? in[sc * w + sr] : in[sr * w + sc];
+        }
+}
+
+/* The inverse of dihedral_host: res (the transformed shape) mapped back to
+ * h x w, each output pixel written where its source pixel sat. */
+static inline void undo_host(float *out, const float *res, int h, int w, int d)
+{
+    int oh = (d & 4) ? w : h, ow = (d & 4) ? h : w;
+    for (int r = 0; r < oh; r++)
+        for (int c = 0; c < ow; c++) {
+            int sr = (d & 2) ? oh - 1 - r : r, sc = (d & 1) ? ow - 1 - c : c;
+            if (d & 4) out[sc * w + sr] = res[r * ow + c];
+            else out[sr * w + sc] = res[r * ow + c];
+        }
 }
 
 #endif

@@ -12,32 +12,7 @@
 #include "clrestore/denoise.h"
 #include "clrestore/mrc.h"
 #include "clrestore/tiles.h"
-#include "testutil.h"
-
-/* Host reference of dihedral transform d (bit 2 transposes, bit 1 flips
- * rows, bit 0 flips columns of the output): out[r][c] = in at the source. */
-static void dihedral_host(float *out, const float *in, int h, int w, int d)
-{
-    int oh = (d & 4) ? w : h, ow = (d & 4) ? h : w;
-    for (int r = 0; r < oh; r++)
-        for (int c = 0; c < ow; c++) {
-            int sr = (d & 2) ? oh - 1 - r : r, sc = (d & 1) ? ow - 1 - c : c;
-            out[r * ow + c] = (d & 4) ? in[sc * w + sr] : in[sr * w + sc];
-        }
-}
-
-/* Where output pixel (r, c) of transform d came from, inverted by search:
- * the answer for the transformed image mapped back pixel by pixel. */
-static void undo_host(float *out, const float *res, int h, int w, int d)
-{
-    int oh = (d & 4) ? w : h, ow = (d & 4) ? h : w;
-    for (int r = 0; r < oh; r++)
-        for (int c = 0; c < ow; c++) {
-            int sr = (d & 2) ? oh - 1 - r : r, sc = (d & 1) ? ow - 1 - c : c;
-            if (d & 4) out[sc * w + sr] = res[r * ow + c];
-            else out[sr * w + sc] = res[r * ow + c];
-        }
-}
+#include "nn_testutil.h"
 
 int main(void)
 {

@@ -166,27 +166,6 @@ static void test_fourier(cr_runtime *rt)
 
 /* ---- test-time augmentation ------------------------------------------------ */
 
-static void dihedral_host(float *out, const float *in, int h, int w, int d)
-{
-    int oh = (d & 4) ? w : h, ow = (d & 4) ? h : w;
-    for (int r = 0; r < oh; r++)
-        for (int c = 0; c < ow; c++) {
-            int sr = (d & 2) ? oh - 1 - r : r, sc = (d & 1) ? ow - 1 - c : c;
-            out[r * ow + c] = (d & 4) ? in[sc * w + sr] : in[sr * w + sc];
-        }
-}
-
-static void undo_host(float *out, const float *res, int h, int w, int d)
-{
-    int oh = (d & 4) ? w : h, ow = (d & 4) ? h : w;
-    for (int r = 0; r < oh; r++)
-        for (int c = 0; c < ow; c++) {
-            int sr = (d & 2) ? oh - 1 - r : r, sc = (d & 1) ? ow - 1 - c : c;
-            if (d & 4) out[sc * w + sr] = res[r * ow + c];
-            else out[sr * w + sc] = res[r * ow + c];
-        }
-}
-
 static void test_tta(cr_runtime *rt)
 {
     enum { BX = 10, BY = 6 }; /* padded to 12 x 8: an even border each way */

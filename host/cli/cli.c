@@ -1,4 +1,6 @@
-/* Dispatch table and the global options (--device, --quiet, --verbose, --help). */
+/* Dispatch table, the --help and --version of the program and of every
+ * command, and the getopt_long every command parses its options with,
+ * which adds the global ones (--device, --quiet, --verbose). */
 #include "cli.h"
 
 #include <getopt.h>
@@ -104,30 +106,55 @@ static void cr_print_help(FILE *out)
                  "  --version    print the version\n");
 }
 
-int cr_cli_take_global(int *argc, char **argv, cr_global_opts *g, const char *cmd)
+/* The options of the command being run (cr_cli_main's), which
+ * cr_cli_getopt fills in; a sink outside cr_cli_main. */
+static cr_global_opts no_globals;
+static cr_global_opts *cli_globals = &no_globals;
+
+static void set_log_level(const cr_global_opts *g)
 {
-    int out = 0;
-    for (int i = 0; i < *argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
-            g->quiet = 1;
-        } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
-            g->verbose = 1;
-        } else if (strcmp(a, "--device") == 0) {
-            if (i + 1 >= *argc) {
-                cr_cli_usage_error(cmd, "--device needs a value");
-                return -1;
-            }
-            g->device = argv[++i];
-        } else if (strncmp(a, "--device=", 9) == 0) {
-            g->device = a + 9;
-        } else {
-            argv[out++] = argv[i];
+    int level = g->quiet ? CR_LOG_QUIET : g->verbose ? CR_LOG_VERBOSE : CR_LOG_INFO;
+    /* rank 0 alone draws progress and reports; the others print warnings and
+     * errors (their own micrographs), and details with --verbose */
+    if (cr_dist_rank() > 0 && level == CR_LOG_INFO) level = CR_LOG_QUIET;
+    cr_log_set_level(level);
+}
+
+enum { OPT_DEVICE = 0x10000 }; /* above every char and every command's codes */
+
+int cr_cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts, int *longindex)
+{
+    static const struct option globals[] = {
+        {"device", required_argument, NULL, OPT_DEVICE},
+        {"quiet", no_argument, NULL, 'q'},
+        {"verbose", no_argument, NULL, 'v'},
+    };
+    enum { NGLOBAL = sizeof globals / sizeof globals[0], MAXOPTS = 128 };
+    /* the command's table and the global one as one, so that getopt_long
+     * sees every option (a value is never taken for an option, and an
+     * abbreviation is checked against all names); rebuilt on each call, as
+     * the command may change between calls of a process */
+    static struct option all[MAXOPTS + NGLOBAL + 1];
+    static char shorts[MAXOPTS];
+    int n = 0;
+    while (longopts && longopts[n].name && n < MAXOPTS) {
+        all[n] = longopts[n];
+        n++;
+    }
+    memcpy(all + n, globals, sizeof globals);
+    memset(all + n + NGLOBAL, 0, sizeof all[0]);
+    snprintf(shorts, sizeof shorts, "%sqv", shortopts);
+    cr_global_opts *g = cli_globals;
+    for (;;) {
+        int c = getopt_long(argc, argv, shorts, all, longindex);
+        switch (c) {
+        case OPT_DEVICE: g->device = optarg; break;
+        case 'q': g->quiet = 1; break;
+        case 'v': g->verbose = 1; break;
+        case -1: set_log_level(g); return c;
+        default: return c;
         }
     }
-    *argc = out;
-    argv[out] = NULL;
-    return 0;
 }
 
 int cr_cli_main(int argc, char **argv)
@@ -167,11 +194,10 @@ int cr_cli_main(int argc, char **argv)
             return CR_EXIT_OK;
         }
     }
-    if (cr_cli_take_global(&sub_argc, sub_argv, &g, cmd->name) != 0) return CR_EXIT_USAGE;
-    int level = g.quiet ? CR_LOG_QUIET : g.verbose ? CR_LOG_VERBOSE : CR_LOG_INFO;
-    /* rank 0 alone draws progress and reports; the others print warnings and
-     * errors (their own micrographs), and details with --verbose */
-    if (cr_dist_rank() > 0 && level == CR_LOG_INFO) level = CR_LOG_QUIET;
-    cr_log_set_level(level);
-    return cmd->run(sub_argc, sub_argv, &g);
+    /* the level until the command's options are parsed (cr_cli_getopt) */
+    set_log_level(&g);
+    cli_globals = &g;
+    int rc = cmd->run(sub_argc, sub_argv, &g);
+    cli_globals = &no_globals;
+    return rc;
 }

@@ -27,8 +27,15 @@ int cr_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((for
  * option; opterr = 0 and optstring starting with ':'); returns CR_EXIT_USAGE. */
 int cr_cli_getopt_error(const char *cmd, int c, char **argv);
 
-/* Pulls the global options out of argv (in place); returns -1 on a bad one. */
-int cr_cli_take_global(int *argc, char **argv, cr_global_opts *g, const char *cmd);
+/* getopt_long for a subcommand, which every command parses with: its own
+ * options (shortopts starting with ':', as getopt_long takes them) plus
+ * the global ones, --device D, --quiet (-q) and --verbose (-v), wherever
+ * they stand. It handles the global ones itself, storing them in the
+ * cr_global_opts the command was given, and never returns them; when the
+ * options end (-1) it sets the log level from them. Start each parse with
+ * optind = 1 and opterr = 0. No command may use -q, -v or their names. */
+struct option;
+int cr_cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts, int *longindex);
 
 /* Parse an option value; on failure print a usage error and return -1. */
 int cr_opt_double(const char *cmd, const char *opt, const char *val, double lo, double hi, double *out);

@@ -1,6 +1,7 @@
 /* clrestore bench: throughput of the selected device, one section per part
  * of the pipeline (one static function each; add a section by adding a
  * function and a row to bench_sections). Results go to stdout. */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -431,40 +432,50 @@ cleanup:
 }
 
 typedef struct bench_section {
-    const char *option; /* "--fourier" */
+    const char *option; /* "fourier" for --fourier */
     cr_status (*run)(bench_ctx *b);
 } bench_section;
 
 static const bench_section bench_sections[] = {
-    {"--fourier", bench_fourier},
-    {"--network", bench_network},
-    {"--denoise", bench_denoise},
-    {"--startup", bench_startup},
+    {"fourier", bench_fourier},
+    {"network", bench_network},
+    {"denoise", bench_denoise},
+    {"startup", bench_startup},
 };
 #define BENCH_NSECTIONS ((int)(sizeof bench_sections / sizeof bench_sections[0]))
 
 static int run_bench(int argc, char **argv, const cr_global_opts *g)
 {
-    int chosen[BENCH_NSECTIONS] = {0}, any = 0;
+    enum { OPT_TORCH = 1000, OPT_NO_JEMALLOC, OPT_REPEAT, OPT_SECTION }; /* section s: OPT_SECTION + s */
+    struct option longopts[BENCH_NSECTIONS + 4] = {
+        {"torch", no_argument, NULL, OPT_TORCH},
+        {"no-jemalloc", no_argument, NULL, OPT_NO_JEMALLOC},
+        {"repeat", required_argument, NULL, OPT_REPEAT},
+    };
+    for (int s = 0; s < BENCH_NSECTIONS; s++)
+        longopts[3 + s] = (struct option){bench_sections[s].option, no_argument, NULL, OPT_SECTION + s};
+    int chosen[BENCH_NSECTIONS] = {0}, any = 0, c;
     bench_ctx b = {NULL, 3, 0, 0, 0, 0};
-    for (int i = 1; i < argc; i++) {
-        int matched = 0;
-        for (int s = 0; s < BENCH_NSECTIONS; s++)
-            if (strcmp(argv[i], bench_sections[s].option) == 0) chosen[s] = matched = any = 1;
-        if (matched) continue;
-        if (strcmp(argv[i], "--torch") == 0) {
+    optind = 1;
+    opterr = 0;
+    while ((c = cr_cli_getopt(argc, argv, ":", longopts, NULL)) != -1) {
+        if (c >= OPT_SECTION && c < OPT_SECTION + BENCH_NSECTIONS) {
+            chosen[c - OPT_SECTION] = any = 1;
+        } else if (c == OPT_TORCH) {
             b.torch = 1;
-        } else if (strcmp(argv[i], "--no-jemalloc") == 0) {
+        } else if (c == OPT_NO_JEMALLOC) {
             b.torch = b.no_jemalloc = 1;
-        } else if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) {
+        } else if (c == OPT_REPEAT) {
             char *end = NULL;
-            long r = strtol(argv[++i], &end, 10);
-            if (*end || r < 1 || r > 64) return cr_cli_usage_error("bench", "--repeat wants 1..64, not '%s'", argv[i]);
+            long r = strtol(optarg, &end, 10);
+            if (end == optarg || *end || r < 1 || r > 64)
+                return cr_cli_usage_error("bench", "--repeat wants 1..64, not '%s'", optarg);
             b.repeat = (int)r;
         } else {
-            return cr_cli_usage_error("bench", "unexpected argument '%s'", argv[i]);
+            return cr_cli_getopt_error("bench", c, argv);
         }
     }
+    if (optind < argc) return cr_cli_usage_error("bench", "unexpected argument '%s'", argv[optind]);
     double w0, c0, w1, c1;
     bench_clock(&w0, &c0);
     if (cr_runtime_create(g->device, &b.rt) != CR_OK) return cr_cli_fail();

@@ -4,7 +4,9 @@
  * over the inputs: the full pipeline of REFERENCE.md "Denoising a full
  * micrograph" on one or several devices (cr_denoise_batch,
  * host/pipeline/denoise_batch.c), or --network-only, the network alone on
- * each image as it is. Both name outputs alike. */
+ * each image as it is (cr_denoise_network_batch, same file). Both name
+ * outputs alike; this file parses and reports. */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,74 +68,55 @@ static const char denoise_usage[] =
     "                           of its border pixels) to a multiple of 2^levels and cropped back\n"
     "      --device D, --quiet, --verbose   as for every command\n";
 
-
-/* The value of option argv[*i] (separate or after '='), or NULL after a usage error. */
-static const char *opt_value(int argc, char **argv, int *i, const char *eq)
-{
-    if (eq) return eq + 1;
-    if (*i + 1 >= argc) return NULL;
-    return argv[++*i];
-}
+enum { OPT_SUFFIX = 1000, OPT_MAX_RES, OPT_MERGE_RES, OPT_MERGE_WIDTH, OPT_TILE, OPT_DEVICES, OPT_SHARD,
+       OPT_NETWORK_ONLY, OPT_NO_PHASEFLIP, OPT_MERGE_NOISY, OPT_FLIP_BACK, OPT_TTA, OPT_PREVIEW, OPT_SKIP_EXISTING };
 
 /* 0 on success, else the exit code of a usage error (already printed). */
 static int parse(int argc, char **argv, denoise_opts *o)
 {
+    static const struct option longopts[] = {
+        {"model", required_argument, NULL, 'p'}, {"output-dir", required_argument, NULL, 'o'},
+        {"micrographs", required_argument, NULL, 'm'}, {"suffix", required_argument, NULL, OPT_SUFFIX},
+        {"max-resolution", required_argument, NULL, OPT_MAX_RES},
+        {"merge-resolution", required_argument, NULL, OPT_MERGE_RES},
+        {"merge-width", required_argument, NULL, OPT_MERGE_WIDTH}, {"tile", required_argument, NULL, OPT_TILE},
+        {"devices", required_argument, NULL, OPT_DEVICES}, {"shard", required_argument, NULL, OPT_SHARD},
+        {"network-only", no_argument, NULL, OPT_NETWORK_ONLY}, {"no-phaseflip", no_argument, NULL, OPT_NO_PHASEFLIP},
+        {"merge-noisy", no_argument, NULL, OPT_MERGE_NOISY}, {"flip-back", no_argument, NULL, OPT_FLIP_BACK},
+        {"tta", no_argument, NULL, OPT_TTA}, {"preview", no_argument, NULL, OPT_PREVIEW},
+        {"skip-existing", no_argument, NULL, OPT_SKIP_EXISTING}, {NULL, 0, NULL, 0}};
     const char *shard = NULL;
+    int c;
     memset(o, 0, sizeof *o);
     o->suffix = "_denoised";
     o->inputs = calloc((size_t)argc, sizeof *o->inputs);
     if (!o->inputs) return cr_cli_usage_error("denoise", "out of memory");
-    for (int i = 1; i < argc; i++) {
-        char *a = argv[i];
-        char *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
-        size_t len = eq ? (size_t)(eq - a) : strlen(a);
-#define IS(s) (len == strlen(s) && strncmp(a, s, len) == 0)
-        const char **target = NULL;
-        if (IS("-p") || IS("--model"))
-            target = &o->model;
-        else if (IS("-o") || IS("--output-dir"))
-            target = &o->outdir;
-        else if (IS("--suffix"))
-            target = &o->suffix;
-        else if (IS("-m") || IS("--micrographs"))
-            target = &o->star;
-        else if (IS("--max-resolution"))
-            target = &o->max_res;
-        else if (IS("--merge-resolution"))
-            target = &o->merge_res;
-        else if (IS("--merge-width"))
-            target = &o->merge_width;
-        else if (IS("--tile"))
-            target = &o->tile;
-        else if (IS("--devices"))
-            target = &o->devices;
-        else if (IS("--shard"))
-            target = &shard;
-        else if (IS("--network-only") && !eq)
-            o->network_only = 1;
-        else if (IS("--no-phaseflip") && !eq)
-            o->no_phaseflip = 1;
-        else if (IS("--merge-noisy") && !eq)
-            o->merge_noisy = 1;
-        else if (IS("--flip-back") && !eq)
-            o->flip_back = 1;
-        else if (IS("--tta") && !eq)
-            o->tta = 1;
-        else if (IS("--preview") && !eq)
-            o->preview = 1;
-        else if (IS("--skip-existing") && !eq)
-            o->skip_existing = 1;
-        else if (a[0] == '-' && a[1])
-            return cr_cli_usage_error("denoise", "unknown option '%s'", a);
-        else
-            o->inputs[o->ninputs++] = a;
-        if (target) {
-            const char *v = opt_value(argc, argv, &i, eq);
-            if (!v) return cr_cli_usage_error("denoise", "%.*s needs a value", (int)len, a);
-            *target = v;
+    optind = 1;
+    opterr = 0;
+    /* numbers are checked later, against the model's defaults */
+    while ((c = cr_cli_getopt(argc, argv, ":p:o:m:", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'p': o->model = optarg; break;
+        case 'o': o->outdir = optarg; break;
+        case 'm': o->star = optarg; break;
+        case OPT_SUFFIX: o->suffix = optarg; break;
+        case OPT_MAX_RES: o->max_res = optarg; break;
+        case OPT_MERGE_RES: o->merge_res = optarg; break;
+        case OPT_MERGE_WIDTH: o->merge_width = optarg; break;
+        case OPT_TILE: o->tile = optarg; break;
+        case OPT_DEVICES: o->devices = optarg; break;
+        case OPT_SHARD: shard = optarg; break;
+        case OPT_NETWORK_ONLY: o->network_only = 1; break;
+        case OPT_NO_PHASEFLIP: o->no_phaseflip = 1; break;
+        case OPT_MERGE_NOISY: o->merge_noisy = 1; break;
+        case OPT_FLIP_BACK: o->flip_back = 1; break;
+        case OPT_TTA: o->tta = 1; break;
+        case OPT_PREVIEW: o->preview = 1; break;
+        case OPT_SKIP_EXISTING: o->skip_existing = 1; break;
+        default: return cr_cli_getopt_error("denoise", c, argv);
         }
-#undef IS
     }
+    while (optind < argc) o->inputs[o->ninputs++] = argv[optind++];
     if (!o->model) return cr_cli_usage_error("denoise", "no model given (-p MODEL.h5)");
     if (shard && cr_shard_parse(shard, &o->shard_index, &o->shard_count) != CR_OK)
         return cr_cli_usage_error("denoise", "%s", cr_error_message());
@@ -148,40 +131,6 @@ static cr_denoise_naming naming(const denoise_opts *o)
 {
     cr_denoise_naming nm = {o->outdir, o->suffix, o->inputs, o->ninputs};
     return nm;
-}
-
-/* Every input (of the shard) in turn, shared between the MPI ranks; a failing
- * file is reported by the rank that met it and the others still run.
- * Returns the exit code. */
-static int denoise_network_only(cr_waunet *m, const denoise_opts *o)
-{
-    int rc = CR_EXIT_OK, first = 0, end = o->ninputs, failed = 0;
-    char out[4096];
-    cr_denoise_naming nm = naming(o);
-    cr_progress pr;
-    cr_jobq *jq = NULL;
-    if (o->shard_count) cr_shard_range(o->ninputs, o->shard_index, o->shard_count, &first, &end);
-    if (cr_jobq_create(end - first, 0, NULL, NULL, &jq) != CR_OK) return cr_cli_fail();
-    cr_progress_begin(&pr, "denoise", "images", end - first);
-    for (int j = cr_jobq_next(jq), n = 0; j >= 0; j = cr_jobq_next(jq)) {
-        const char *in = o->inputs[first + j];
-        cr_error_clear();
-        int ok = cr_denoise_network_file(m, &nm, in, out, sizeof out) == CR_OK;
-        if (!ok) {
-            cr_progress_end(&pr);
-            rc = cr_cli_fail();
-            cr_progress_begin(&pr, "denoise", "images", end - first);
-        } else {
-            cr_debug("%s -> %s", in, out);
-        }
-        cr_jobq_finish(jq, j, ok, NULL, 0);
-        cr_progress_update(&pr, ++n);
-    }
-    cr_progress_end(&pr);
-    if (cr_jobq_close(jq, &failed) != CR_OK) rc = cr_cli_fail();
-    if (failed) rc = CR_EXIT_FAIL;
-    cr_jobq_free(jq);
-    return rc;
 }
 
 /* The pipeline's numbers from the options; 0, else a usage error's exit code (printed). */
@@ -214,20 +163,36 @@ static int pipeline_options(const denoise_opts *o, const cr_checkpoint *ck, cr_d
 
 static void print_error(void *ctx, cr_status st) { cr_cli_fail(); }
 
+/* The batch options every mode shares: naming, shard, error reports. */
+static cr_denoise_batch_opts batch_opts(const denoise_opts *o)
+{
+    cr_denoise_batch_opts b = {0};
+    b.naming = naming(o);
+    b.shard_index = o->shard_index;
+    b.shard_count = o->shard_count;
+    b.on_error = print_error;
+    return b;
+}
+
+/* --network-only over the MRC inputs (cr_denoise_network_batch); the exit code. */
+static int denoise_network_only(cr_waunet *m, const denoise_opts *o)
+{
+    cr_denoise_batch_opts b = batch_opts(o);
+    cr_denoise_batch_report rep;
+    if (cr_denoise_network_batch(m, &b, &rep) != CR_OK) return cr_cli_fail();
+    return rep.failed ? CR_EXIT_FAIL : CR_EXIT_OK;
+}
+
 /* The full pipeline over -m STAR rows or MRC files; returns the exit code. */
 static int denoise_full(cr_runtime *rt, cr_waunet *m, const cr_checkpoint *ck, const denoise_opts *o)
 {
-    cr_denoise_batch_opts b = {0};
+    cr_denoise_batch_opts b = batch_opts(o);
     int rc = pipeline_options(o, ck, &b.dopt);
     if (rc != 0) return rc;
-    b.naming = naming(o);
     b.star = o->star;
     b.devices = o->devices;
     b.preview = o->preview;
     b.skip_existing = o->skip_existing;
-    b.shard_index = o->shard_index;
-    b.shard_count = o->shard_count;
-    b.on_error = print_error;
     cr_denoise_batch_report rep;
     if (cr_denoise_batch(rt, m, ck, &b, &rep) != CR_OK) return cr_cli_fail();
     if (cr_dist_rank() > 0) return rep.failed ? CR_EXIT_FAIL : CR_EXIT_OK; /* rank 0 alone reports */
@@ -240,10 +205,8 @@ static int denoise_full(cr_runtime *rt, cr_waunet *m, const cr_checkpoint *ck, c
 static int run_denoise(int argc, char **argv, const cr_global_opts *g)
 {
     denoise_opts o;
-    cr_runtime *rt = NULL;
-    cr_nn *nn = NULL;
     cr_checkpoint *ck = NULL;
-    cr_waunet *m = NULL;
+    cr_denoiser_env *env = NULL;
     int rc = parse(argc, argv, &o);
     if (rc != 0) goto cleanup;
     /* with --devices, the first listed device is the one opened here (worker 0) */
@@ -253,25 +216,18 @@ static int run_denoise(int argc, char **argv, const cr_global_opts *g)
         snprintf(first, sizeof first, "%.*s", (int)strcspn(o.devices, ","), o.devices);
         sel = strcmp(first, "all") == 0 ? "0" : first;
     }
+    /* the batch's workers make their own Fourier objects */
     if (cr_model_load(o.model, NULL, &ck) != CR_OK || (o.outdir && cr_mkdir_p(o.outdir) != CR_OK) ||
-        cr_runtime_create(sel, &rt) != CR_OK ||
-        cr_nn_create(rt, CR_FLOAT, &nn) != CR_OK || cr_waunet_create(nn, &ck->arch, &m) != CR_OK) {
-        rc = cr_cli_fail();
-        goto cleanup;
-    }
-    if (cr_waunet_upload(m, ck) != CR_OK) {
-        cr_error_prefix("%s", o.model);
+        cr_denoiser_env_create(sel, ck, o.model, 0, &env) != CR_OK) {
         rc = cr_cli_fail();
         goto cleanup;
     }
     cr_debug("model %s: levels %d, blocks %d, filters %d, expansion %d; device %s", o.model, ck->arch.levels,
-             ck->arch.blocks, ck->arch.filters, ck->arch.expansion, rt->dev.device_name);
-    rc = o.network_only ? denoise_network_only(m, &o) : denoise_full(rt, m, ck, &o);
+             ck->arch.blocks, ck->arch.filters, ck->arch.expansion, env->rt->dev.device_name);
+    rc = o.network_only ? denoise_network_only(env->net, &o) : denoise_full(env->rt, env->net, ck, &o);
 cleanup:
-    cr_waunet_free(m);
-    cr_nn_free(nn);
+    cr_denoiser_env_free(env);
     cr_checkpoint_free(ck);
-    cr_runtime_free(rt);
     free(o.inputs);
     return rc;
 }

@@ -27,7 +27,7 @@ static int run_devices(int argc, char **argv, const cr_global_opts *g)
     int c;
     optind = 1;
     opterr = 0;
-    if ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) return cr_cli_getopt_error("devices", c, argv);
+    if ((c = cr_cli_getopt(argc, argv, ":", longopts, NULL)) != -1) return cr_cli_getopt_error("devices", c, argv);
     if (optind < argc) return cr_cli_usage_error("devices", "unexpected argument '%s'", argv[optind]);
     cr_device_desc *list = NULL;
     int n = 0, def = -1;

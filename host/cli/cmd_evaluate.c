@@ -52,7 +52,7 @@ static int run_evaluate(int argc, char **argv, const cr_global_opts *g)
     cr_eval_opts_default(&eo);
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":p:m:o:", longopts, NULL)) != -1) {
+    while ((c = cr_cli_getopt(argc, argv, ":p:m:o:", longopts, NULL)) != -1) {
         int bad = 0;
         switch (c) {
         case 'p': model = optarg; break;
@@ -77,25 +77,19 @@ static int run_evaluate(int argc, char **argv, const cr_global_opts *g)
 
     int rc = CR_EXIT_OK, n = 0, done = 0;
     cr_checkpoint *ck = NULL;
-    cr_runtime *rt = NULL;
-    cr_nn *nn = NULL;
-    cr_waunet *net = NULL;
-    cr_fourier *fw = NULL;
+    cr_denoiser_env *env = NULL;
     cr_star_file *star = NULL;
     cr_micrograph_row *rows = NULL;
     cr_eval_result *res = NULL;
     cr_atomic_file f = {0};
-    cr_denoiser d;
     if ((model && cr_checkpoint_load(model, &ck) != CR_OK) || cr_star_read(star_path, &star) != CR_OK) {
         rc = cr_cli_fail();
         goto cleanup;
     }
     if (ck) eo.max_resolution = ck->max_resolution, eo.model_apix = ck->apix;
     eo.phaseflip = !no_phaseflip && (!ck || ck->phaseflip != 0);
-    if (cr_star_micrographs(star, eo.phaseflip, &rows, &n) != CR_OK || cr_runtime_create(g->device, &rt) != CR_OK ||
-        cr_fourier_create(rt, &fw) != CR_OK ||
-        (ck && (cr_nn_create(rt, CR_FLOAT, &nn) != CR_OK || cr_waunet_create(nn, &ck->arch, &net) != CR_OK ||
-                cr_waunet_upload(net, ck) != CR_OK || cr_denoiser_init(&d, fw, net) != CR_OK))) {
+    if (cr_star_micrographs(star, eo.phaseflip, &rows, &n) != CR_OK ||
+        cr_denoiser_env_create(g->device, ck, model, 1, &env) != CR_OK) {
         rc = cr_cli_fail();
         goto cleanup;
     }
@@ -114,7 +108,7 @@ static int run_evaluate(int argc, char **argv, const cr_global_opts *g)
     cr_progress pr;
     cr_progress_begin(&pr, "evaluate", "mic", n);
     for (int i = 0; i < n; i++) {
-        if (cr_evaluate_row(fw, ck ? &d : NULL, star_path, &rows[i], &eo, &res[done]) != CR_OK) {
+        if (cr_evaluate_row(env->fw, ck ? &env->den : NULL, star_path, &rows[i], &eo, &res[done]) != CR_OK) {
             cr_progress_end(&pr);
             rc = cr_cli_fail();
             cr_progress_begin(&pr, "evaluate", "mic", n);
@@ -169,10 +163,7 @@ static int run_evaluate(int argc, char **argv, const cr_global_opts *g)
 cleanup:
     cr_atomic_abort(&f);
     free(res);
-    cr_fourier_free(fw);
-    cr_waunet_free(net);
-    cr_nn_free(nn);
-    cr_runtime_free(rt);
+    cr_denoiser_env_free(env);
     cr_micrograph_rows_free(rows, n);
     cr_star_free(star);
     cr_checkpoint_free(ck);

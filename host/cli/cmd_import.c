@@ -1,5 +1,6 @@
 /* clrestore import-restore: a Keras model trained by UCSF restore (.hdf5)
  * into a clrestore checkpoint (the work is in host/io/keras_*.c). */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,36 +27,34 @@ static const char import_usage[] =
 static int run_import(int argc, char **argv, const cr_global_opts *g)
 {
     (void)g;
+    enum { OPT_APIX = 1000, OPT_MAX_RES, OPT_NO_PHASEFLIP };
+    static const struct option longopts[] = {
+        {"output", required_argument, NULL, 'o'}, {"apix", required_argument, NULL, OPT_APIX},
+        {"max-resolution", required_argument, NULL, OPT_MAX_RES},
+        {"no-phaseflip", no_argument, NULL, OPT_NO_PHASEFLIP}, {NULL, 0, NULL, 0}};
     const char *in = NULL, *out = NULL;
     cr_keras_opts o = cr_keras_opts_default();
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
-        size_t len = eq ? (size_t)(eq - a) : strlen(a);
-#define IS(s) (len == strlen(s) && strncmp(a, s, len) == 0)
-        int takes = IS("-o") || IS("--output") || IS("--apix") || IS("--max-resolution");
-        const char *v = NULL;
-        if (takes) {
-            v = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
-            if (!v) return cr_cli_usage_error("import-restore", "%.*s needs a value", (int)len, a);
-        }
-        if (IS("-o") || IS("--output")) {
-            out = v;
-        } else if (IS("--apix")) {
-            if (cr_opt_double("import-restore", "--apix", v, 0.01, 1000, &o.apix)) return CR_EXIT_USAGE;
-        } else if (IS("--max-resolution")) {
-            if (cr_opt_double("import-restore", "--max-resolution", v, 0.1, 1000, &o.max_resolution))
+    int opt;
+    optind = 1;
+    opterr = 0;
+    while ((opt = cr_cli_getopt(argc, argv, ":o:", longopts, NULL)) != -1) {
+        if (opt == 'o') {
+            out = optarg;
+        } else if (opt == OPT_APIX) {
+            if (cr_opt_double("import-restore", "--apix", optarg, 0.01, 1000, &o.apix)) return CR_EXIT_USAGE;
+        } else if (opt == OPT_MAX_RES) {
+            if (cr_opt_double("import-restore", "--max-resolution", optarg, 0.1, 1000, &o.max_resolution))
                 return CR_EXIT_USAGE;
-        } else if (IS("--no-phaseflip") && !eq) {
+        } else if (opt == OPT_NO_PHASEFLIP) {
             o.phaseflip = 0;
-        } else if (a[0] == '-' && a[1]) {
-            return cr_cli_usage_error("import-restore", "unknown option '%s'", a);
-        } else if (in) {
-            return cr_cli_usage_error("import-restore", "one Keras model at a time ('%s' and '%s')", in, a);
         } else {
-            in = a;
+            return cr_cli_getopt_error("import-restore", opt, argv);
         }
-#undef IS
     }
+    if (argc - optind > 1)
+        return cr_cli_usage_error("import-restore", "one Keras model at a time ('%s' and '%s')", argv[optind],
+                                  argv[optind + 1]);
+    if (optind < argc) in = argv[optind];
     if (!in) return cr_cli_usage_error("import-restore", "no Keras model given");
     if (!out) return cr_cli_usage_error("import-restore", "no output given (-o MODEL.h5)");
     if (strcmp(in, out) == 0) return cr_cli_usage_error("import-restore", "the output would overwrite the input");

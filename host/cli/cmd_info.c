@@ -152,7 +152,7 @@ static int run_info(int argc, char **argv, const cr_global_opts *g)
     int c;
     optind = 1;
     opterr = 0;
-    if ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) return cr_cli_getopt_error("info", c, argv);
+    if ((c = cr_cli_getopt(argc, argv, ":", longopts, NULL)) != -1) return cr_cli_getopt_error("info", c, argv);
     if (optind >= argc) return cr_cli_usage_error("info", "no file given");
     int rc = CR_EXIT_OK;
     for (int i = optind; i < argc; i++) {

@@ -56,7 +56,7 @@ static int run_prepare(int argc, char **argv, const cr_global_opts *g)
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":m:o:", longopts, NULL)) != -1) {
+    while ((c = cr_cli_getopt(argc, argv, ":m:o:", longopts, NULL)) != -1) {
         switch (c) {
         case 'm': o.star_path = optarg; break;
         case 'o': o.out_path = optarg; break;

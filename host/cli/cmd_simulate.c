@@ -89,7 +89,7 @@ static int run_simulate(int argc, char **argv, const cr_global_opts *g)
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":o:", longopts, NULL)) != -1) {
+    while ((c = cr_cli_getopt(argc, argv, ":o:", longopts, NULL)) != -1) {
         const char *val = optarg;
         switch (c) {
         case 'o': outdir = val; break;

@@ -131,7 +131,7 @@ static int run_snr(int argc, char **argv, const cr_global_opts *g)
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":p:m:o:", longopts, NULL)) != -1) {
+    while ((c = cr_cli_getopt(argc, argv, ":p:m:o:", longopts, NULL)) != -1) {
         int bad = 0;
         switch (c) {
         case 'p': o.model = optarg; break;
@@ -154,25 +154,19 @@ static int run_snr(int argc, char **argv, const cr_global_opts *g)
 
     int rc = CR_EXIT_OK, nrows = 0, n = 0, done = 0;
     cr_checkpoint *ck = NULL;
-    cr_runtime *rt = NULL;
-    cr_nn *nn = NULL;
-    cr_waunet *net = NULL;
-    cr_fourier *fw = NULL;
+    cr_denoiser_env *env = NULL;
     cr_star_file *star = NULL;
     cr_micrograph_row *rows = NULL;
     cr_snr_spectral *sp = NULL, *sp_lin = NULL;
     cr_snr_stats *stats = NULL, *lin = NULL;
     double bapix = 0;
     cr_atomic_file f = {0};
-    cr_denoiser d;
     if (cr_checkpoint_load(o.model, &ck) != CR_OK ||
         cr_micrograph_list_read(o.star, ck->phaseflip != 0 && !o.no_phaseflip, &star) != CR_OK ||
         cr_star_micrographs(star, ck->phaseflip != 0 && !o.no_phaseflip, &rows, &nrows) != CR_OK ||
-        cr_runtime_create(g->device, &rt) != CR_OK || cr_nn_create(rt, CR_FLOAT, &nn) != CR_OK ||
-        cr_waunet_create(nn, &ck->arch, &net) != CR_OK || cr_waunet_upload(net, ck) != CR_OK ||
-        cr_fourier_create(rt, &fw) != CR_OK || cr_denoiser_init(&d, fw, net) != CR_OK ||
-        (o.spectral && (cr_snr_spectral_create(rt, cr_fourier_fft(fw), o.patch, &sp) != CR_OK ||
-                        cr_snr_spectral_create(rt, cr_fourier_fft(fw), o.patch, &sp_lin) != CR_OK))) {
+        cr_denoiser_env_create(g->device, ck, o.model, 1, &env) != CR_OK ||
+        (o.spectral && (cr_snr_spectral_create(env->rt, cr_fourier_fft(env->fw), o.patch, &sp) != CR_OK ||
+                        cr_snr_spectral_create(env->rt, cr_fourier_fft(env->fw), o.patch, &sp_lin) != CR_OK))) {
         rc = cr_cli_fail();
         goto cleanup;
     }
@@ -190,7 +184,7 @@ static int run_snr(int argc, char **argv, const cr_global_opts *g)
     for (int i = 0; i < n; i++) {
         cr_snr_stats *s = &stats[done];
         cr_snr_stats *l = &lin[done];
-        if (measure(&d, &o, ck, &rows[i], s, l, sp, sp_lin, &bapix) != CR_OK) {
+        if (measure(&env->den, &o, ck, &rows[i], s, l, sp, sp_lin, &bapix) != CR_OK) {
             cr_progress_end(&pr);
             rc = cr_cli_fail();
             cr_progress_begin(&pr, "snr", "mic", n);
@@ -277,10 +271,7 @@ cleanup:
     free(stats), free(lin);
     cr_snr_spectral_free(sp);
     cr_snr_spectral_free(sp_lin);
-    cr_fourier_free(fw);
-    cr_waunet_free(net);
-    cr_nn_free(nn);
-    cr_runtime_free(rt);
+    cr_denoiser_env_free(env);
     cr_micrograph_rows_free(rows, nrows);
     cr_star_free(star);
     cr_checkpoint_free(ck);

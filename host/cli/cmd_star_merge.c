@@ -1,5 +1,6 @@
 /* clrestore star-merge -o OUT.star SHARD.star...: joins the listings of
  * `denoise --shard I/N` runs (host/pipeline/star_merge.c). */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,24 +20,20 @@ static const char star_merge_usage[] =
 
 static int run_star_merge(int argc, char **argv, const cr_global_opts *g)
 {
+    static const struct option longopts[] = {{"output", required_argument, NULL, 'o'}, {NULL, 0, NULL, 0}};
     const char *out = NULL;
-    int n = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0) {
-            if (i + 1 >= argc) return cr_cli_usage_error("star-merge", "%s needs a value", argv[i]);
-            out = argv[++i];
-        } else if (strncmp(argv[i], "--output=", 9) == 0) {
-            out = argv[i] + 9;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return cr_cli_usage_error("star-merge", "unknown option '%s'", argv[i]);
-        } else {
-            argv[1 + n++] = argv[i]; /* inputs packed in place */
-        }
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = cr_cli_getopt(argc, argv, ":o:", longopts, NULL)) != -1) {
+        if (c != 'o') return cr_cli_getopt_error("star-merge", c, argv);
+        out = optarg;
     }
+    int n = argc - optind;
     if (!out) return cr_cli_usage_error("star-merge", "-o OUT.star is required");
     if (n == 0) return cr_cli_usage_error("star-merge", "no listings to merge");
     int rows = 0;
-    if (cr_star_merge((const char *const *)argv + 1, n, out, &rows) != CR_OK) return cr_cli_fail();
+    if (cr_star_merge((const char *const *)argv + optind, n, out, &rows) != CR_OK) return cr_cli_fail();
     cr_info("%s: %d micrographs from %d listing%s", out, rows, n, n == 1 ? "" : "s");
     return CR_EXIT_OK;
 }

@@ -79,7 +79,7 @@ static int run_train(int argc, char **argv, const cr_global_opts *g)
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":t:o:", longopts, NULL)) != -1) {
+    while ((c = cr_cli_getopt(argc, argv, ":t:o:", longopts, NULL)) != -1) {
         int bad = 0;
         switch (c) {
         case 't': o.trainset = optarg; break;

@@ -30,6 +30,41 @@ cr_status cr_denoiser_init(cr_denoiser *d, cr_fourier *fw, cr_waunet *net)
     return CR_OK;
 }
 
+cr_status cr_denoiser_env_create(const char *device, const cr_checkpoint *ck, const char *model_path, int fourier,
+                                 cr_denoiser_env **out)
+{
+    cr_status st = CR_OK;
+    cr_denoiser_env *e = calloc(1, sizeof *e);
+    *out = NULL;
+    if (!e) return cr_fail(CR_ERR_NOMEM, "out of memory");
+    CR_TRY(cr_runtime_create(device, &e->rt));
+    if (ck) {
+        CR_TRY(cr_nn_create(e->rt, CR_FLOAT, &e->nn));
+        CR_TRY(cr_waunet_create(e->nn, &ck->arch, &e->net));
+        if ((st = cr_waunet_upload(e->net, ck)) != CR_OK) {
+            if (model_path) cr_error_prefix("%s", model_path);
+            goto cleanup;
+        }
+    }
+    if (fourier) CR_TRY(cr_fourier_create(e->rt, &e->fw));
+    if (e->fw && e->net) CR_TRY(cr_denoiser_init(&e->den, e->fw, e->net));
+    *out = e;
+    e = NULL;
+cleanup:
+    cr_denoiser_env_free(e);
+    return st;
+}
+
+void cr_denoiser_env_free(cr_denoiser_env *e)
+{
+    if (!e) return;
+    cr_fourier_free(e->fw);
+    cr_waunet_free(e->net);
+    cr_nn_free(e->nn);
+    cr_runtime_free(e->rt);
+    free(e);
+}
+
 int cr_denoise_auto_tile(cr_denoiser *d, int bx, int by)
 {
     const cr_arch *a = cr_waunet_arch(d->net);

@@ -2,8 +2,8 @@
  * files, on one or several devices: per micrograph read, denoise
  * (denoise.c), write atomically, optional preview; then
  * denoised_micrographs.star listing the outputs with the input's other
- * columns (and optics table) kept. Also the output naming and the
- * network-only step of `denoise --network-only`. */
+ * columns (and optics table) kept. Also the output naming, and
+ * `denoise --network-only`: its one-image step and its run over the files. */
 #include <libgen.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -82,6 +82,42 @@ cr_status cr_denoise_network_file(cr_waunet *m, const cr_denoise_naming *nm, con
 cleanup:
     free(img);
     free(res);
+    return st;
+}
+
+cr_status cr_denoise_network_batch(cr_waunet *m, const cr_denoise_batch_opts *o, cr_denoise_batch_report *rep)
+{
+    cr_status st = CR_OK;
+    int first = 0, end = o->naming.ninputs, n = 0;
+    char out[4096];
+    cr_progress pr;
+    cr_jobq *jq = NULL;
+    memset(rep, 0, sizeof *rep);
+    if (o->shard_count) cr_shard_range(o->naming.ninputs, o->shard_index, o->shard_count, &first, &end);
+    CR_TRY(cr_jobq_create(end - first, 0, NULL, NULL, &jq));
+    /* each rank draws its own count: no result travels, so no callback */
+    cr_progress_begin(&pr, "denoise", "images", end - first);
+    for (int j = cr_jobq_next(jq); j >= 0; j = cr_jobq_next(jq)) {
+        const char *in = o->naming.inputs[first + j];
+        cr_error_clear();
+        cr_status fst = cr_denoise_network_file(m, &o->naming, in, out, sizeof out);
+        if (fst != CR_OK) {
+            cr_progress_end(&pr);
+            if (o->on_error) o->on_error(o->ctx, fst);
+            cr_progress_begin(&pr, "denoise", "images", end - first);
+        } else {
+            cr_debug("%s -> %s", in, out);
+        }
+        cr_jobq_finish(jq, j, fst == CR_OK, NULL, 0);
+        cr_progress_update(&pr, ++n);
+    }
+    cr_progress_end(&pr);
+    CR_TRY(cr_jobq_close(jq, &rep->failed));
+    rep->total = end - first;
+    rep->done = rep->total - rep->failed;
+    rep->ndevices = cr_dist_size();
+cleanup:
+    cr_jobq_free(jq);
     return st;
 }
 

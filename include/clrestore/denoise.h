@@ -5,7 +5,10 @@
 #ifndef CLRESTORE_DENOISE_H
 #define CLRESTORE_DENOISE_H
 
+#include "clrestore/checkpoint.h"
 #include "clrestore/fourier.h"
+#include "clrestore/nn.h"
+#include "clrestore/runtime.h"
 #include "clrestore/status.h"
 #include "clrestore/waunet.h"
 
@@ -35,6 +38,26 @@ typedef struct cr_denoiser {
 } cr_denoiser;
 
 cr_status cr_denoiser_init(cr_denoiser *d, cr_fourier *fw, cr_waunet *net);
+
+/* What a command needs to run a checkpoint's network on one device, owned
+ * together: the runtime, a float engine, the network with the checkpoint's
+ * weights and, when asked, the Fourier object of the full pipeline and the
+ * denoiser on both. */
+typedef struct cr_denoiser_env {
+    cr_runtime *rt;
+    cr_nn *nn;       /* float engine on rt; NULL without a checkpoint */
+    cr_waunet *net;  /* the checkpoint's network; NULL without a checkpoint */
+    cr_fourier *fw;  /* NULL unless asked for */
+    cr_denoiser den; /* on fw and net: set when both are there */
+} cr_denoiser_env;
+
+/* Opens device (a selector as cr_runtime_create takes; NULL = the default)
+ * and uploads ck, which may be NULL (the runtime and Fourier object alone);
+ * a failed upload names model_path. fourier: also the Fourier object and
+ * the denoiser. ck is not kept. */
+cr_status cr_denoiser_env_create(const char *device, const cr_checkpoint *ck, const char *model_path, int fourier,
+                                 cr_denoiser_env **out);
+void cr_denoiser_env_free(cr_denoiser_env *e);
 
 /* The network's output on an already pre-processed (binned, normalised)
  * image of bx×by pixels, padded with its mean to multiples of 2^levels,

@@ -3,7 +3,7 @@
  * at a time), outputs written atomically, optional previews, then
  * denoised_micrographs.star listing the outputs with the input's other
  * columns and optics table kept. Also the output naming shared with
- * `denoise --network-only` and its one-image step. */
+ * `denoise --network-only`, its one-image step and its run over the files. */
 #ifndef CLRESTORE_DENOISE_BATCH_H
 #define CLRESTORE_DENOISE_BATCH_H
 
@@ -66,6 +66,14 @@ typedef struct cr_denoise_batch_report {
  * rep->failed. */
 cr_status cr_denoise_batch(cr_runtime *rt, cr_waunet *m, const cr_checkpoint *ck, const cr_denoise_batch_opts *o,
                            cr_denoise_batch_report *rep);
+
+/* `denoise --network-only`: cr_denoise_network_file on every input of
+ * o->naming (block shard_index of shard_count when sharded), the files
+ * shared between the MPI ranks one at a time. Of o, only naming, the shard
+ * and on_error are used (a failed file: one call, the others go on). No
+ * listing is written; rep->star_out stays empty. Returns an error only for
+ * what stops the whole run (the job queue). */
+cr_status cr_denoise_network_batch(cr_waunet *m, const cr_denoise_batch_opts *o, cr_denoise_batch_report *rep);
 
 #ifdef __cplusplus
 }
