@@ -2,7 +2,9 @@
 # Every kernel family of ours once under oclgrind (Debian), a simulator that
 # checks each memory access: out-of-bounds reads and writes (always on),
 # data races (--data-races) and API misuse (--check-api), on the tiny cases
-# of test_cl_tiny_kernels, whose own checks must pass there too. A report
+# of test_cl_tiny_kernels, whose own checks must pass there too, and the
+# work-group tiled convolution (kernels/conv_local.cl, local memory and
+# barriers) on the two tiny shapes of `test_cl_conv_fast local`. A report
 # about one of our kernels (kernels/*.cl) fails the test; clFFT's generated
 # kernels are reported (their passes read and write one global buffer across
 # a barrier that fences local memory only) but are not ours to fix.
@@ -19,10 +21,12 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 unset CLRESTORE_DEVICE # oclgrind's simulator is the only device under it
 ours=$(grep -ho '__kernel void [A-Za-z0-9_]*' "$SRC"/kernels/*.cl | awk '{print $3}' | sort -u)
 fail=0
-for part in nn tta fourier; do
+for part in nn tta fourier local; do
   log="$tmp/$part.log"
-  if ! oclgrind --data-races --check-api --log "$log" "$TESTS/test_cl_tiny_kernels" "$part" > "$tmp/$part.out" 2>&1; then
-    echo "FAIL: test_cl_tiny_kernels $part under oclgrind:"; tail -20 "$tmp/$part.out"; fail=1
+  prog=test_cl_tiny_kernels
+  [ "$part" = local ] && prog=test_cl_conv_fast
+  if ! oclgrind --data-races --check-api --log "$log" "$TESTS/$prog" "$part" > "$tmp/$part.out" 2>&1; then
+    echo "FAIL: $prog $part under oclgrind:"; tail -20 "$tmp/$part.out"; fail=1
   fi
   hits=$(grep -h '^	Kernel: ' "$log" 2>/dev/null | awk '{print $2}' | sort | uniq -c)
   for k in $ours; do

@@ -2,8 +2,10 @@
  * double-precision reference written here:
  * forward with bias / ReLU / residual, dX (overwrite and accumulate), dW and db (both
  * accumulate), on odd sizes, k = 1, 3, 4, stride 1 and 2, with default and odd tile sets,
- * with the weight-gradient reduction done in one pass and split into chunks (the first
- * compile of its 18 programs costs about 36 s on PoCL; later runs hit the caches: < 1 s). */
+ * with the weight-gradient reduction done in one pass and split into chunks, and the
+ * work-group tiled variant (conv_local.cl: forward and dX) with its default tiles and with
+ * tiles that leave edges in every dimension (the first compile of its 30 programs costs
+ * about 60 s on PoCL; later runs hit the caches: a few seconds). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,23 +138,18 @@ static void run_case(cr_runtime *rt, cr_conv_fast *cf, const shape *c, const cha
     CHECK_OK(cr_buffer_create(rt, ny * sizeof(float), "y", &by));
     const double tol = 1e-5;
 
-    /* forward: plain + bias, + ReLU, + residual, ReLU then residual */
-    for (int mode = 0; mode < 4; mode++) {
-        int relu = mode == 1 || mode == 3;
-        const float *res = mode >= 2 ? r : NULL;
-        CHECK_OK(cr_conv_fast_forward(cf, &G, TB(by), TB(bx), TB(bw), TB(bb), res ? TB(br) : NULL, relu));
+    /* forward, every epilogue: bias (bit 2) x ReLU (bit 0) x residual (bit 1), the kernels' flags */
+    for (int mode = 0; mode < 8; mode++) {
+        int relu = (mode & CR_CONV_FLAG_RELU) != 0;
+        const float *res = (mode & CR_CONV_FLAG_RESIDUAL) ? r : NULL, *bias = (mode & CR_CONV_FLAG_BIAS) ? b : NULL;
+        CHECK_OK(cr_conv_fast_forward(cf, &G, TB(by), TB(bx), TB(bw), bias ? TB(bb) : NULL, res ? TB(br) : NULL,
+                                      relu));
         float *y = download(rt, by, ny);
-        ref_forward(c, x, w, b, res, relu, ho, wo, pt, pl, ry);
+        ref_forward(c, x, w, bias, res, relu, ho, wo, pt, pl, ry);
         double e = rel_err(y, ry, ny);
-        CHECK_MSG(e < tol, "%s forward mode %d: rel err %.3g", label, mode, e);
+        CHECK_MSG(e < tol, "%s forward flags %d: rel err %.3g", label, mode, e);
         free(y);
     }
-    /* forward without bias */
-    CHECK_OK(cr_conv_fast_forward(cf, &G, TB(by), TB(bx), TB(bw), NULL, NULL, 0));
-    float *y = download(rt, by, ny);
-    ref_forward(c, x, w, NULL, NULL, 0, ho, wo, pt, pl, ry);
-    CHECK_MSG(rel_err(y, ry, ny) < tol, "%s forward without bias: %.3g", label, rel_err(y, ry, ny));
-    free(y);
 
     /* backward: dx accumulate onto dx0, dw onto dw0, db onto db0 */
     for (size_t i = 0; i < nx; i++) rdx[i] = dx0[i];
@@ -187,8 +184,45 @@ static void run_case(cr_runtime *rt, cr_conv_fast *cf, const shape *c, const cha
     free(ry), free(rdx), free(rdw), free(rdb);
 }
 
-int main(void)
+/* Tunables the work-group tiled variant cannot run are argument errors, before any build. */
+static void check_local_limits(cr_runtime *rt, cr_conv_fast *cf)
 {
+    cr_conv_tiles *t = cr_conv_fast_tiles(cf), keep = *t;
+    cr_conv_geom g = cr_conv_geom_make(1, 3, 5, 5, 4, 3, 1);
+    cl_mem buf = NULL;
+    CHECK_OK(cr_buffer_create(rt, 4096, "test buffer", &buf));
+    struct {
+        int mwg, nwg, kwg, mdimc, ndimc, vwm;
+        const char *what, *key; /* key: a word of the message that names the rule */
+    } bad[] = {
+        {30, 64, 16, 16, 16, 4, "lm_mwg not a multiple of lm_mdimc", "multiple of lm_mdimc"},
+        {64, 64, 16, 16, 16, 3, "lm_vwm 3", "lm_vwm 1, 2, 4 or 8"},
+        {64, 64, 3, 16, 16, 1, "weight slice not shared evenly", "weight slice"},
+        {64, 48, 4, 16, 16, 1, "input slice not shared evenly", "input slice"},
+        {16, 16, (int)(rt->dev.local_mem / (32 * sizeof(float))) + 1, 1, 1, 1, "more local memory than the device",
+         "local memory"},
+        {128, 64, 128, 128, 64, 1, "work-group larger than the device allows", "work-items, device"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        *t = keep;
+        t->fwd_variant = 1;
+        t->lm_mwg = bad[i].mwg, t->lm_nwg = bad[i].nwg, t->lm_kwg = bad[i].kwg;
+        t->lm_mdimc = bad[i].mdimc, t->lm_ndimc = bad[i].ndimc, t->lm_vwm = bad[i].vwm;
+        if (i == 5 && (size_t)128 * 64 <= rt->dev.max_work_group) continue; /* a device that allows it */
+        cr_status st = cr_conv_fast_forward(cf, &g, TB(buf), TB(buf), TB(buf), NULL, NULL, 0);
+        CHECK_MSG(st == CR_ERR_ARG && strstr(cr_error_message(), bad[i].key), "%s: status %d, %s", bad[i].what,
+                  (int)st, cr_error_message());
+        st = cr_conv_fast_backward_input(cf, &g, TB(buf), TB(buf), TB(buf), 0);
+        CHECK_MSG(st == CR_ERR_ARG, "%s (dX): status %d", bad[i].what, (int)st);
+    }
+    *t = keep;
+    cr_buffer_release(rt, &buf);
+}
+
+int main(int argc, char **argv)
+{
+    /* "local": only the work-group tiled variant on two tiny shapes (for tests/device_oclgrind.sh) */
+    int tiny = argc > 1 && !strcmp(argv[1], "local");
     cr_runtime *rt = NULL;
     cr_status st = cr_runtime_create(getenv("CLRESTORE_DEVICE"), &rt);
     if (st == CR_ERR_NO_DEVICE) {
@@ -207,21 +241,29 @@ int main(void)
     g = cr_conv_geom_make(1, 1, 8, 7, 1, 3, 2);
     CHECK(g.ho == 4 && g.pad_y == 0 && g.wo == 4 && g.pad_x == 1);
 
-    static const shape cases[] = {
+    static const shape tiny_cases[] = {{1, 5, 7, 11, 6, 3, 2}, {1, 7, 5, 9, 26, 1, 1}};
+    static const shape full_cases[] = {
         {2, 5, 7, 11, 6, 1, 1}, {2, 5, 7, 11, 6, 3, 1}, {2, 5, 7, 11, 6, 4, 1}, {2, 5, 7, 11, 6, 3, 2},
         {1, 5, 8, 10, 7, 3, 2}, {2, 3, 5, 7, 3, 1, 2},  {1, 19, 13, 21, 25, 4, 1}, {3, 17, 9, 13, 18, 1, 1},
     };
     char label[96];
     cr_conv_tiles *t = cr_conv_fast_tiles(cf), defaults = *t;
-    for (int set = 0; set < 3; set++) {
+    defaults.fwd_variant = 0; /* whatever CLRESTORE_CONV_VARIANT says: sets 3 and 4 test the other */
+    const shape *cases = tiny ? tiny_cases : full_cases;
+    size_t ncases = tiny ? sizeof tiny_cases / sizeof tiny_cases[0] : sizeof full_cases / sizeof full_cases[0];
+    for (int set = tiny ? 4 : 0; set < 5; set++) {
         *t = defaults;
+        if (set >= 3) t->fwd_variant = 1; /* work-group tiled (conv_local.cl): forward and dX */
+        if (set == 4) { /* tiles that no test shape fills: 24 x 20, slices of 5, 4 x 5 items, float2 */
+            t->lm_mwg = 24, t->lm_nwg = 20, t->lm_kwg = 5, t->lm_mdimc = 4, t->lm_ndimc = 5, t->lm_vwm = 2;
+        }
         if (set == 1) { /* every tail: odd tiles, one-pass dW reduction */
             t->fwd_tm = 5, t->fwd_vw = 4, t->fwd_local = 0, t->fwd_tm_fit = 0; /* padded channels */
             t->dw_tm = 3, t->dw_tn = 5, t->dw_vw = 4, t->dw_min_items = 1;
         } else if (set == 2) { /* default tiles (no new compiles), dW split into tiny chunks */
             t->dw_chunk_px = 32, t->dw_min_items = 1;
         }
-        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        for (size_t i = 0; i < ncases; i++) {
             const shape *c = &cases[i];
             /* odd tiles: the shapes with every kind of tail, fewer programs to compile */
             if (set == 1 && !(i == 0 || i == 3 || i == 6 || i == 7)) continue;
@@ -233,6 +275,7 @@ int main(void)
     /* a bad shape is an argument error, not a crash */
     cr_conv_geom bad = cr_conv_geom_make(0, 1, 1, 1, 1, 1, 1);
     CHECK(cr_conv_fast_forward(cf, &bad, NULL, NULL, NULL, NULL, NULL, 0) == CR_ERR_ARG);
+    check_local_limits(rt, cf);
 
     cr_conv_fast_free(cf);
     cr_runtime_free(rt);

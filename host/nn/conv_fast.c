@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "conv_fast.h"
+#include "conv_local.h"
 
 #define CF_FILE "conv_gemm.cl"
 
@@ -61,6 +62,16 @@ cr_conv_tiles cr_conv_fast_default_tiles(const cr_runtime *rt)
         .dw_min_items = (int)rt->dev.compute_units * (gpu ? 256 : 16),
         .dw_chunk_px = gpu ? 1 << 16 : 8192,
         .dw_max_partial_bytes = (size_t)64 << 20,
+        /* work-group tiled variant, off unless selected (CLRESTORE_CONV_VARIANT=local): a
+         * 64 x 64 tile of 16 x 16 work-items with 4 x 4 each, 16-deep slices (8.4 KiB of
+         * local memory), a common GPU starting point; untuned (no GPU here) */
+        .fwd_variant = 0,
+        .lm_mwg = 64,
+        .lm_nwg = 64,
+        .lm_kwg = 16,
+        .lm_mdimc = 16,
+        .lm_ndimc = 16,
+        .lm_vwm = 4,
     };
 }
 
@@ -71,6 +82,11 @@ cr_status cr_conv_fast_create(cr_runtime *rt, cr_conv_fast **out)
     if (!cf) return cr_fail(CR_ERR_NOMEM, "out of memory creating the convolution engine");
     cf->rt = rt;
     cf->tiles = cr_conv_fast_default_tiles(rt);
+    cr_status st = cr_conv_local_variant_from_env(&cf->tiles);
+    if (st != CR_OK) {
+        free(cf);
+        return st;
+    }
     *out = cf;
     return CR_OK;
 }
@@ -219,6 +235,7 @@ cr_status cr_conv_fast_forward(cr_conv_fast *cf, const cr_conv_geom *G, const cr
         (st = check_mem(w, (size_t)cout * cin * k * k, "w")) || (st = check_mem(b, (size_t)cout, "b")) ||
         (st = check_mem(residual, ycount, "residual")))
         return st;
+    if (cf->tiles.fwd_variant == 1) return cr_conv_local_forward(cf, G, yt, xt, wt, bt, rt, relu);
     int cout_pad = round_up(cout, cr_conv_fast_pick_tm(&cf->tiles, cout));
     int flags = (b.buf ? CR_CONV_FLAG_BIAS : 0) | (relu ? CR_CONV_FLAG_RELU : 0) | (residual.buf ? CR_CONV_FLAG_RESIDUAL : 0);
     if ((st = prep_weights(cf, w, cout, cin, k, cout_pad, 0))) return st;
@@ -244,6 +261,7 @@ cr_status cr_conv_fast_backward_input(cr_conv_fast *cf, const cr_conv_geom *G, c
         (st = check_mem(dy, (size_t)n * cout * ho * wo, "dy")) ||
         (st = check_mem(w, (size_t)cout * cin * k * k, "w")))
         return st;
+    if (cf->tiles.fwd_variant == 1) return cr_conv_local_backward_input(cf, G, dxt, dyt, wt, accumulate);
     mem none = {NULL, 0};
     /* dx = conv(dilate(dy, stride), flip(w)^T), stride 1, padding before k-1-pad_before */
     int cin_pad = round_up(cin, cr_conv_fast_pick_tm(&cf->tiles, cin));
@@ -300,6 +318,10 @@ void cr_conv_fast_scratch_need(const cr_conv_tiles *t, int pass, const cr_conv_g
     int ho = G->ho, wo = G->wo, pt = G->pad_y, pl = G->pad_x;
     (void)pt, (void)pl;
     memset(out, 0, sizeof *out);
+    if (t->fwd_variant == 1 && pass != 2) {
+        cr_conv_local_scratch_need(t, pass, G, out);
+        return;
+    }
     int kk = k * k, plain = k == 1 && stride == 1;
     if (pass == 0) {
         out->wt = (size_t)cin * kk * round_up(cout, cr_conv_fast_pick_tm(t, cout)) * sizeof(float);
@@ -411,4 +433,25 @@ cr_status cr_conv_fast_relu_mask(cr_conv_fast *cf, const cr_tensor *dzt, const c
         return st;
     size_t g1 = (count + 15) / 16; /* MASK_VW elements per work-item */
     return cr_enqueue(cf->rt, kr, 1, &g1, NULL);
+}
+
+/* ---- for the work-group tiled variant (conv_local.h) ---- */
+
+cr_runtime *cr_conv_fast_runtime(cr_conv_fast *cf) { return cf->rt; }
+
+cr_status cr_conv_fast_gemm_weights(cr_conv_fast *cf, const cr_tensor *w, int cout, int cin, int k, int cout_pad,
+                                    int mode, cl_mem *out)
+{
+    cr_status st = prep_weights(cf, mem_of(w), cout, cin, k, cout_pad, mode);
+    *out = cf->wt;
+    return st;
+}
+
+cr_status cr_conv_fast_padded_input(cr_conv_fast *cf, const cr_tensor *src, int nc, int h, int w, int hp, int s,
+                                    int wq, int pt, int pl, int dil, cl_mem *out)
+{
+    pad_geom g = {hp, s, wq, pt, pl, dil};
+    cr_status st = pad_input(cf, mem_of(src), nc, h, w, g);
+    *out = cf->pad;
+    return st;
 }

@@ -36,6 +36,17 @@ typedef struct cr_conv_tiles {
     int dw_min_items; /* split the pixel reduction until this many work-items exist */
     int dw_chunk_px;  /* ... and until no chunk has more pixels than this (cache reuse) */
     size_t dw_max_partial_bytes; /* cap on the partial-sum buffer that chunks need */
+    int fwd_variant; /* 0 register-tiled (CPU), 1 work-group tiled with local memory (GPU-shaped) */
+    /* ---- work-group tiled variant (fwd_variant 1: kernels/conv_local.cl, host/nn/conv_local.c);
+     * forward and backward input; the weight gradient stays register-tiled. The GEMM is
+     * (output channels M) x (output pixels N) x (input channel, tap: K) per image. ---- */
+    int lm_mwg;   /* output channels per work-group tile (M): LM_MWG */
+    int lm_nwg;   /* output pixels per work-group tile (N): LM_NWG */
+    int lm_kwg;   /* (input channel, tap) rows per local-memory slice (K): LM_KWG */
+    int lm_mdimc; /* work-items along the channels (local size dim 1); lm_mwg / lm_mdimc each: LM_MDIMC */
+    int lm_ndimc; /* work-items along the pixels (local size dim 0); lm_nwg / lm_ndimc each: LM_NDIMC */
+    int lm_vwm;   /* channels per vector load staging the weights, 1/2/4/8: LM_VWM */
+    /* ---- end of the work-group tiled variant ---- */
 } cr_conv_tiles;
 
 /* One convolution on one batch shape: the one place its output size and padding

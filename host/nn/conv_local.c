@@ -1,0 +1,162 @@
+/* Host side of kernels/conv_local.cl, the work-group tiled (local memory, GPU-shaped) variant
+ * of the convolution engine: tunable checks against the device, and the forward and
+ * backward-input launch sequences. The weights and the padded input are prepared by
+ * conv_fast.c's kernels (conv_local.h); the weight gradient stays with conv_fast.c. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conv_local.h"
+
+#define CL_FILE_LOCAL "conv_local.cl"
+
+static int round_up(int a, int m) { return (a + m - 1) / m * m; }
+static int div_up(int a, int m) { return (a + m - 1) / m; }
+
+size_t cr_conv_local_lmem_bytes(const cr_conv_tiles *t)
+{
+    /* conv_lfwd's three __local arrays: als, bls (floats), colb (ints) */
+    return ((size_t)t->lm_kwg * (t->lm_mwg + t->lm_nwg)) * sizeof(float) + (size_t)t->lm_nwg * sizeof(int);
+}
+
+cr_status cr_conv_local_check(const cr_conv_tiles *t, const cr_device_desc *dev)
+{
+    int mwg = t->lm_mwg, nwg = t->lm_nwg, kwg = t->lm_kwg, md = t->lm_mdimc, nd = t->lm_ndimc, vw = t->lm_vwm;
+    if (mwg < 1 || nwg < 1 || kwg < 1 || md < 1 || nd < 1 || !(vw == 1 || vw == 2 || vw == 4 || vw == 8))
+        return cr_fail(CR_ERR_ARG,
+                       "conv local variant: tunables must be positive and lm_vwm 1, 2, 4 or 8 (mwg %d nwg %d kwg %d "
+                       "mdimc %d ndimc %d vwm %d)", mwg, nwg, kwg, md, nd, vw);
+    long nt = (long)md * nd;
+    if (mwg % md || nwg % nd)
+        return cr_fail(CR_ERR_ARG, "conv local variant: lm_mwg %d must be a multiple of lm_mdimc %d and lm_nwg %d of "
+                       "lm_ndimc %d", mwg, md, nwg, nd);
+    if (mwg % vw || ((long)kwg * mwg) % (nt * vw))
+        return cr_fail(CR_ERR_ARG, "conv local variant: the weight slice lm_kwg x lm_mwg = %d x %d must split into "
+                       "vectors of lm_vwm %d, an equal number for each of the %ld work-items", kwg, mwg, vw, nt);
+    if (((long)kwg * nwg) % nt)
+        return cr_fail(CR_ERR_ARG, "conv local variant: the input slice lm_kwg x lm_nwg = %d x %d must be a "
+                       "multiple of the %ld work-items", kwg, nwg, nt);
+    if ((mwg / md) * (nwg / nd) > 256)
+        return cr_fail(CR_ERR_ARG, "conv local variant: %d x %d accumulators per work-item is more than 256",
+                       mwg / md, nwg / nd);
+    if (dev && (size_t)nt > dev->max_work_group)
+        return cr_fail(CR_ERR_ARG, "conv local variant: work-groups of %ld work-items, device %s allows %zu", nt,
+                       dev->device_name, dev->max_work_group);
+    size_t lmem = cr_conv_local_lmem_bytes(t);
+    if (dev && lmem > dev->local_mem)
+        return cr_fail(CR_ERR_ARG, "conv local variant: a work-group needs %zu bytes of local memory, device %s has %lu",
+                       lmem, dev->device_name, (unsigned long)dev->local_mem);
+    return CR_OK;
+}
+
+cr_status cr_conv_local_variant_from_env(cr_conv_tiles *t)
+{
+    const char *v = getenv("CLRESTORE_CONV_VARIANT");
+    if (!v || !*v || !strcmp(v, "register")) return CR_OK; /* the configured (default) variant */
+    if (!strcmp(v, "local")) {
+        t->fwd_variant = 1;
+        return CR_OK;
+    }
+    return cr_fail(CR_ERR_ARG, "CLRESTORE_CONV_VARIANT=%s: expected \"register\" or \"local\"", v);
+}
+
+void cr_conv_local_scratch_need(const cr_conv_tiles *t, int pass, const cr_conv_geom *G, cr_conv_scratch *out)
+{
+    int n = G->n, cin = G->cin, h = G->h, w_ = G->w, cout = G->cout, k = G->k, s = G->s;
+    int plain = k == 1 && s == 1;
+    memset(out, 0, sizeof *out);
+    if (pass == 0) {
+        out->wt = (size_t)cin * k * k * round_up(cout, t->lm_mwg) * sizeof(float);
+        if (!plain) out->pad = (size_t)n * cin * ((G->ho - 1) * s + k) * s * (G->wo + (k - 1) / s) * sizeof(float);
+    } else if (pass == 1) {
+        out->wt = (size_t)cout * k * k * round_up(cin, t->lm_mwg) * sizeof(float);
+        if (!plain) out->pad = (size_t)n * cout * (h + k - 1) * (w_ + k - 1) * sizeof(float);
+    }
+}
+
+/* conv_lfwd over a prepared input: the raw one (1x1 stride 1: hout = 1, wout = h*w, hp = 1,
+ * wq = h*w) or conv_pad's copy. wt holds cin x k*k rows of cout_pad channels. */
+static cr_status run_lfwd(cr_conv_fast *cf, const cr_tensor *y, cl_mem xbuf, size_t xoff, cl_mem wt,
+                          const cr_tensor *b, const cr_tensor *res, int flags, int n, int cin, int cout, int cout_pad,
+                          int hout, int wout, int hp, int wq, int k, int s)
+{
+    const cr_conv_tiles *t = cr_conv_fast_tiles(cf);
+    cr_runtime *rt = cr_conv_fast_runtime(cf);
+    char opts[200];
+    snprintf(opts, sizeof opts,
+             "-DCONV_K=%d -DCONV_S=%d -DLM_MWG=%d -DLM_NWG=%d -DLM_KWG=%d -DLM_MDIMC=%d -DLM_NDIMC=%d -DLM_VWM=%d", k,
+             s, t->lm_mwg, t->lm_nwg, t->lm_kwg, t->lm_mdimc, t->lm_ndimc, t->lm_vwm);
+    cl_kernel kr;
+    cr_status st = cr_kernel_get(rt, CL_FILE_LOCAL, "conv_lfwd", opts, &kr);
+    if (st) return st;
+    /* The compiled kernel may allow less than the device (registers, local memory). */
+    size_t kwg_max = 0;
+    cl_int err = clGetKernelWorkGroupInfo(kr, rt->dev.device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kwg_max, &kwg_max,
+                                          NULL);
+    if (err != CL_SUCCESS)
+        return cr_fail_cl(err, "clGetKernelWorkGroupInfo", "conv_lfwd", __FILE__, __LINE__);
+    size_t nt = (size_t)t->lm_mdimc * t->lm_ndimc;
+    if (nt > kwg_max)
+        return cr_fail(CR_ERR_ARG, "conv local variant: work-groups of %zu work-items, conv_lfwd (%s) allows %zu on %s",
+                       nt, opts, kwg_max, rt->dev.device_name);
+    cl_mem bb = b ? b->buf : wt, rr = res ? res->buf : wt; /* unused when the flag is off */
+    int y_off = (int)y->off, x_off = (int)xoff, b_off = b ? (int)b->off : 0, r_off = res ? (int)res->off : 0;
+    if ((st = cr_kernel_args(kr, 17, sizeof(cl_mem), &y->buf, sizeof(int), &y_off, sizeof(cl_mem), &xbuf,
+                             sizeof(int), &x_off, sizeof(cl_mem), &wt, sizeof(cl_mem), &bb, sizeof(int), &b_off,
+                             sizeof(cl_mem), &rr, sizeof(int), &r_off, sizeof(int), &flags, sizeof(int), &cin,
+                             sizeof(int), &cout, sizeof(int), &cout_pad, sizeof(int), &hout, sizeof(int), &wout,
+                             sizeof(int), &hp, sizeof(int), &wq)))
+        return st;
+    size_t global[3] = {(size_t)div_up(hout * wout, t->lm_nwg) * t->lm_ndimc,
+                        (size_t)(cout_pad / t->lm_mwg) * t->lm_mdimc, (size_t)n};
+    size_t local[3] = {(size_t)t->lm_ndimc, (size_t)t->lm_mdimc, 1};
+    return cr_enqueue(rt, kr, 3, global, local);
+}
+
+/* The caller (cr_conv_fast_forward) has checked the shape and the buffer extents. */
+cr_status cr_conv_local_forward(cr_conv_fast *cf, const cr_conv_geom *G, const cr_tensor *y, const cr_tensor *x,
+                                const cr_tensor *w, const cr_tensor *b, const cr_tensor *res, int relu)
+{
+    const cr_conv_tiles *t = cr_conv_fast_tiles(cf);
+    cr_runtime *rt = cr_conv_fast_runtime(cf);
+    int n = G->n, cin = G->cin, h = G->h, w_ = G->w, cout = G->cout, k = G->k, s = G->s;
+    cr_status st = cr_conv_local_check(t, &rt->dev);
+    if (st) return st;
+    if (b && !b->buf) b = NULL;
+    if (res && !res->buf) res = NULL;
+    int cout_pad = round_up(cout, t->lm_mwg);
+    int flags = (b ? CR_CONV_FLAG_BIAS : 0) | (relu ? CR_CONV_FLAG_RELU : 0) | (res ? CR_CONV_FLAG_RESIDUAL : 0);
+    cl_mem wt, pad;
+    if ((st = cr_conv_fast_gemm_weights(cf, w, cout, cin, k, cout_pad, 0, &wt))) return st;
+    if (k == 1 && s == 1) /* the H*W plane as one row, read in place */
+        return run_lfwd(cf, y, x->buf, x->off, wt, b, res, flags, n, cin, cout, cout_pad, 1, h * w_, 1, h * w_, 1, 1);
+    /* rows (ho-1)*s + k; each phase row reaches column wo - 1 + (k-1)/s (no vector overhang) */
+    int hp = (G->ho - 1) * s + k, wq = G->wo + (k - 1) / s;
+    if ((st = cr_conv_fast_padded_input(cf, x, n * cin, h, w_, hp, s, wq, G->pad_y, G->pad_x, 1, &pad))) return st;
+    return run_lfwd(cf, y, pad, 0, wt, b, res, flags, n, cin, cout, cout_pad, G->ho, G->wo, hp, wq, k, s);
+}
+
+/* dx = conv(dilate(dy, s), flip(w)^T) at stride 1 with padding k-1-pad_before, as
+ * cr_conv_fast_backward_input; accumulate is the residual flag with res = dx. */
+cr_status cr_conv_local_backward_input(cr_conv_fast *cf, const cr_conv_geom *G, const cr_tensor *dx,
+                                       const cr_tensor *dy, const cr_tensor *w, int accumulate)
+{
+    const cr_conv_tiles *t = cr_conv_fast_tiles(cf);
+    cr_runtime *rt = cr_conv_fast_runtime(cf);
+    int n = G->n, cin = G->cin, h = G->h, w_ = G->w, cout = G->cout, k = G->k, s = G->s;
+    cr_status st = cr_conv_local_check(t, &rt->dev);
+    if (st) return st;
+    int cin_pad = round_up(cin, t->lm_mwg);
+    int flags = accumulate ? CR_CONV_FLAG_RESIDUAL : 0;
+    const cr_tensor *res = accumulate ? dx : NULL;
+    cl_mem wt, pad;
+    if ((st = cr_conv_fast_gemm_weights(cf, w, cout, cin, k, cin_pad, 1, &wt))) return st;
+    if (k == 1 && s == 1)
+        return run_lfwd(cf, dx, dy->buf, dy->off, wt, NULL, res, flags, n, cout, cin, cin_pad, 1, h * w_, 1, h * w_,
+                        1, 1);
+    int hp = h + k - 1, wq = w_ + k - 1;
+    if ((st = cr_conv_fast_padded_input(cf, dy, n * cout, G->ho, G->wo, hp, 1, wq, k - 1 - G->pad_y,
+                                        k - 1 - G->pad_x, s, &pad)))
+        return st;
+    return run_lfwd(cf, dx, pad, 0, wt, NULL, res, flags, n, cout, cin, cin_pad, h, w_, hp, wq, k, 1);
+}
