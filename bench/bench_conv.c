@@ -18,6 +18,7 @@
 #include "clrestore/arch.h"
 #include "clrestore/runtime.h"
 #include "conv_fast.h"
+#include "conv_tune.h"
 
 #ifdef CLRESTORE_HAVE_OPENBLAS
 #include <cblas.h>
@@ -238,6 +239,7 @@ int main(int argc, char **argv)
     int quick = 0, reps = 3;
     const char *filter = NULL, *device = NULL, *passes = "fwd,dX,dW";
     cr_conv_tiles over = {0};
+    int over_dw_items = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick")) quick = 1;
         else if (!strcmp(argv[i], "--min")) use_min = 1;
@@ -250,7 +252,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--dw") && i + 1 < argc)
             sscanf(argv[++i], "%d,%d,%d,%d", &over.dw_tm, &over.dw_tn, &over.dw_vw, &over.dw_local);
         else if (!strcmp(argv[i], "--dw-split") && i + 1 < argc)
-            sscanf(argv[++i], "%d,%d", &over.dw_min_items, &over.dw_chunk_px);
+            sscanf(argv[++i], "%d,%d", &over_dw_items, &over.dw_chunk_px);
         else {
             fprintf(stderr, "usage: bench_conv [--quick] [--filter TEXT] [--passes fwd,dX,dW] [--reps N] [--min] "
                             "[--fwd TM,VW,LOCAL] "
@@ -262,16 +264,33 @@ int main(int argc, char **argv)
     cr_conv_fast *cf = NULL;
     DIE(cr_runtime_create(device, &rt));
     DIE(cr_conv_fast_create(rt, &cf));
-    cr_conv_tiles *t = cr_conv_fast_tiles(cf);
-    if (over.fwd_tm)
-        t->fwd_tm = over.fwd_tm, t->fwd_vw = over.fwd_vw, t->fwd_local = over.fwd_local, t->fwd_tm_fit = 0;
-    if (over.dw_tm) t->dw_tm = over.dw_tm, t->dw_tn = over.dw_tn, t->dw_vw = over.dw_vw, t->dw_local = over.dw_local;
-    if (over.dw_min_items) t->dw_min_items = over.dw_min_items, t->dw_chunk_px = over.dw_chunk_px;
+    /* an override on the command line replaces every class's value */
+    cr_conv_params *P = cr_conv_fast_params(cf);
+    for (int c = 0; c < CR_CONV_NCLASSES; c++) {
+        cr_conv_tiles *t = &P->cls[c];
+        int changed = 0;
+        if (over.fwd_tm)
+            t->fwd_tm = over.fwd_tm, t->fwd_vw = over.fwd_vw, t->fwd_local = over.fwd_local, t->fwd_tm_fit = 0,
+            changed = 1;
+        if (over.dw_tm)
+            t->dw_tm = over.dw_tm, t->dw_tn = over.dw_tn, t->dw_vw = over.dw_vw, t->dw_local = over.dw_local,
+            changed = 1;
+        if (over_dw_items) /* MIN_ITEMS is the total; the tiles say per compute unit */
+            t->dw_items_per_cu = (over_dw_items + (int)rt->dev.compute_units - 1) / (int)rt->dev.compute_units,
+            t->dw_chunk_px = over.dw_chunk_px, changed = 1;
+        if (changed) {
+            char was[sizeof P->source[c]];
+            snprintf(was, sizeof was, "%s", P->source[c]);
+            snprintf(P->source[c], sizeof P->source[c], "command line over %.280s", was);
+        }
+    }
     printf("device: %s (%s), %u compute units\n", rt->dev.device_name, rt->dev.device_version,
            rt->dev.compute_units);
-    printf("tiles: fwd TM=%d VW=%d local=%d; dW TM=%d TN=%d VW=%d local=%d, split min_items=%d chunk_px=%d\n",
-           t->fwd_tm, t->fwd_vw, t->fwd_local, t->dw_tm, t->dw_tn, t->dw_vw, t->dw_local, t->dw_min_items,
-           t->dw_chunk_px);
+    for (int c = 0; c < CR_CONV_NCLASSES; c++) {
+        char line[512];
+        cr_conv_tiles_format(&P->cls[c], line, sizeof line);
+        printf("params %-10s %s\n  from %s\n", cr_conv_class_name(c), line, P->source[c]);
+    }
     double blas2048 = 0;
 #ifdef CLRESTORE_HAVE_OPENBLAS
     printf("OpenBLAS %s, %d threads\n", openblas_get_config(), openblas_get_num_threads());
@@ -280,8 +299,8 @@ int main(int argc, char **argv)
 #else
     printf("OpenBLAS: not built in (install libopenblas-dev and reconfigure); no reference column\n");
 #endif
-    printf("\n%-26s %3s %4s %4s %5s %2s %2s %-4s %8s %9s %8s %9s %7s %7s %8s\n", "layer", "n", "cin", "cout", "size",
-           "k", "s", "pass", "GFLOP", "ms", "GFLOP/s", "BLAS", "/BLAS", "/2048", "maxrel");
+    printf("\n%-26s %-10s %3s %4s %4s %5s %2s %2s %-4s %8s %9s %8s %9s %7s %7s %8s\n", "layer", "class", "n", "cin",
+           "cout", "size", "k", "s", "pass", "GFLOP", "ms", "GFLOP/s", "BLAS", "/BLAS", "/2048", "maxrel");
     int nl = 0;
     layer *layers = graph_layers(&nl);
     double sum_flop[2] = {0, 0}, sum_time[2] = {0, 0};
@@ -322,7 +341,8 @@ int main(int argc, char **argv)
 #endif
             double gf = flop / sec * 1e-9;
             sum_flop[l->train] += flop, sum_time[l->train] += sec;
-            printf("%-26s %3d %4d %4d %5d %2d %2d %-4s %8.2f %9.2f %8.1f %9.1f %7.2f %7.2f %8.1e%s\n", l->what, l->n,
+            printf("%-26s %-10s %3d %4d %4d %5d %2d %2d %-4s %8.2f %9.2f %8.1f %9.1f %7.2f %7.2f %8.1e%s\n", l->what,
+                   cr_conv_class_name(cr_conv_class_of(l->cin, l->cout, l->k, l->s)), l->n,
                    l->cin, l->cout, l->size, l->k, l->s, pass_name[p], flop * 1e-9, sec * 1e3, gf, blas,
                    blas > 0 ? gf / blas : 0, blas2048 > 0 ? gf / blas2048 : 0, err, err > 1e-4 ? "  CHECK FAILED" : "");
             fflush(stdout);

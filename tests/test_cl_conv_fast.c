@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "conv_fast.h"
+#include "conv_tune.h"
 #include "clrestore/runtime.h"
 #include "testutil.h"
 
@@ -212,15 +213,17 @@ int main(void)
         {1, 5, 8, 10, 7, 3, 2}, {2, 3, 5, 7, 3, 1, 2},  {1, 19, 13, 21, 25, 4, 1}, {3, 17, 9, 13, 18, 1, 1},
     };
     char label[96];
-    cr_conv_tiles *t = cr_conv_fast_tiles(cf), defaults = *t;
+    /* the tiles of the class of the 1x1 k=... cases are as good a start as any: every class is set alike */
+    cr_conv_tiles defaults = cr_conv_fast_params(cf)->cls[CR_CC_TINY], tiles, *t = &tiles;
     for (int set = 0; set < 3; set++) {
         *t = defaults;
         if (set == 1) { /* every tail: odd tiles, one-pass dW reduction */
             t->fwd_tm = 5, t->fwd_vw = 4, t->fwd_local = 0, t->fwd_tm_fit = 0; /* padded channels */
-            t->dw_tm = 3, t->dw_tn = 5, t->dw_vw = 4, t->dw_min_items = 1;
+            t->dw_tm = 3, t->dw_tn = 5, t->dw_vw = 4, t->dw_items_per_cu = 1;
         } else if (set == 2) { /* default tiles (no new compiles), dW split into tiny chunks */
-            t->dw_chunk_px = 32, t->dw_min_items = 1;
+            t->dw_chunk_px = 32, t->dw_items_per_cu = 1;
         }
+        cr_conv_fast_set_all(cf, t, "test");
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
             const shape *c = &cases[i];
             /* odd tiles: the shapes with every kind of tail, fewer programs to compile */
