@@ -5,10 +5,13 @@
  *
  * usage: bench_conv [--quick] [--filter TEXT] [--passes fwd,dX,dW] [--reps N] [--min]
  *                   [--fwd TM,VW,LOCAL] [--dw TM,TN,VW,LOCAL]
- *                   [--dw-split MIN_ITEMS,CHUNK_PX] [--device SEL]
+ *                   [--dw-split MIN_ITEMS,CHUNK_PX] [--versus PARAMS.conv] [--device SEL]
  * Times are medians (--min: the best) of N runs: wall clock around clFinish, after one
  * warm-up call. OpenBLAS (libopenblas-dev) uses its own threads; OPENBLAS_CORETYPE=SkylakeX
- * makes Debian's 0.3.21 use its AVX-512 kernels on Zen 5 (see docs/perf-conv.md). */
+ * makes Debian's 0.3.21 use its AVX-512 kernels on Zen 5 (see docs/perf-conv.md).
+ * --versus FILE: a second parameter set (a tuning cache file or any file of that syntax,
+ * docs/tuning.md, for any device) timed in the same run, repetitions alternating with the
+ * first (the device's own set), with the ratio "vs/own" per layer. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,6 +185,28 @@ static double check(cr_runtime *rt, const layer *l, bufs *B, pass p)
 
 static int use_min = 0; /* --min: best of the repetitions, for tuning on a shared machine */
 
+/* Medians of the own set (*a) and the --versus set (*b), repetitions alternating so that a
+ * change of load on the shared machine hits both alike. */
+static void median_pair(cr_runtime *rt, cr_conv_fast *cf, const cr_conv_params *own, const cr_conv_params *vs,
+                        const layer *l, bufs *B, pass p, int reps, double *a, double *b)
+{
+    double t[2][32];
+    if (reps > 32) reps = 32;
+    for (int r = 0; r < reps; r++)
+        for (int k = 0; k < 2; k++) {
+            *cr_conv_fast_params(cf) = k ? *vs : *own;
+            double t0 = now();
+            run_pass(cf, l, B, p);
+            DIE(cr_finish(rt));
+            t[k][r] = now() - t0;
+        }
+    *cr_conv_fast_params(cf) = *own;
+    qsort(t[0], reps, sizeof t[0][0], cmp_double);
+    qsort(t[1], reps, sizeof t[1][0], cmp_double);
+    *a = use_min ? t[0][0] : t[0][reps / 2];
+    *b = use_min ? t[1][0] : t[1][reps / 2];
+}
+
 static double median_time(cr_runtime *rt, cr_conv_fast *cf, const layer *l, bufs *B, pass p, int reps)
 {
     double t[32];
@@ -237,7 +262,7 @@ static cl_mem upload_rand(cr_runtime *rt, size_t count, float scale, float **kee
 int main(int argc, char **argv)
 {
     int quick = 0, reps = 3;
-    const char *filter = NULL, *device = NULL, *passes = "fwd,dX,dW";
+    const char *filter = NULL, *device = NULL, *passes = "fwd,dX,dW", *versus = NULL;
     cr_conv_tiles over = {0};
     int over_dw_items = 0;
     for (int i = 1; i < argc; i++) {
@@ -247,6 +272,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--passes") && i + 1 < argc) passes = argv[++i];
         else if (!strcmp(argv[i], "--device") && i + 1 < argc) device = argv[++i];
+        else if (!strcmp(argv[i], "--versus") && i + 1 < argc) versus = argv[++i];
         else if (!strcmp(argv[i], "--fwd") && i + 1 < argc)
             sscanf(argv[++i], "%d,%d,%d", &over.fwd_tm, &over.fwd_vw, &over.fwd_local);
         else if (!strcmp(argv[i], "--dw") && i + 1 < argc)
@@ -256,7 +282,7 @@ int main(int argc, char **argv)
         else {
             fprintf(stderr, "usage: bench_conv [--quick] [--filter TEXT] [--passes fwd,dX,dW] [--reps N] [--min] "
                             "[--fwd TM,VW,LOCAL] "
-                            "[--dw TM,TN,VW,LOCAL] [--dw-split MIN_ITEMS,CHUNK_PX] [--device SEL]\n");
+                            "[--dw TM,TN,VW,LOCAL] [--dw-split MIN_ITEMS,CHUNK_PX] [--versus PARAMS.conv] [--device SEL]\n");
             return 2;
         }
     }
@@ -291,6 +317,17 @@ int main(int argc, char **argv)
         cr_conv_tiles_format(&P->cls[c], line, sizeof line);
         printf("params %-10s %s\n  from %s\n", cr_conv_class_name(c), line, P->source[c]);
     }
+    cr_conv_params own = *P, vs = *P;
+    if (versus) {
+        unsigned found = 0;
+        DIE(cr_conv_params_read(versus, &rt->dev, 1, &vs, &found));
+        for (int c = 0; c < CR_CONV_NCLASSES; c++) {
+            char line[512];
+            cr_conv_tiles_format(&vs.cls[c], line, sizeof line);
+            printf("versus %-10s %s\n  from %s\n", cr_conv_class_name(c), line, vs.source[c]);
+        }
+    }
+    double sum_vs[2] = {0, 0};
     double blas2048 = 0;
 #ifdef CLRESTORE_HAVE_OPENBLAS
     printf("OpenBLAS %s, %d threads\n", openblas_get_config(), openblas_get_num_threads());
@@ -329,7 +366,20 @@ int main(int argc, char **argv)
             DIE(cr_finish(rt));
             double err = check(rt, l, &B, (pass)p);
             if (err > 1e-4) failed++;
-            double sec = median_time(rt, cf, l, &B, (pass)p, reps);
+            double sec, vsec = 0;
+            if (versus) {
+                *cr_conv_fast_params(cf) = vs; /* its warm-up and check */
+                run_pass(cf, l, &B, (pass)p);
+                DIE(cr_finish(rt));
+                double e2 = check(rt, l, &B, (pass)p);
+                if (e2 > err) err = e2;
+                if (e2 > 1e-4) failed++;
+                *cr_conv_fast_params(cf) = own;
+                median_pair(rt, cf, &own, &vs, l, &B, (pass)p, reps, &sec, &vsec);
+                sum_vs[l->train] += vsec;
+            } else {
+                sec = median_time(rt, cf, l, &B, (pass)p, reps);
+            }
             double blas = 0;
 #ifdef CLRESTORE_HAVE_OPENBLAS
             int kk = l->k * l->k, pix = ho * ho, ipix = l->size * l->size;
@@ -345,6 +395,7 @@ int main(int argc, char **argv)
                    cr_conv_class_name(cr_conv_class_of(l->cin, l->cout, l->k, l->s)), l->n,
                    l->cin, l->cout, l->size, l->k, l->s, pass_name[p], flop * 1e-9, sec * 1e3, gf, blas,
                    blas > 0 ? gf / blas : 0, blas2048 > 0 ? gf / blas2048 : 0, err, err > 1e-4 ? "  CHECK FAILED" : "");
+            if (versus) printf("%-26s versus: %8.1f GFLOP/s, vs/own %.2f\n", "", flop / vsec * 1e-9, sec / vsec);
             fflush(stdout);
         }
         cl_mem *m[] = {&B.x, &B.w, &B.b, &B.y, &B.dy, &B.dx, &B.dw, &B.db};
@@ -356,6 +407,10 @@ int main(int argc, char **argv)
             printf("%s layers: %.1f GFLOP in %.0f ms = %.1f GFLOP/s%s\n", tr ? "training" : "inference",
                    sum_flop[tr] * 1e-9, sum_time[tr] * 1e3, sum_flop[tr] / sum_time[tr] * 1e-9,
                    blas2048 > 0 ? "" : "");
+    for (int tr = 1; tr >= 0; tr--)
+        if (sum_vs[tr] > 0)
+            printf("%s layers, versus set: %.0f ms = %.1f GFLOP/s, vs/own %.2f\n", tr ? "training" : "inference",
+                   sum_vs[tr] * 1e3, sum_flop[tr] / sum_vs[tr] * 1e-9, sum_time[tr] / sum_vs[tr]);
     free(layers);
     cr_conv_fast_free(cf);
     cr_runtime_free(rt);

@@ -173,6 +173,7 @@ typedef struct search {
     cr_progress prog;
     int done;
     double t_start;
+    double deadline; /* of the class being tuned: an equal share of what is left of the budget */
 } search;
 
 static double evaluate(search *s, problem *p, int cls, const cr_conv_tiles *t, int dw)
@@ -211,7 +212,7 @@ static double evaluate(search *s, problem *p, int cls, const cr_conv_tiles *t, i
 
 static int over_budget(const search *s)
 {
-    return s->o->time_budget_s > 0 && cr_now() - s->t_start > s->o->time_budget_s;
+    return s->o->time_budget_s > 0 && cr_now() > s->deadline;
 }
 
 /* Live vector registers of a candidate (conv_tune_db.c's budget). */
@@ -362,7 +363,7 @@ cr_status cr_conv_tune(cr_runtime *rt, const cr_arch *a, const cr_conv_tune_opts
     memset(out, 0, sizeof *out);
     tune_state *ts = calloc(1, sizeof *ts);
     if (!ts) return cr_fail(CR_ERR_NOMEM, "out of memory for the tuner");
-    search s = {rt, NULL, NULL, o, ts, {0}, 0, cr_now()};
+    search s = {rt, NULL, NULL, o, ts, {0}, 0, cr_now(), 0};
     unsigned tuned = 0;
     int size = o->size > 0 ? o->size : (o->quick ? 32 : 192), batch = o->batch > 0 ? o->batch : (o->quick ? 1 : 4);
     if (size % (1 << a->levels)) {
@@ -379,9 +380,11 @@ cr_status cr_conv_tune(cr_runtime *rt, const cr_arch *a, const cr_conv_tune_opts
     int per_class = o->quick ? 4 : 2 + 10 + 5 + 12 + 4, nclasses = 0;
     for (int k = 0; k < CR_CONV_NCLASSES; k++) nclasses += rep[k] >= 0;
     cr_progress_begin(&s.prog, "tune", "candidates", (int64_t)per_class * nclasses);
-    for (int k = 0; k < CR_CONV_NCLASSES; k++) {
+    for (int k = 0, left = nclasses; k < CR_CONV_NCLASSES; k++) {
         if (rep[k] < 0) continue;
         const cr_conv_spec *c = &convs[rep[k]];
+        double now = cr_now();
+        s.deadline = now + (o->time_budget_s - (now - s.t_start)) / left--;
         cr_conv_tune_class *row = &out->cls[out->nclasses];
         snprintf(row->cls, sizeof row->cls, "%s", cr_conv_class_name(k));
         snprintf(row->layer, sizeof row->layer, "%s", c->name);
