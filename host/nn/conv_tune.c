@@ -267,7 +267,7 @@ static int apply_db_row(const char *row, const cr_conv_db_entry *e, cr_conv_para
     for (int k = 0; k < CR_CONV_NCLASSES; k++) {
         if (!all && k != c) continue;
         if (cr_conv_tiles_parse(row + nl, &p->cls[k], err, sizeof err)) return -1;
-        snprintf(p->source[k], sizeof p->source[k], "built-in %s%s", e->name, all ? "" : "");
+        snprintf(p->source[k], sizeof p->source[k], "built-in %s", e->name);
     }
     return 0;
 }
