@@ -5,15 +5,17 @@
  *
  * usage: bench_conv [--quick] [--filter TEXT] [--passes fwd,dX,dW] [--reps N] [--min]
  *                   [--fwd TM,VW,LOCAL] [--dw TM,TN,VW,LOCAL]
- *                   [--dw-split MIN_ITEMS,CHUNK_PX] [--device SEL]
- *                   [--variant register|local|both] [--lm MWG,NWG,KWG,MDIMC,NDIMC,VWM]
- * --variant: the forward / dX kernel (cr_conv_tiles.fwd_variant; default: the engine's, i.e.
- * CLRESTORE_CONV_VARIANT); both: each fwd and dX pass with both, the local one as fwd/L,
- * dX/L, with "L/R": its speed over the register-tiled one's timed just before (dW has one).
- * --lm: the work-group tiled variant's tiles (docs/perf-conv.md).
+ *                   [--dw-split MIN_ITEMS,CHUNK_PX] [--versus PARAMS.conv] [--device SEL]
+ *                   [--variant register|local] [--lm MWG,NWG,KWG,MDIMC,NDIMC,VWM]
+ * --variant: the forward / dX kernel of every class (cr_conv_tiles.fwd_variant); --lm: the
+ * work-group tiled variant's tiles (docs/perf-conv.md). To time both kernels in one run,
+ * give the other one as --versus, e.g. a file holding "all fwd_variant=1" (docs/tuning.md).
  * Times are medians (--min: the best) of N runs: wall clock around clFinish, after one
  * warm-up call. OpenBLAS (libopenblas-dev) uses its own threads; OPENBLAS_CORETYPE=SkylakeX
- * makes Debian's 0.3.21 use its AVX-512 kernels on Zen 5 (see docs/perf-conv.md). */
+ * makes Debian's 0.3.21 use its AVX-512 kernels on Zen 5 (see docs/perf-conv.md).
+ * --versus FILE: a second parameter set (a tuning cache file or any file of that syntax,
+ * docs/tuning.md, for any device) timed in the same run, repetitions alternating with the
+ * first (the device's own set), with the ratio "vs/own" per layer. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +25,7 @@
 #include "clrestore/arch.h"
 #include "clrestore/runtime.h"
 #include "conv_fast.h"
+#include "conv_tune.h"
 
 #ifdef CLRESTORE_HAVE_OPENBLAS
 #include <cblas.h>
@@ -186,6 +189,28 @@ static double check(cr_runtime *rt, const layer *l, bufs *B, pass p)
 
 static int use_min = 0; /* --min: best of the repetitions, for tuning on a shared machine */
 
+/* Medians of the own set (*a) and the --versus set (*b), repetitions alternating so that a
+ * change of load on the shared machine hits both alike. */
+static void median_pair(cr_runtime *rt, cr_conv_fast *cf, const cr_conv_params *own, const cr_conv_params *vs,
+                        const layer *l, bufs *B, pass p, int reps, double *a, double *b)
+{
+    double t[2][32];
+    if (reps > 32) reps = 32;
+    for (int r = 0; r < reps; r++)
+        for (int k = 0; k < 2; k++) {
+            *cr_conv_fast_params(cf) = k ? *vs : *own;
+            double t0 = now();
+            run_pass(cf, l, B, p);
+            DIE(cr_finish(rt));
+            t[k][r] = now() - t0;
+        }
+    *cr_conv_fast_params(cf) = *own;
+    qsort(t[0], reps, sizeof t[0][0], cmp_double);
+    qsort(t[1], reps, sizeof t[1][0], cmp_double);
+    *a = use_min ? t[0][0] : t[0][reps / 2];
+    *b = use_min ? t[1][0] : t[1][reps / 2];
+}
+
 static double median_time(cr_runtime *rt, cr_conv_fast *cf, const layer *l, bufs *B, pass p, int reps)
 {
     double t[32];
@@ -241,9 +266,9 @@ static cl_mem upload_rand(cr_runtime *rt, size_t count, float scale, float **kee
 int main(int argc, char **argv)
 {
     int quick = 0, reps = 3;
-    const char *filter = NULL, *device = NULL, *passes = "fwd,dX,dW";
+    const char *filter = NULL, *device = NULL, *passes = "fwd,dX,dW", *versus = NULL;
     cr_conv_tiles over = {0}, lm = {0};
-    int variant = -1; /* -1: as the engine starts; 0, 1; 2: both */
+    int over_dw_items = 0, variant = -1; /* -1: each class's own */
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick")) quick = 1;
         else if (!strcmp(argv[i], "--min")) use_min = 1;
@@ -251,27 +276,28 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--passes") && i + 1 < argc) passes = argv[++i];
         else if (!strcmp(argv[i], "--device") && i + 1 < argc) device = argv[++i];
+        else if (!strcmp(argv[i], "--versus") && i + 1 < argc) versus = argv[++i];
         else if (!strcmp(argv[i], "--fwd") && i + 1 < argc)
             sscanf(argv[++i], "%d,%d,%d", &over.fwd_tm, &over.fwd_vw, &over.fwd_local);
         else if (!strcmp(argv[i], "--dw") && i + 1 < argc)
             sscanf(argv[++i], "%d,%d,%d,%d", &over.dw_tm, &over.dw_tn, &over.dw_vw, &over.dw_local);
         else if (!strcmp(argv[i], "--variant") && i + 1 < argc) {
             i++;
-            variant = !strcmp(argv[i], "register") ? 0 : !strcmp(argv[i], "local") ? 1 : !strcmp(argv[i], "both") ? 2 : -2;
+            variant = !strcmp(argv[i], "register") ? 0 : !strcmp(argv[i], "local") ? 1 : -2;
             if (variant == -2) {
-                fprintf(stderr, "bench_conv: --variant %s: expected register, local or both\n", argv[i]);
+                fprintf(stderr, "bench_conv: --variant %s: expected register or local\n", argv[i]);
                 return 2;
             }
         } else if (!strcmp(argv[i], "--lm") && i + 1 < argc)
             sscanf(argv[++i], "%d,%d,%d,%d,%d,%d", &lm.lm_mwg, &lm.lm_nwg, &lm.lm_kwg, &lm.lm_mdimc, &lm.lm_ndimc,
                    &lm.lm_vwm);
         else if (!strcmp(argv[i], "--dw-split") && i + 1 < argc)
-            sscanf(argv[++i], "%d,%d", &over.dw_min_items, &over.dw_chunk_px);
+            sscanf(argv[++i], "%d,%d", &over_dw_items, &over.dw_chunk_px);
         else {
             fprintf(stderr, "usage: bench_conv [--quick] [--filter TEXT] [--passes fwd,dX,dW] [--reps N] [--min] "
                             "[--fwd TM,VW,LOCAL] "
-                            "[--dw TM,TN,VW,LOCAL] [--dw-split MIN_ITEMS,CHUNK_PX] [--device SEL] "
-                            "[--variant register|local|both] [--lm MWG,NWG,KWG,MDIMC,NDIMC,VWM]\n");
+                            "[--dw TM,TN,VW,LOCAL] [--dw-split MIN_ITEMS,CHUNK_PX] [--versus PARAMS.conv] [--device SEL] "
+                            "[--variant register|local] [--lm MWG,NWG,KWG,MDIMC,NDIMC,VWM]\n");
             return 2;
         }
     }
@@ -279,24 +305,48 @@ int main(int argc, char **argv)
     cr_conv_fast *cf = NULL;
     DIE(cr_runtime_create(device, &rt));
     DIE(cr_conv_fast_create(rt, &cf));
-    cr_conv_tiles *t = cr_conv_fast_tiles(cf);
-    if (over.fwd_tm)
-        t->fwd_tm = over.fwd_tm, t->fwd_vw = over.fwd_vw, t->fwd_local = over.fwd_local, t->fwd_tm_fit = 0;
-    if (over.dw_tm) t->dw_tm = over.dw_tm, t->dw_tn = over.dw_tn, t->dw_vw = over.dw_vw, t->dw_local = over.dw_local;
-    if (over.dw_min_items) t->dw_min_items = over.dw_min_items, t->dw_chunk_px = over.dw_chunk_px;
-    if (lm.lm_mwg)
-        t->lm_mwg = lm.lm_mwg, t->lm_nwg = lm.lm_nwg, t->lm_kwg = lm.lm_kwg, t->lm_mdimc = lm.lm_mdimc,
-        t->lm_ndimc = lm.lm_ndimc, t->lm_vwm = lm.lm_vwm;
-    if (variant == 0 || variant == 1) t->fwd_variant = variant;
-    int base_variant = t->fwd_variant;
+    /* an override on the command line replaces every class's value */
+    cr_conv_params *P = cr_conv_fast_params(cf);
+    for (int c = 0; c < CR_CONV_NCLASSES; c++) {
+        cr_conv_tiles *t = &P->cls[c];
+        int changed = 0;
+        if (over.fwd_tm)
+            t->fwd_tm = over.fwd_tm, t->fwd_vw = over.fwd_vw, t->fwd_local = over.fwd_local, t->fwd_tm_fit = 0,
+            changed = 1;
+        if (over.dw_tm)
+            t->dw_tm = over.dw_tm, t->dw_tn = over.dw_tn, t->dw_vw = over.dw_vw, t->dw_local = over.dw_local,
+            changed = 1;
+        if (over_dw_items) /* MIN_ITEMS is the total; the tiles say per compute unit */
+            t->dw_items_per_cu = (over_dw_items + (int)rt->dev.compute_units - 1) / (int)rt->dev.compute_units,
+            t->dw_chunk_px = over.dw_chunk_px, changed = 1;
+        if (lm.lm_mwg)
+            t->lm_mwg = lm.lm_mwg, t->lm_nwg = lm.lm_nwg, t->lm_kwg = lm.lm_kwg, t->lm_mdimc = lm.lm_mdimc,
+            t->lm_ndimc = lm.lm_ndimc, t->lm_vwm = lm.lm_vwm, changed = 1;
+        if (variant >= 0) t->fwd_variant = variant, changed = 1;
+        if (changed) {
+            char was[sizeof P->source[c]];
+            snprintf(was, sizeof was, "%s", P->source[c]);
+            snprintf(P->source[c], sizeof P->source[c], "command line over %.280s", was);
+        }
+    }
     printf("device: %s (%s), %u compute units\n", rt->dev.device_name, rt->dev.device_version,
            rt->dev.compute_units);
-    printf("tiles: fwd TM=%d VW=%d local=%d; dW TM=%d TN=%d VW=%d local=%d, split min_items=%d chunk_px=%d\n",
-           t->fwd_tm, t->fwd_vw, t->fwd_local, t->dw_tm, t->dw_tn, t->dw_vw, t->dw_local, t->dw_min_items,
-           t->dw_chunk_px);
-    printf("fwd/dX variant: %s; work-group tiled tiles MWG=%d NWG=%d KWG=%d MDIMC=%d NDIMC=%d VWM=%d\n",
-           variant == 2 ? "both" : t->fwd_variant ? "local (work-group tiled)" : "register-tiled", t->lm_mwg,
-           t->lm_nwg, t->lm_kwg, t->lm_mdimc, t->lm_ndimc, t->lm_vwm);
+    for (int c = 0; c < CR_CONV_NCLASSES; c++) {
+        char line[512];
+        cr_conv_tiles_format(&P->cls[c], line, sizeof line);
+        printf("params %-10s %s\n  from %s\n", cr_conv_class_name(c), line, P->source[c]);
+    }
+    cr_conv_params own = *P, vs = *P;
+    if (versus) {
+        unsigned found = 0;
+        DIE(cr_conv_params_read(versus, &rt->dev, 1, &vs, &found));
+        for (int c = 0; c < CR_CONV_NCLASSES; c++) {
+            char line[512];
+            cr_conv_tiles_format(&vs.cls[c], line, sizeof line);
+            printf("versus %-10s %s\n  from %s\n", cr_conv_class_name(c), line, vs.source[c]);
+        }
+    }
+    double sum_vs[2] = {0, 0};
     double blas2048 = 0;
 #ifdef CLRESTORE_HAVE_OPENBLAS
     printf("OpenBLAS %s, %d threads\n", openblas_get_config(), openblas_get_num_threads());
@@ -305,12 +355,11 @@ int main(int argc, char **argv)
 #else
     printf("OpenBLAS: not built in (install libopenblas-dev and reconfigure); no reference column\n");
 #endif
-    printf("\n%-26s %3s %4s %4s %5s %2s %2s %-4s %8s %9s %8s %9s %7s %7s %8s\n", "layer", "n", "cin", "cout", "size",
-           "k", "s", "pass", "GFLOP", "ms", "GFLOP/s", "BLAS", "/BLAS", "/2048", "maxrel");
+    printf("\n%-26s %-10s %3s %4s %4s %5s %2s %2s %-4s %8s %9s %8s %9s %7s %7s %8s\n", "layer", "class", "n", "cin",
+           "cout", "size", "k", "s", "pass", "GFLOP", "ms", "GFLOP/s", "BLAS", "/BLAS", "/2048", "maxrel");
     int nl = 0;
     layer *layers = graph_layers(&nl);
     double sum_flop[2] = {0, 0}, sum_time[2] = {0, 0};
-    double sum_flop_l[2] = {0, 0}, sum_time_l[2] = {0, 0}, sum_time_r[2] = {0, 0}; /* --variant both */
     int failed = 0;
     for (int li = 0; li < nl; li++) {
         const layer *l = &layers[li];
@@ -332,40 +381,46 @@ int main(int argc, char **argv)
         double flop = 2.0 * l->n * ho * ho * (double)l->cout * l->cin * l->k * l->k;
         for (int p = FWD; p <= (l->train ? DW : FWD); p++) {
             if (!strstr(passes, pass_name[p])) continue;
-            double blas = 0, reg_sec = 0;
-            for (int v = 0; v < (variant == 2 && p != DW ? 2 : 1); v++) {
-                t->fwd_variant = variant == 2 ? v : base_variant;
-                int lrow = t->fwd_variant == 1 && p != DW;
-                char pname[8];
-                snprintf(pname, sizeof pname, "%s%s", pass_name[p], lrow ? "/L" : "");
-                run_pass(cf, l, &B, (pass)p); /* warm-up: compile, scratch buffers */
-                DIE(cr_finish(rt));
-                double err = check(rt, l, &B, (pass)p);
-                if (err > 1e-4) failed++;
-                double sec = median_time(rt, cf, l, &B, (pass)p, reps);
-#ifdef CLRESTORE_HAVE_OPENBLAS
-                if (v == 0) {
-                int kk = l->k * l->k, pix = ho * ho, ipix = l->size * l->size;
-                double bt = p == FWD ? blas_time(l->cout, pix, l->cin * kk, 0, l->n, reps)
-                            : p == DX ? blas_time(l->cin, ipix, l->cout * kk, 0, l->n, reps)
-                                      : blas_time(l->cout, l->cin * kk, pix, 1, l->n, reps);
-                blas = flop / bt * 1e-9;
-                if (p == DX) blas = 2.0 * l->n * ipix * (double)l->cout * l->cin * kk / bt * 1e-9;
+            run_pass(cf, l, &B, (pass)p); /* warm-up: compile, scratch buffers */
+            DIE(cr_finish(rt));
+            double err = check(rt, l, &B, (pass)p);
+            if (err > 1e-4) failed++;
+            double sec, vsec = 0;
+            if (versus) {
+                if (p == DW) { /* dW accumulates: its check wants it from zero again */
+                    float *zero = calloc((size_t)l->cout * l->cin * l->k * l->k, sizeof *zero);
+                    DIE(cr_buffer_write(rt, B.dw, 0, (size_t)l->cout * l->cin * l->k * l->k * 4, zero));
+                    free(zero);
                 }
-#endif
-                double gf = flop / sec * 1e-9;
-                int both_l = variant == 2 && v == 1;
-                if (!both_l) sum_flop[l->train] += flop, sum_time[l->train] += sec;
-                else sum_flop_l[l->train] += flop, sum_time_l[l->train] += sec, sum_time_r[l->train] += reg_sec;
-                char rel[32] = "";
-                if (both_l) snprintf(rel, sizeof rel, "  L/R %.2f", reg_sec / sec); /* speed ratio */
-                printf("%-26s %3d %4d %4d %5d %2d %2d %-4s %8.2f %9.2f %8.1f %9.1f %7.2f %7.2f %8.1e%s%s\n", l->what, l->n,
-                       l->cin, l->cout, l->size, l->k, l->s, pname, flop * 1e-9, sec * 1e3, gf, blas,
-                       blas > 0 ? gf / blas : 0, blas2048 > 0 ? gf / blas2048 : 0, err, rel,
-                       err > 1e-4 ? "  CHECK FAILED" : "");
-                fflush(stdout);
-                reg_sec = sec;
+                *cr_conv_fast_params(cf) = vs; /* its warm-up and check */
+                run_pass(cf, l, &B, (pass)p);
+                DIE(cr_finish(rt));
+                double e2 = check(rt, l, &B, (pass)p);
+                if (e2 > err) err = e2;
+                if (e2 > 1e-4) failed++;
+                *cr_conv_fast_params(cf) = own;
+                median_pair(rt, cf, &own, &vs, l, &B, (pass)p, reps, &sec, &vsec);
+                sum_vs[l->train] += vsec;
+            } else {
+                sec = median_time(rt, cf, l, &B, (pass)p, reps);
             }
+            double blas = 0;
+#ifdef CLRESTORE_HAVE_OPENBLAS
+            int kk = l->k * l->k, pix = ho * ho, ipix = l->size * l->size;
+            double bt = p == FWD ? blas_time(l->cout, pix, l->cin * kk, 0, l->n, reps)
+                        : p == DX ? blas_time(l->cin, ipix, l->cout * kk, 0, l->n, reps)
+                                  : blas_time(l->cout, l->cin * kk, pix, 1, l->n, reps);
+            blas = flop / bt * 1e-9;
+            if (p == DX) blas = 2.0 * l->n * ipix * (double)l->cout * l->cin * kk / bt * 1e-9;
+#endif
+            double gf = flop / sec * 1e-9;
+            sum_flop[l->train] += flop, sum_time[l->train] += sec;
+            printf("%-26s %-10s %3d %4d %4d %5d %2d %2d %-4s %8.2f %9.2f %8.1f %9.1f %7.2f %7.2f %8.1e%s\n", l->what,
+                   cr_conv_class_name(cr_conv_class_of(l->cin, l->cout, l->k, l->s)), l->n,
+                   l->cin, l->cout, l->size, l->k, l->s, pass_name[p], flop * 1e-9, sec * 1e3, gf, blas,
+                   blas > 0 ? gf / blas : 0, blas2048 > 0 ? gf / blas2048 : 0, err, err > 1e-4 ? "  CHECK FAILED" : "");
+            if (versus) printf("%-26s versus: %8.1f GFLOP/s, vs/own %.2f\n", "", flop / vsec * 1e-9, sec / vsec);
+            fflush(stdout);
         }
         cl_mem *m[] = {&B.x, &B.w, &B.b, &B.y, &B.dy, &B.dx, &B.dw, &B.db};
         for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) cr_buffer_release(rt, m[i]);
@@ -377,11 +432,9 @@ int main(int argc, char **argv)
                    sum_flop[tr] * 1e-9, sum_time[tr] * 1e3, sum_flop[tr] / sum_time[tr] * 1e-9,
                    blas2048 > 0 ? "" : "");
     for (int tr = 1; tr >= 0; tr--)
-        if (sum_time_l[tr] > 0)
-            printf("%s fwd/dX, work-group tiled: %.1f GFLOP in %.0f ms = %.1f GFLOP/s (register-tiled %.1f: %.2fx)\n",
-                   tr ? "training" : "inference", sum_flop_l[tr] * 1e-9, sum_time_l[tr] * 1e3,
-                   sum_flop_l[tr] / sum_time_l[tr] * 1e-9, sum_flop_l[tr] / sum_time_r[tr] * 1e-9,
-                   sum_time_r[tr] / sum_time_l[tr]);
+        if (sum_vs[tr] > 0)
+            printf("%s layers, versus set: %.0f ms = %.1f GFLOP/s, vs/own %.2f\n", tr ? "training" : "inference",
+                   sum_vs[tr] * 1e3, sum_flop[tr] / sum_vs[tr] * 1e-9, sum_time[tr] / sum_vs[tr]);
     free(layers);
     cr_conv_fast_free(cf);
     cr_runtime_free(rt);

@@ -5,11 +5,15 @@
 # the op order, initialisation, the batch stream or the checkpoint layout that
 # alters one bit of the result fails here. The fixture was made on PoCL's CPU
 # device with 2 compute units (the weight-gradient reduction splits by the
-# compute-unit count), so other devices skip.
+# compute-unit count), so other devices skip. The convolution parameters are pinned
+# (tests/fixtures/regress_conv_params.conv).
 set -u
 BIN=${CLRESTORE_BIN:?}
 FIX=${CLRESTORE_TEST_SRC:?}/fixtures
 export POCL_CPU_MAX_CU_NUM=2
+# the convolution parameters that made the fixture, whatever the built-in database or a
+# tuning cache would choose on this machine (docs/tuning.md)
+export CLRESTORE_CONV_PARAMS=$FIX/regress_conv_params.conv
 dev=$("$BIN" devices 2>/dev/null | grep '^\*')
 case "$dev" in *pthread-*) ;; *) echo "SKIP: the fixture is from PoCL's CPU device; selected: $dev"; exit 77 ;; esac
 fail=0; checks=0

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "conv_fast.h"
+#include "conv_tune.h"
 #include "clrestore/runtime.h"
 #include "testutil.h"
 
@@ -187,7 +188,8 @@ static void run_case(cr_runtime *rt, cr_conv_fast *cf, const shape *c, const cha
 /* Tunables the work-group tiled variant cannot run are argument errors, before any build. */
 static void check_local_limits(cr_runtime *rt, cr_conv_fast *cf)
 {
-    cr_conv_tiles *t = cr_conv_fast_tiles(cf), keep = *t;
+    cr_conv_params keep = *cr_conv_fast_params(cf);
+    cr_conv_tiles tiles, *t = &tiles;
     cr_conv_geom g = cr_conv_geom_make(1, 3, 5, 5, 4, 3, 1);
     cl_mem buf = NULL;
     CHECK_OK(cr_buffer_create(rt, 4096, "test buffer", &buf));
@@ -204,10 +206,11 @@ static void check_local_limits(cr_runtime *rt, cr_conv_fast *cf)
         {128, 64, 128, 128, 64, 1, "work-group larger than the device allows", "work-items, device"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        *t = keep;
+        *t = keep.cls[CR_CC_TINY];
         t->fwd_variant = 1;
         t->lm_mwg = bad[i].mwg, t->lm_nwg = bad[i].nwg, t->lm_kwg = bad[i].kwg;
         t->lm_mdimc = bad[i].mdimc, t->lm_ndimc = bad[i].ndimc, t->lm_vwm = bad[i].vwm;
+        cr_conv_fast_set_all(cf, t, "test");
         if (i == 5 && (size_t)128 * 64 <= rt->dev.max_work_group) continue; /* a device that allows it */
         cr_status st = cr_conv_fast_forward(cf, &g, TB(buf), TB(buf), TB(buf), NULL, NULL, 0);
         CHECK_MSG(st == CR_ERR_ARG && strstr(cr_error_message(), bad[i].key), "%s: status %d, %s", bad[i].what,
@@ -215,7 +218,7 @@ static void check_local_limits(cr_runtime *rt, cr_conv_fast *cf)
         st = cr_conv_fast_backward_input(cf, &g, TB(buf), TB(buf), TB(buf), 0);
         CHECK_MSG(st == CR_ERR_ARG, "%s (dX): status %d", bad[i].what, (int)st);
     }
-    *t = keep;
+    *cr_conv_fast_params(cf) = keep;
     cr_buffer_release(rt, &buf);
 }
 
@@ -247,7 +250,8 @@ int main(int argc, char **argv)
         {1, 5, 8, 10, 7, 3, 2}, {2, 3, 5, 7, 3, 1, 2},  {1, 19, 13, 21, 25, 4, 1}, {3, 17, 9, 13, 18, 1, 1},
     };
     char label[96];
-    cr_conv_tiles *t = cr_conv_fast_tiles(cf), defaults = *t;
+    /* the tiles of the class of the 1x1 k=... cases are as good a start as any: every class is set alike */
+    cr_conv_tiles defaults = cr_conv_fast_params(cf)->cls[CR_CC_TINY], tiles, *t = &tiles;
     defaults.fwd_variant = 0; /* whatever CLRESTORE_CONV_VARIANT says: sets 3 and 4 test the other */
     const shape *cases = tiny ? tiny_cases : full_cases;
     size_t ncases = tiny ? sizeof tiny_cases / sizeof tiny_cases[0] : sizeof full_cases / sizeof full_cases[0];
@@ -259,10 +263,11 @@ int main(int argc, char **argv)
         }
         if (set == 1) { /* every tail: odd tiles, one-pass dW reduction */
             t->fwd_tm = 5, t->fwd_vw = 4, t->fwd_local = 0, t->fwd_tm_fit = 0; /* padded channels */
-            t->dw_tm = 3, t->dw_tn = 5, t->dw_vw = 4, t->dw_min_items = 1;
+            t->dw_tm = 3, t->dw_tn = 5, t->dw_vw = 4, t->dw_items_per_cu = 1;
         } else if (set == 2) { /* default tiles (no new compiles), dW split into tiny chunks */
-            t->dw_chunk_px = 32, t->dw_min_items = 1;
+            t->dw_chunk_px = 32, t->dw_items_per_cu = 1;
         }
+        cr_conv_fast_set_all(cf, t, "test");
         for (size_t i = 0; i < ncases; i++) {
             const shape *c = &cases[i];
             /* odd tiles: the shapes with every kind of tail, fewer programs to compile */

@@ -23,6 +23,7 @@ static const cr_command *const cr_commands[] = {
     &cr_cmd_snr,
     &cr_cmd_evaluate,
     &cr_cmd_bench,
+    &cr_cmd_tune,
     &cr_cmd_import,
     &cr_cmd_star_merge,
 };

@@ -51,6 +51,7 @@ extern const cr_command cr_cmd_denoise;
 extern const cr_command cr_cmd_snr;
 extern const cr_command cr_cmd_evaluate;
 extern const cr_command cr_cmd_bench;
+extern const cr_command cr_cmd_tune;
 extern const cr_command cr_cmd_import;
 extern const cr_command cr_cmd_star_merge;
 

@@ -15,12 +15,15 @@
 #include "clrestore/fourier.h"
 #include "clrestore/log.h"
 #include "clrestore/runtime.h"
+#include "clrestore/tune.h"
 #include "clrestore/waunet.h"
 
 static const char bench_usage[] =
-    "usage: clrestore bench [--fourier] [--network [--torch] [--no-jemalloc]] [--denoise] [--startup]\n"
+    "usage: clrestore bench [--params] [--fourier] [--network [--torch] [--no-jemalloc]] [--denoise] [--startup]\n"
     "                       [--repeat N]\n\n"
     "Measures the device. With no section named, runs every section.\n"
+    "  --params     the convolution parameters per shape class and where they come from\n"
+    "               (tuning cache file of clrestore tune, built-in entry, or fallback)\n"
     "  --fourier    FFT forward + inverse at 4096x4096, 3838x3710 (K2) and 5760x4092 (K3)\n"
     "               for each backend (clFFT, VkFFT), and the pre-processing chain on a\n"
     "               4096x4096 micrograph at 1 A/px binned to 4.5 A\n"
@@ -243,6 +246,24 @@ static int run_torch(const bench_ctx *b, torch_result *r)
     return 1;
 }
 
+/* The convolution parameters the network runs with, per shape class, and their source. */
+static void print_conv_params(const cr_runtime *rt)
+{
+    cr_conv_param_row rows[CR_TUNE_MAX_CLASSES];
+    int nrows = 0;
+    cr_conv_params_report(&rt->dev, rows, &nrows);
+    printf("  convolution parameters per shape class (docs/tuning.md):\n");
+    for (int r = 0; r < nrows; r++)
+        printf("    %-10s %s\n               from %s\n", rows[r].cls, rows[r].params, rows[r].source);
+}
+
+static cr_status bench_params(bench_ctx *b)
+{
+    printf("Convolutions on %s (%s)\n", b->rt->dev.device_name, b->rt->dev.platform_name);
+    print_conv_params(b->rt);
+    return CR_OK;
+}
+
 static cr_status bench_network(bench_ctx *b)
 {
     cr_status st;
@@ -250,6 +271,7 @@ static cr_status bench_network(bench_ctx *b)
     cr_bench_result fwd, train;
     printf("Network (WA-U-Net levels %d, blocks %d, filters %d, expansion %d) on %s (%s)\n", a.levels, a.blocks,
            a.filters, a.expansion, b->rt->dev.device_name, b->rt->dev.platform_name);
+    print_conv_params(b->rt);
     if ((st = cr_waunet_bench(b->rt, &a, 1024, 1, 0, b->repeat, &fwd)) != CR_OK) return st;
     if ((st = cr_waunet_bench(b->rt, &a, 192, 10, 1, b->repeat, &train)) != CR_OK) return st;
     torch_result t;
@@ -437,6 +459,7 @@ typedef struct bench_section {
 } bench_section;
 
 static const bench_section bench_sections[] = {
+    {"params", bench_params},
     {"fourier", bench_fourier},
     {"network", bench_network},
     {"denoise", bench_denoise},

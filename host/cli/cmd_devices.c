@@ -7,12 +7,15 @@
 
 #include "cli.h"
 #include "clrestore/runtime.h"
+#include "clrestore/tune.h"
 
 static const char devices_usage[] =
     "usage: clrestore devices\n\n"
     "Lists OpenCL platforms and devices: index (for --device), type, compute units,\n"
     "global memory, largest buffer, OpenCL C version and double-precision support.\n"
-    "The device marked '*' is the one used when --device is not given.\n";
+    "The device marked '*' is the one used when --device is not given. With -v (global\n"
+    "--verbose) also vendor, versions, local memory, and the convolution parameters per\n"
+    "shape class with their source (tuning cache file, built-in entry or fallback).\n";
 
 /* "OpenCL C 1.2 pocl" -> "1.2" */
 static const char *c_version_number(const char *s)
@@ -54,6 +57,16 @@ static int run_devices(int argc, char **argv, const cr_global_opts *g)
         if (g->verbose)
             printf("      vendor %s; %s; driver %s; local memory %lu KiB; max work-group %zu\n", d->vendor,
                    d->device_version, d->driver_version, (unsigned long)(d->local_mem / 1024), d->max_work_group);
+        if (g->verbose) {
+            cr_conv_param_row rows[CR_TUNE_MAX_CLASSES];
+            int nrows = 0;
+            char cache[4096];
+            cr_conv_params_cache_file(d, cache, sizeof cache);
+            printf("      convolution parameters (tuning cache %s):\n", cache[0] ? cache : "none");
+            cr_conv_params_report(d, rows, &nrows);
+            for (int r = 0; r < nrows; r++)
+                printf("        %-10s %s\n                   from %s\n", rows[r].cls, rows[r].params, rows[r].source);
+        }
     }
     free(list);
     if (g->device && def < 0) {

@@ -9,6 +9,7 @@
  * contract of
  * include/clrestore/nn.h; tests/test_cl_nn_conv2d.c checks the float forward
  * against plain C and the float backward against the double engine. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "nn_internal.h"
@@ -28,11 +29,14 @@ const char *cr_conv_engine_name(cr_conv_engine e)
 cr_conv_engine cr_conv2d_engine(const cr_nn *nn, const cr_conv2d *cv)
 {
     if (cv->engine != CR_CONV_AUTO) return cv->engine;
+    /* CLRESTORE_CONV_ENGINE=reference: the reference kernels for a float network too (a
+     * truth for the tiled engine's parameters, tests/cli_tune.sh) */
+    const char *env = getenv("CLRESTORE_CONV_ENGINE");
+    if (env && !strcmp(env, "reference")) return CR_CONV_REFERENCE;
     return nn->prec == CR_FLOAT ? CR_CONV_TILED : CR_CONV_REFERENCE;
 }
 
-/* The engine's register-tiled convolutions, created on first use. */
-static cr_status fast_handle(cr_nn *nn, cr_conv_fast **out)
+cr_status cr_nn_conv_fast(cr_nn *nn, cr_conv_fast **out)
 {
     if (!nn->cf) {
         cr_status st = cr_conv_fast_create(nn->rt, &nn->cf);
@@ -46,7 +50,7 @@ static cr_status fast_forward(cr_nn *nn, const cr_tensor *y, const cr_tensor *x,
                               const cr_tensor *w, const cr_tensor *b, const cr_conv_geom *g, unsigned flags)
 {
     cr_conv_fast *cf;
-    cr_status st = fast_handle(nn, &cf);
+    cr_status st = cr_nn_conv_fast(nn, &cf);
     if (st != CR_OK) return st;
     return cr_conv_fast_forward(cf, g, y, x, w, b, (flags & CR_CONV_FLAG_RESIDUAL) ? res : NULL,
                                 (flags & CR_CONV_FLAG_RELU) != 0);
@@ -62,7 +66,7 @@ static cr_status fast_backward(cr_nn *nn, const cr_tensor *dx, const cr_tensor *
 {
     cr_status st;
     cr_conv_fast *cf;
-    CR_TRY(fast_handle(nn, &cf));
+    CR_TRY(cr_nn_conv_fast(nn, &cf));
     int has_res = (flags & CR_CONV_FLAG_RESIDUAL) != 0;
     const cr_tensor *dr = has_res ? dres : NULL;
     cr_tensor dzv;

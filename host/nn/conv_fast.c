@@ -8,12 +8,13 @@
 
 #include "conv_fast.h"
 #include "conv_local.h"
+#include "conv_tune.h"
 
 #define CF_FILE "conv_gemm.cl"
 
 struct cr_conv_fast {
     cr_runtime *rt;
-    cr_conv_tiles tiles;
+    cr_conv_params params; /* per shape class (conv_tune.h) */
     cl_mem wt, pad, part; /* transposed weights, padded input, dW partial sums */
     size_t wt_bytes, pad_bytes, part_bytes;
 };
@@ -45,47 +46,20 @@ static mem whole(cl_mem buf)
     return m;
 }
 
-cr_conv_tiles cr_conv_fast_default_tiles(const cr_runtime *rt)
-{
-    /* Defaults measured with bench_conv on PoCL's CPU device (docs/perf-conv.md); on a GPU
-     * the same register tiles are reasonable but want many more work-items. */
-    int gpu = (rt->dev.type & CL_DEVICE_TYPE_GPU) != 0;
-    return (cr_conv_tiles){
-        .fwd_tm = 16,
-        .fwd_tm_fit = 1,
-        .fwd_vw = 16,
-        .fwd_local = 16,
-        .dw_tm = 4,
-        .dw_tn = 6,
-        .dw_vw = 16,
-        .dw_local = gpu ? 32 : 1,
-        .dw_min_items = (int)rt->dev.compute_units * (gpu ? 256 : 16),
-        .dw_chunk_px = gpu ? 1 << 16 : 8192,
-        .dw_max_partial_bytes = (size_t)64 << 20,
-        /* work-group tiled variant, off unless selected (CLRESTORE_CONV_VARIANT=local): a
-         * 64 x 64 tile of 16 x 16 work-items with 4 x 4 each, 16-deep slices (8.4 KiB of
-         * local memory), a common GPU starting point; untuned (no GPU here) */
-        .fwd_variant = 0,
-        .lm_mwg = 64,
-        .lm_nwg = 64,
-        .lm_kwg = 16,
-        .lm_mdimc = 16,
-        .lm_ndimc = 16,
-        .lm_vwm = 4,
-    };
-}
-
 cr_status cr_conv_fast_create(cr_runtime *rt, cr_conv_fast **out)
 {
     cr_conv_fast *cf = calloc(1, sizeof *cf);
     *out = NULL;
     if (!cf) return cr_fail(CR_ERR_NOMEM, "out of memory creating the convolution engine");
     cf->rt = rt;
-    cf->tiles = cr_conv_fast_default_tiles(rt);
-    cr_status st = cr_conv_local_variant_from_env(&cf->tiles);
-    if (st != CR_OK) {
-        free(cf);
-        return st;
+    cr_conv_params_resolve(&rt->dev, &cf->params);
+    /* CLRESTORE_CONV_VARIANT=local|register overrides every class's forward variant */
+    for (int c = 0; c < CR_CONV_NCLASSES; c++) {
+        cr_status st = cr_conv_local_variant_from_env(&cf->params.cls[c]);
+        if (st != CR_OK) {
+            free(cf);
+            return st;
+        }
     }
     *out = cf;
     return CR_OK;
@@ -100,7 +74,20 @@ void cr_conv_fast_free(cr_conv_fast *cf)
     free(cf);
 }
 
-cr_conv_tiles *cr_conv_fast_tiles(cr_conv_fast *cf) { return &cf->tiles; }
+cr_conv_params *cr_conv_fast_params(cr_conv_fast *cf) { return &cf->params; }
+
+void cr_conv_fast_set_all(cr_conv_fast *cf, const cr_conv_tiles *t, const char *what)
+{
+    for (int c = 0; c < CR_CONV_NCLASSES; c++) {
+        cf->params.cls[c] = *t;
+        snprintf(cf->params.source[c], sizeof cf->params.source[c], "%s", what);
+    }
+}
+
+const cr_conv_tiles *cr_conv_fast_tiles_for(const cr_conv_fast *cf, const cr_conv_geom *g)
+{
+    return &cf->params.cls[cr_conv_class_of(g->cin, g->cout, g->k, g->s)];
+}
 
 /* The runtime keeps every (name, options) kernel: one program per tile set. */
 static cr_status get_kernel(cr_conv_fast *cf, const char *name, const char *options, cl_kernel *out)
@@ -195,11 +182,10 @@ int cr_conv_fast_pick_tm(const cr_conv_tiles *t, int cout)
     return best;
 }
 
-static cr_status run_fwd(cr_conv_fast *cf, mem y, mem xsrc, mem b,
+static cr_status run_fwd(cr_conv_fast *cf, const cr_conv_tiles *t, mem y, mem xsrc, mem b,
                          mem res, int flags, int n,
                          int cin, int cout, int cout_pad, int hout, int wout, int hp, int wq, int k, int s)
 {
-    const cr_conv_tiles *t = &cf->tiles;
     int tm = cr_conv_fast_pick_tm(t, cout);
     char opts[160];
     snprintf(opts, sizeof opts, "-DCONV_K=%d -DCONV_S=%d -DCONV_TM=%d -DCONV_VW=%d", k, s, tm,
@@ -227,24 +213,25 @@ cr_status cr_conv_fast_forward(cr_conv_fast *cf, const cr_conv_geom *G, const cr
     mem y = mem_of(yt), x = mem_of(xt), w = mem_of(wt), b = mem_of(bt), residual = mem_of(rt);
     int n = G->n, cin = G->cin, h = G->h, w_ = G->w, cout = G->cout, k = G->k, stride = G->s;
     int ho = G->ho, wo = G->wo, pt = G->pad_y, pl = G->pad_x;
-    int vw = cf->tiles.fwd_vw;
     cr_status st = check_shape(G);
     if (st) return st;
+    const cr_conv_tiles *t = cr_conv_fast_tiles_for(cf, G);
+    int vw = t->fwd_vw;
     size_t ycount = (size_t)n * cout * ho * wo;
     if ((st = check_mem(y, ycount, "y")) || (st = check_mem(x, (size_t)n * cin * h * w_, "x")) ||
         (st = check_mem(w, (size_t)cout * cin * k * k, "w")) || (st = check_mem(b, (size_t)cout, "b")) ||
         (st = check_mem(residual, ycount, "residual")))
         return st;
-    if (cf->tiles.fwd_variant == 1) return cr_conv_local_forward(cf, G, yt, xt, wt, bt, rt, relu);
-    int cout_pad = round_up(cout, cr_conv_fast_pick_tm(&cf->tiles, cout));
+    if (t->fwd_variant == 1) return cr_conv_local_forward(cf, G, yt, xt, wt, bt, rt, relu);
+    int cout_pad = round_up(cout, cr_conv_fast_pick_tm(t, cout));
     int flags = (b.buf ? CR_CONV_FLAG_BIAS : 0) | (relu ? CR_CONV_FLAG_RELU : 0) | (residual.buf ? CR_CONV_FLAG_RESIDUAL : 0);
     if ((st = prep_weights(cf, w, cout, cin, k, cout_pad, 0))) return st;
     if (k == 1 && stride == 1) /* plain GEMM: the H*W plane is one long row */
-        return run_fwd(cf, y, x, b, residual, flags, n, cin, cout, cout_pad, 1, h * w_, 1, h * w_, 1, 1);
+        return run_fwd(cf, t, y, x, b, residual, flags, n, cin, cout, cout_pad, 1, h * w_, 1, h * w_, 1, 1);
     /* rows (ho-1)*s + k; each phase row holds every vector's reach: round_up(wo, vw) + (k-1)/s */
     pad_geom g = {(ho - 1) * stride + k, stride, round_up(wo, vw) + (k - 1) / stride, pt, pl, 1};
     if ((st = pad_input(cf, x, n * cin, h, w_, g))) return st;
-    return run_fwd(cf, y, whole(cf->pad), b, residual, flags, n, cin, cout, cout_pad, ho, wo, g.hp, g.wq, k,
+    return run_fwd(cf, t, y, whole(cf->pad), b, residual, flags, n, cin, cout, cout_pad, ho, wo, g.hp, g.wq, k,
                    stride);
 }
 
@@ -254,25 +241,26 @@ cr_status cr_conv_fast_backward_input(cr_conv_fast *cf, const cr_conv_geom *G, c
     mem dx = mem_of(dxt), dy = mem_of(dyt), w = mem_of(wt);
     int n = G->n, cin = G->cin, h = G->h, w_ = G->w, cout = G->cout, k = G->k, stride = G->s;
     int ho = G->ho, wo = G->wo, pt = G->pad_y, pl = G->pad_x;
-    int vw = cf->tiles.fwd_vw;
     cr_status st = check_shape(G);
     if (st) return st;
+    const cr_conv_tiles *t = cr_conv_fast_tiles_for(cf, G);
+    int vw = t->fwd_vw;
     if ((st = check_mem(dx, (size_t)n * cin * h * w_, "dx")) ||
         (st = check_mem(dy, (size_t)n * cout * ho * wo, "dy")) ||
         (st = check_mem(w, (size_t)cout * cin * k * k, "w")))
         return st;
-    if (cf->tiles.fwd_variant == 1) return cr_conv_local_backward_input(cf, G, dxt, dyt, wt, accumulate);
+    if (t->fwd_variant == 1) return cr_conv_local_backward_input(cf, G, dxt, dyt, wt, accumulate);
     mem none = {NULL, 0};
     /* dx = conv(dilate(dy, stride), flip(w)^T), stride 1, padding before k-1-pad_before */
-    int cin_pad = round_up(cin, cr_conv_fast_pick_tm(&cf->tiles, cin));
+    int cin_pad = round_up(cin, cr_conv_fast_pick_tm(t, cin));
     int flags = accumulate ? CR_CONV_FLAG_RESIDUAL : 0;
     mem res = accumulate ? dx : none;
     if ((st = prep_weights(cf, w, cout, cin, k, cin_pad, 1))) return st;
     if (k == 1 && stride == 1)
-        return run_fwd(cf, dx, dy, none, res, flags, n, cout, cin, cin_pad, 1, h * w_, 1, h * w_, 1, 1);
+        return run_fwd(cf, t, dx, dy, none, res, flags, n, cout, cin, cin_pad, 1, h * w_, 1, h * w_, 1, 1);
     pad_geom g = {h + k - 1, 1, round_up(w_, vw) + k - 1, k - 1 - pt, k - 1 - pl, stride};
     if ((st = pad_input(cf, dy, n * cout, ho, wo, g))) return st;
-    return run_fwd(cf, dx, whole(cf->pad), none, res, flags, n, cout, cin, cin_pad, h, w_, g.hp, g.wq, k, 1);
+    return run_fwd(cf, t, dx, whole(cf->pad), none, res, flags, n, cout, cin, cin_pad, h, w_, g.hp, g.wq, k, 1);
 }
 
 /* How the weight gradient runs: vector width, padded-input geometry, pixel chunks. */
@@ -281,7 +269,7 @@ typedef struct dw_plan {
     pad_geom g; /* for k > 1 or stride > 1 */
 } dw_plan;
 
-static dw_plan plan_dw(const cr_conv_tiles *t, const cr_conv_geom *G)
+static dw_plan plan_dw(const cr_conv_tiles *t, int compute_units, const cr_conv_geom *G)
 {
     dw_plan d;
     int n = G->n, cin = G->cin, h = G->h, w_ = G->w, cout = G->cout, k = G->k, stride = G->s;
@@ -299,11 +287,12 @@ static dw_plan plan_dw(const cr_conv_tiles *t, const cr_conv_geom *G)
     size_t tiles = (size_t)div_up(kw_total, t->dw_tn) * div_up(cout, t->dw_tm);
     /* Split the pixel reduction into chunks: enough work-items for the device, chunks small
      * enough to stay in cache, partial sums within the memory cap. */
-    int chunks = (int)((t->dw_min_items + tiles - 1) / tiles);
+    size_t min_items = (size_t)t->dw_items_per_cu * (size_t)(compute_units > 0 ? compute_units : 1);
+    int chunks = (int)((min_items + tiles - 1) / tiles);
     int by_px = div_up(d.steps * d.vw, t->dw_chunk_px > 0 ? t->dw_chunk_px : 1);
     if (by_px > chunks) chunks = by_px;
     size_t slice = (size_t)cout * kw_total * sizeof(float);
-    size_t cap = t->dw_max_partial_bytes / slice;
+    size_t cap = ((size_t)t->dw_max_partial_mib << 20) / slice;
     if ((size_t)chunks > cap) chunks = (int)cap;
     if (chunks > d.steps) chunks = d.steps;
     if (chunks < 1) chunks = 1;
@@ -312,8 +301,9 @@ static dw_plan plan_dw(const cr_conv_tiles *t, const cr_conv_geom *G)
     return d;
 }
 
-void cr_conv_fast_scratch_need(const cr_conv_tiles *t, int pass, const cr_conv_geom *G, cr_conv_scratch *out)
+void cr_conv_fast_scratch_need(const cr_conv_fast *cf, int pass, const cr_conv_geom *G, cr_conv_scratch *out)
 {
+    const cr_conv_tiles *t = cr_conv_fast_tiles_for(cf, G);
     int n = G->n, cin = G->cin, h = G->h, w_ = G->w, cout = G->cout, k = G->k, stride = G->s;
     int ho = G->ho, wo = G->wo, pt = G->pad_y, pl = G->pad_x;
     (void)pt, (void)pl;
@@ -332,7 +322,7 @@ void cr_conv_fast_scratch_need(const cr_conv_tiles *t, int pass, const cr_conv_g
         out->wt = (size_t)cout * kk * round_up(cin, cr_conv_fast_pick_tm(t, cin)) * sizeof(float);
         if (!plain) out->pad = (size_t)n * cout * (h + k - 1) * (round_up(w_, t->fwd_vw) + k - 1) * sizeof(float);
     } else {
-        dw_plan d = plan_dw(t, G);
+        dw_plan d = plan_dw(t, (int)cf->rt->dev.compute_units, G);
         if (!plain) out->pad = (size_t)n * cin * d.g.hp * d.g.s * d.g.wq * sizeof(float);
         if (d.chunks > 1) out->part = (size_t)d.chunks * cout * cin * kk * sizeof(float);
     }
@@ -360,7 +350,7 @@ cr_status cr_conv_fast_backward_weights(cr_conv_fast *cf, const cr_conv_geom *G,
     int ho = G->ho, wo = G->wo;
     cr_status st = check_shape(G);
     if (st) return st;
-    const cr_conv_tiles *t = &cf->tiles;
+    const cr_conv_tiles *t = cr_conv_fast_tiles_for(cf, G);
     if ((st = check_mem(dw, (size_t)cout * cin * k * k, "dw")) || (st = check_mem(db, (size_t)cout, "db")) ||
         (st = check_mem(dy, (size_t)n * cout * ho * wo, "dy")) ||
         (st = check_mem(x, (size_t)n * cin * h * w_, "x")))
@@ -368,7 +358,7 @@ cr_status cr_conv_fast_backward_weights(cr_conv_fast *cf, const cr_conv_geom *G,
     if (db.buf && (st = backward_bias(cf, db, dy, n, cout, ho * wo))) return st;
     if (!dw.buf) return CR_OK;
     mem xsrc = x;
-    dw_plan d = plan_dw(t, G);
+    dw_plan d = plan_dw(t, (int)cf->rt->dev.compute_units, G);
     int hout = d.hout, wout = d.wout, hp = 1, wq = h * w_, vw = d.vw; /* the direct 1x1 view */
     if (!(k == 1 && stride == 1)) {
         if ((st = pad_input(cf, x, n * cin, h, w_, d.g))) return st;

@@ -22,9 +22,12 @@
 #include "clrestore/nn.h"
 #include "conv_flags.h"
 
-/* Tile sizes (the kernels' #defines) and work splitting; cr_conv_fast_create picks
- * defaults for the device, a bench may change them between calls. */
+/* The tunables of one shape class (the kernels' #defines and the work splitting). All are
+ * ints, each one row of cr_conv_fields (conv_tune.c) for files and reports; where a set
+ * comes from: conv_tune.h (cache, built-in database, fallback). */
 typedef struct cr_conv_tiles {
+    int fwd_variant;  /* forward and dX kernel: 0 register-tiled (conv_fwd, CPU-shaped); 1 work-group
+                         tiled with local memory (conv_lfwd, GPU-shaped; its lm_* below) */
     int fwd_tm;       /* output channels per work-item: CONV_TM */
     int fwd_tm_fit;   /* != 0: per layer, CONV_TM in [fwd_tm - 4, fwd_tm + 1] (or cout itself when
                          smaller) if that pads the output channels less (cr_conv_fast_pick_tm) */
@@ -33,10 +36,9 @@ typedef struct cr_conv_tiles {
     int dw_tm, dw_tn; /* weight-gradient tile: output channels x (input channel, tap) */
     int dw_vw;        /* pixels per vector step of the weight gradient */
     int dw_local;     /* work-group size along the (input channel, tap) tiles; 0: driver */
-    int dw_min_items; /* split the pixel reduction until this many work-items exist */
+    int dw_items_per_cu; /* split the pixel reduction until this many work-items per compute unit */
     int dw_chunk_px;  /* ... and until no chunk has more pixels than this (cache reuse) */
-    size_t dw_max_partial_bytes; /* cap on the partial-sum buffer that chunks need */
-    int fwd_variant; /* 0 register-tiled (CPU), 1 work-group tiled with local memory (GPU-shaped) */
+    int dw_max_partial_mib; /* cap on the partial-sum buffer that chunks need, MiB */
     /* ---- work-group tiled variant (fwd_variant 1: kernels/conv_local.cl, host/nn/conv_local.c);
      * forward and backward input; the weight gradient stays register-tiled. The GEMM is
      * (output channels M) x (output pixels N) x (input channel, tap: K) per image. ---- */
@@ -62,12 +64,20 @@ cr_conv_geom cr_conv_geom_make(int n, int cin, int h, int w, int cout, int k, in
 
 typedef struct cr_conv_fast cr_conv_fast;
 
-/* The tiles cr_conv_fast_create starts with on rt's device. */
-cr_conv_tiles cr_conv_fast_default_tiles(const cr_runtime *rt);
+typedef struct cr_conv_params cr_conv_params; /* conv_tune.h */
+
+/* Creates the engine with rt's device's parameters (cr_conv_params_resolve: tuning cache,
+ * built-in database, fallback). */
 cr_status cr_conv_fast_create(cr_runtime *rt, cr_conv_fast **out);
 /* Accepts NULL and half-built handles. */
 void cr_conv_fast_free(cr_conv_fast *cf);
-cr_conv_tiles *cr_conv_fast_tiles(cr_conv_fast *cf);
+/* The parameter set in use (per shape class, with sources); the bench, the tuner and the
+ * tests may change it between calls. */
+cr_conv_params *cr_conv_fast_params(cr_conv_fast *cf);
+/* Sets every class to t (benches and tests); the source becomes what. */
+void cr_conv_fast_set_all(cr_conv_fast *cf, const cr_conv_tiles *t, const char *what);
+/* The tiles a convolution of this geometry runs with. */
+const cr_conv_tiles *cr_conv_fast_tiles_for(const cr_conv_fast *cf, const cr_conv_geom *g);
 
 /* The CONV_TM used for a layer with cout output channels (see fwd_tm_fit). */
 int cr_conv_fast_pick_tm(const cr_conv_tiles *t, int cout);
@@ -77,7 +87,7 @@ int cr_conv_fast_pick_tm(const cr_conv_tiles *t, int cout);
 typedef struct cr_conv_scratch {
     size_t pad, wt, part; /* padded input, GEMM-order weights, dW partial sums */
 } cr_conv_scratch;
-void cr_conv_fast_scratch_need(const cr_conv_tiles *t, int pass, const cr_conv_geom *g, cr_conv_scratch *out);
+void cr_conv_fast_scratch_need(const cr_conv_fast *cf, int pass, const cr_conv_geom *g, cr_conv_scratch *out);
 
 /* y (n, cout, ho, wo) = act(conv(x, w) + b) + res. x (n, cin, h, w); w (cout, cin, k, k);
  * b (cout) or NULL; res (n, cout, ho, wo) or NULL (may be y itself: y += ...); relu != 0

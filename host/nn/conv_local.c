@@ -76,11 +76,10 @@ void cr_conv_local_scratch_need(const cr_conv_tiles *t, int pass, const cr_conv_
 
 /* conv_lfwd over a prepared input: the raw one (1x1 stride 1: hout = 1, wout = h*w, hp = 1,
  * wq = h*w) or conv_pad's copy. wt holds cin x k*k rows of cout_pad channels. */
-static cr_status run_lfwd(cr_conv_fast *cf, const cr_tensor *y, cl_mem xbuf, size_t xoff, cl_mem wt,
+static cr_status run_lfwd(cr_conv_fast *cf, const cr_conv_tiles *t, const cr_tensor *y, cl_mem xbuf, size_t xoff, cl_mem wt,
                           const cr_tensor *b, const cr_tensor *res, int flags, int n, int cin, int cout, int cout_pad,
                           int hout, int wout, int hp, int wq, int k, int s)
 {
-    const cr_conv_tiles *t = cr_conv_fast_tiles(cf);
     cr_runtime *rt = cr_conv_fast_runtime(cf);
     char opts[200];
     snprintf(opts, sizeof opts,
@@ -117,7 +116,7 @@ static cr_status run_lfwd(cr_conv_fast *cf, const cr_tensor *y, cl_mem xbuf, siz
 cr_status cr_conv_local_forward(cr_conv_fast *cf, const cr_conv_geom *G, const cr_tensor *y, const cr_tensor *x,
                                 const cr_tensor *w, const cr_tensor *b, const cr_tensor *res, int relu)
 {
-    const cr_conv_tiles *t = cr_conv_fast_tiles(cf);
+    const cr_conv_tiles *t = cr_conv_fast_tiles_for(cf, G);
     cr_runtime *rt = cr_conv_fast_runtime(cf);
     int n = G->n, cin = G->cin, h = G->h, w_ = G->w, cout = G->cout, k = G->k, s = G->s;
     cr_status st = cr_conv_local_check(t, &rt->dev);
@@ -129,11 +128,11 @@ cr_status cr_conv_local_forward(cr_conv_fast *cf, const cr_conv_geom *G, const c
     cl_mem wt, pad;
     if ((st = cr_conv_fast_gemm_weights(cf, w, cout, cin, k, cout_pad, 0, &wt))) return st;
     if (k == 1 && s == 1) /* the H*W plane as one row, read in place */
-        return run_lfwd(cf, y, x->buf, x->off, wt, b, res, flags, n, cin, cout, cout_pad, 1, h * w_, 1, h * w_, 1, 1);
+        return run_lfwd(cf, t, y, x->buf, x->off, wt, b, res, flags, n, cin, cout, cout_pad, 1, h * w_, 1, h * w_, 1, 1);
     /* rows (ho-1)*s + k; each phase row reaches column wo - 1 + (k-1)/s (no vector overhang) */
     int hp = (G->ho - 1) * s + k, wq = G->wo + (k - 1) / s;
     if ((st = cr_conv_fast_padded_input(cf, x, n * cin, h, w_, hp, s, wq, G->pad_y, G->pad_x, 1, &pad))) return st;
-    return run_lfwd(cf, y, pad, 0, wt, b, res, flags, n, cin, cout, cout_pad, G->ho, G->wo, hp, wq, k, s);
+    return run_lfwd(cf, t, y, pad, 0, wt, b, res, flags, n, cin, cout, cout_pad, G->ho, G->wo, hp, wq, k, s);
 }
 
 /* dx = conv(dilate(dy, s), flip(w)^T) at stride 1 with padding k-1-pad_before, as
@@ -141,7 +140,7 @@ cr_status cr_conv_local_forward(cr_conv_fast *cf, const cr_conv_geom *G, const c
 cr_status cr_conv_local_backward_input(cr_conv_fast *cf, const cr_conv_geom *G, const cr_tensor *dx,
                                        const cr_tensor *dy, const cr_tensor *w, int accumulate)
 {
-    const cr_conv_tiles *t = cr_conv_fast_tiles(cf);
+    const cr_conv_tiles *t = cr_conv_fast_tiles_for(cf, G);
     cr_runtime *rt = cr_conv_fast_runtime(cf);
     int n = G->n, cin = G->cin, h = G->h, w_ = G->w, cout = G->cout, k = G->k, s = G->s;
     cr_status st = cr_conv_local_check(t, &rt->dev);
@@ -152,11 +151,11 @@ cr_status cr_conv_local_backward_input(cr_conv_fast *cf, const cr_conv_geom *G, 
     cl_mem wt, pad;
     if ((st = cr_conv_fast_gemm_weights(cf, w, cout, cin, k, cin_pad, 1, &wt))) return st;
     if (k == 1 && s == 1)
-        return run_lfwd(cf, dx, dy->buf, dy->off, wt, NULL, res, flags, n, cout, cin, cin_pad, 1, h * w_, 1, h * w_,
+        return run_lfwd(cf, t, dx, dy->buf, dy->off, wt, NULL, res, flags, n, cout, cin, cin_pad, 1, h * w_, 1, h * w_,
                         1, 1);
     int hp = h + k - 1, wq = w_ + k - 1;
     if ((st = cr_conv_fast_padded_input(cf, dy, n * cout, G->ho, G->wo, hp, 1, wq, k - 1 - G->pad_y,
                                         k - 1 - G->pad_x, s, &pad)))
         return st;
-    return run_lfwd(cf, dx, pad, 0, wt, NULL, res, flags, n, cout, cin, cin_pad, h, w_, hp, wq, k, 1);
+    return run_lfwd(cf, t, dx, pad, 0, wt, NULL, res, flags, n, cout, cin, cin_pad, h, w_, hp, wq, k, 1);
 }

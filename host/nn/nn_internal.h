@@ -49,6 +49,10 @@ struct cr_nn {
     size_t conv_dz_bytes;     /* its size; grows to the largest layer, then is reused */
 };
 
+/* The engine's register-tiled convolutions, created on first use (with the device's
+ * tuned parameters, conv_tune.h). */
+cr_status cr_nn_conv_fast(cr_nn *nn, cr_conv_fast **out);
+
 /* The kernel for id with the engine's options (cr_kernel_get: built on first use,
  * owned by the runtime). */
 cr_status cr_nn_kernel(cr_nn *nn, cr_nnk id, cl_kernel *out);

@@ -112,8 +112,12 @@ static cr_status check_shape(const cr_waunet *m, int n, int h, int w)
  * to the largest need over the layers and passes run in this mode. */
 static size_t conv_scratch_bytes(const cr_waunet *m, cr_waunet_mode mode, int n, int h, int w)
 {
+    cr_conv_fast *cf = NULL;
     if (m->nn->prec != CR_FLOAT) return 0;
-    cr_conv_tiles t = cr_conv_fast_default_tiles(m->nn->rt);
+    if (cr_nn_conv_fast(m->nn, &cf) != CR_OK) { /* out of host memory: the estimate goes without */
+        cr_error_clear();
+        return 0;
+    }
     cr_conv_scratch most = {0, 0, 0};
     size_t dz = 0;
     for (int i = 0; i < m->graph.nops; i++) {
@@ -125,7 +129,7 @@ static size_t conv_scratch_bytes(const cr_waunet *m, cr_waunet_mode mode, int n,
         for (int pass = 0; pass < (mode == CR_WAUNET_TRAINING ? 3 : 1); pass++) {
             if (pass == 1 && op->a == m->graph.input) continue; /* no dX of the image */
             cr_conv_scratch s;
-            cr_conv_fast_scratch_need(&t, pass, &g, &s);
+            cr_conv_fast_scratch_need(cf, pass, &g, &s);
             most.pad = s.pad > most.pad ? s.pad : most.pad;
             most.wt = s.wt > most.wt ? s.wt : most.wt;
             most.part = s.part > most.part ? s.part : most.part;

@@ -39,6 +39,7 @@ typedef struct cr_device_desc {
     cl_ulong max_alloc;      /* bytes, largest single buffer */
     cl_ulong local_mem;      /* bytes */
     size_t max_work_group;
+    cl_uint pref_vec_float;  /* CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT (convolution tuning fallback) */
     int fp64;                /* cl_khr_fp64 or a double-precision config */
 } cr_device_desc;
 

@@ -1,0 +1,130 @@
+/* The built-in database of convolution parameters (CLBlast's idea of tuning as
+ * data: a table of measured rows per device, and a rule-based default), the fallback
+ * that derives tiles from device properties, and the matching of a device to an entry.
+ * Rows use the cache files' syntax (conv_tune.c), so a new tunable needs no change
+ * here; fields a row does not name keep the fallback's value. docs/tuning.md. */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "conv_tune.h"
+
+/* Entries, most specific first where several could match (cr_conv_db_match takes the
+ * one with the most matching keys, the first on a tie). Figures in docs/tuning.md. */
+const cr_conv_db_entry cr_conv_db[] = {
+    {"pocl3-skylake-avx512", "Portable Computing Language", NULL, "pthread-skylake-avx512", CL_DEVICE_TYPE_CPU,
+     "clrestore tune + bench_conv, PoCL 3.1 (LLVM 15), Intel Xeon with AVX-512, 2 compute units",
+     /* the 1x1 weight gradients gained from 8 x 3 tiles in bench_conv --versus (docs/tuning.md);
+      * the tuner's forward choices did not hold up in alternating runs and stay at the defaults */
+     {"all fwd_tm=16 fwd_vw=16 fwd_local=16 dw_tm=4 dw_tn=6 dw_vw=16 dw_local=1", "1x1-narrow dw_tm=8 dw_tn=3",
+      "1x1-wide dw_tm=8 dw_tn=3", NULL}},
+    {"pocl3-haswell", "Portable Computing Language", NULL, "pthread-haswell", CL_DEVICE_TYPE_CPU,
+     "clrestore tune + bench_conv, PoCL 3.1 (LLVM 15) compiling for haswell (AVX2, 16 ymm) on an Intel Xeon "
+     "with AVX-512 (POCL_KERNELLIB_NAME=avx2 POCL_LLVM_CPU_NAME=haswell), 2 compute units; not a Zen 3",
+     /* clrestore tune on the default network (confirmed in alternation), then bench_conv --versus
+      * the AVX-512 defaults: 1.30x the training layers, 1.36x the inference layers (docs/tuning.md) */
+     {"all fwd_tm=12 fwd_vw=8 fwd_local=16 dw_tm=3 dw_tn=4 dw_vw=8 dw_local=1",
+      "1x1-narrow fwd_tm=12 fwd_vw=8 dw_tm=4 dw_tn=3 dw_vw=8 dw_chunk_px=4096",
+      "1x1-wide fwd_tm=8 fwd_vw=16 dw_tm=3 dw_tn=4 dw_vw=8 dw_chunk_px=4096",
+      "kxk-narrow fwd_tm=12 fwd_vw=8 dw_tm=4 dw_tn=3 dw_vw=8 dw_items_per_cu=4",
+      "kxk-wide fwd_tm=4 fwd_vw=16 dw_tm=3 dw_tn=4 dw_vw=8",
+      "stride2 fwd_tm=4 fwd_vw=16 dw_tm=4 dw_tn=3 dw_vw=8 dw_chunk_px=4096", NULL}},
+};
+const int cr_conv_db_count = (int)(sizeof cr_conv_db / sizeof cr_conv_db[0]);
+
+/* LLVM CPU names (PoCL's device name is "pthread-<cpu>-<model>") with 32 512-bit
+ * registers, and with 16 256-bit ones (AVX/AVX2). Checked in this order: skylake-avx512
+ * contains skylake. */
+static const char *const cpus_512[] = {"skylake-avx512", "cascadelake", "cooperlake", "cannonlake", "icelake",
+                                       "tigerlake", "rocketlake", "sapphirerapids", "emeraldrapids",
+                                       "graniterapids", "znver4", "znver5", "knl", "knm", "x86-64-v4", NULL};
+static const char *const cpus_256[] = {"haswell", "broadwell", "skylake", "alderlake", "raptorlake", "meteorlake",
+                                       "znver1", "znver2", "znver3", "bdver", "sandybridge", "ivybridge",
+                                       "x86-64-v3", NULL};
+
+static int contains_ci(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; *hay; hay++) {
+        size_t i = 0;
+        while (i < n && hay[i] && tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i])) i++;
+        if (i == n) return 1;
+    }
+    return n == 0;
+}
+
+cr_conv_isa cr_conv_isa_of(const cr_device_desc *d)
+{
+    cr_conv_isa isa = {8, 16, "default guess (8 floats, 16 registers)"};
+    for (int i = 0; cpus_512[i]; i++)
+        if (contains_ci(d->device_name, cpus_512[i])) return (cr_conv_isa){16, 32, "device name: AVX-512"};
+    for (int i = 0; cpus_256[i]; i++)
+        if (contains_ci(d->device_name, cpus_256[i])) return (cr_conv_isa){8, 16, "device name: AVX/AVX2"};
+    if (d->pref_vec_float >= 16) return (cr_conv_isa){16, 32, "preferred float vector 16"};
+    if (d->pref_vec_float >= 8) return (cr_conv_isa){8, 16, "preferred float vector 8"};
+    if (d->pref_vec_float >= 1) return (cr_conv_isa){4, 16, "preferred float vector <= 4"};
+    return isa;
+}
+
+/* Register budget, in vector registers of vec_floats floats: the forward keeps
+ * fwd_tm accumulators of fwd_vw floats plus one input vector and one broadcast weight;
+ * the weight gradient keeps dw_tm x dw_tn accumulators plus dw_tm + 1 loaded vectors.
+ * 32 zmm: 16 x float16 (18 live) and 4 x 6 x float16 (29 live), measured best in
+ * docs/perf-conv.md; 16 ymm: 12 x float8 (14) and 3 x 4 x float8 (16). */
+void cr_conv_fallback(const cr_device_desc *d, cr_conv_tiles *t, char *why, size_t len)
+{
+    int gpu = (d->type & CL_DEVICE_TYPE_GPU) != 0;
+    *t = (cr_conv_tiles){
+        /* GPUs: the work-group tiled variant (conv_local.cl), whose 64 x 64 tile of 16 x 16
+         * work-items with 4 x 4 each and 16-deep slices (8.4 KiB of local memory) is a common
+         * GPU starting point, untuned (no GPU has run it yet); CPUs: the register tiles */
+        .fwd_variant = gpu ? 1 : 0,
+        .fwd_tm = 16,
+        .fwd_tm_fit = 1,
+        .fwd_vw = 16,
+        .fwd_local = 16,
+        .dw_tm = 4,
+        .dw_tn = 6,
+        .dw_vw = 16,
+        .dw_local = gpu ? 32 : 1,
+        .dw_items_per_cu = gpu ? 256 : 16,
+        .dw_chunk_px = gpu ? 1 << 16 : 8192,
+        .dw_max_partial_mib = 64,
+        .lm_mwg = 64,
+        .lm_nwg = 64,
+        .lm_kwg = 16,
+        .lm_mdimc = 16,
+        .lm_ndimc = 16,
+        .lm_vwm = 4,
+    };
+    if (gpu && (d->max_work_group < 256 || d->local_mem < 16384)) t->fwd_variant = 0; /* 16 x 16 items, 8.4 KiB */
+    if (gpu) {
+        snprintf(why, len, "GPU, %u compute units, %lu KiB local memory: %s",
+                 d->compute_units, (unsigned long)(d->local_mem >> 10),
+                 t->fwd_variant ? "work-group tiled convolution (local memory)"
+                                : "register tiles (too little local memory or too small work-groups for 16 x 16)");
+        return;
+    }
+    cr_conv_isa isa = cr_conv_isa_of(d);
+    if (isa.registers < 32) { /* 16 registers: the AVX-512 tiles spill */
+        t->fwd_tm = 12, t->fwd_vw = isa.vec_floats;
+        t->dw_tm = 3, t->dw_tn = 4, t->dw_vw = isa.vec_floats;
+    }
+    snprintf(why, len, "CPU, %d registers of %d floats (%s)", isa.registers, isa.vec_floats, isa.why);
+}
+
+const cr_conv_db_entry *cr_conv_db_match(const cr_device_desc *d)
+{
+    const cr_conv_db_entry *best = NULL;
+    int best_keys = -1;
+    for (int i = 0; i < cr_conv_db_count; i++) {
+        const cr_conv_db_entry *e = &cr_conv_db[i];
+        int keys = 0;
+        if (e->platform && !(keys++, contains_ci(d->platform_name, e->platform))) continue;
+        if (e->vendor && !(keys++, contains_ci(d->vendor, e->vendor))) continue;
+        if (e->device && !(keys++, contains_ci(d->device_name, e->device))) continue;
+        if (e->type && !(keys++, (d->type & e->type) != 0)) continue;
+        if (keys > best_keys) best = e, best_keys = keys;
+    }
+    return best;
+}
