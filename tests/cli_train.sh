@@ -61,7 +61,7 @@ check "one-line error" 1 "$(printf '%s\n' "$err" | wc -l)"
 P1="--epochs 1 --batches-per-epoch 1 --batch-size 2 --max-validation 1 --quiet"
 "$BIN" train -t t.h5 -o P $P1 --preset cpu; check "--preset cpu" 0 $?
 info=$("$BIN" info P/last.h5)
-case "$info" in *"levels 2, blocks 2, filters 16, expansion 2,"*"learning rate 0.001"*) ;;
+case "$info" in *"levels 2, blocks 2, filters 16, expansion 2,"*"learning rate 0.002"*) ;;
     *) echo "FAIL: --preset cpu network/rate: $info"; fail=$((fail + 1)) ;; esac
 "$BIN" train -t t.h5 -o Q --filters 8 $P1 --preset cpu --lr 5e-4; check "--preset cpu with overrides" 0 $?
 info=$("$BIN" info Q/last.h5)

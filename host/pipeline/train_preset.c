@@ -18,10 +18,12 @@ typedef struct train_preset {
 static const train_preset presets[] = {
     /* REFERENCE.md "Training": what train does without a preset. */
     {"reference", {3, 4, 32, 4, 3, 4}, 10, 1e-4, 0, 100, 500},
-    /* 2 CPU cores (docs/training.md "Presets"): the best true SNR within
-     * ~60 CPU-minutes of training; 24 x 125 steps are about that many on
-     * the measured Xeon (AVX-512, PoCL), with 96^2 patches from prepare. */
-    {"cpu", {2, 2, 16, 2, 3, 4}, 8, 1e-3, 1, 24, 125},
+    /* 2 CPU cores (docs/training.md "Presets", bench/preset_search.sh):
+     * the best true SNR of the recipes searched at an equal CPU-time budget,
+     * with 64^2 patches from prepare. 80 x 500 steps at the measured 0.084
+     * CPU-s per step (Xeon, AVX-512, PoCL) are ~56 CPU-minutes: ~30 min on
+     * 2 idle cores, the issue's target. */
+    {"cpu", {2, 2, 16, 2, 3, 4}, 4, 2e-3, 1, 80, 500},
 };
 
 const char *cr_train_preset_names(void)
