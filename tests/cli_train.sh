@@ -55,5 +55,22 @@ check "one-line error" 1 "$(printf '%s\n' "$err" | wc -l)"
 "$BIN" train -t t.h5 -o F $NET --epochs 0 >/dev/null 2>&1; check "bad usage" 2 $?
 "$BIN" train -t t.h5 -o A $NET --resume --epochs 3 >/dev/null 2>&1; check "resume a finished run" 1 $?
 
+# --preset: its network and rate reach the checkpoint (as `info` reads it
+# back); an explicit option, before or after it, overrides that one value; an
+# unknown name is one line and exit 2
+P1="--epochs 1 --batches-per-epoch 1 --batch-size 2 --max-validation 1 --quiet"
+"$BIN" train -t t.h5 -o P $P1 --preset cpu; check "--preset cpu" 0 $?
+info=$("$BIN" info P/last.h5)
+case "$info" in *"levels 2, blocks 2, filters 16, expansion 2,"*"learning rate 0.002"*) ;;
+    *) echo "FAIL: --preset cpu network/rate: $info"; fail=$((fail + 1)) ;; esac
+"$BIN" train -t t.h5 -o Q --filters 8 $P1 --preset cpu --lr 5e-4; check "--preset cpu with overrides" 0 $?
+info=$("$BIN" info Q/last.h5)
+case "$info" in *"levels 2, blocks 2, filters 8, expansion 2,"*"learning rate 0.0005"*) ;;
+    *) echo "FAIL: --preset cpu --filters 8 --lr 5e-4: $info"; fail=$((fail + 1)) ;; esac
+err=$("$BIN" train -t t.h5 -o R $P1 --preset nosuch 2>&1); check "unknown preset" 2 $?
+check "unknown preset: one line" 1 "$(printf '%s\n' "$err" | wc -l)"
+case "$err" in *"nosuch"*"cpu"*) ;; *) echo "FAIL: message: $err"; fail=$((fail + 1)) ;; esac
+[ ! -e R ]; check "unknown preset: nothing written" 0 $?
+
 echo "cli_train: $checks checks, $((checks - fail)) passed, $fail failed"
 [ $fail -eq 0 ]

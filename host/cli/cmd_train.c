@@ -41,6 +41,10 @@ static const char train_usage[] =
     "                            learning rate halved at 25, 50 and 75% of it; counts the time of\n"
     "                            earlier --resume'd runs, so a requeued job finishes the budget\n"
     "      --patience N          stop after N epochs without a lower validation loss (default never)\n"
+    "      --preset NAME         a measured recipe, the other options override its values:\n"
+    "                            reference (the defaults), cpu (2 CPU cores, ~30 min: levels 2,\n"
+    "                            blocks 2, filters 16, expansion 2, batch 4, lr 2e-3, --augment,\n"
+    "                            80 x 500 batches; prepare with --patch 64; docs/training.md)\n"
     "network (ignored with --resume, which uses the checkpoint's):\n"
     "      --levels N (3)  --blocks N (4)  --filters N (32)  --expansion N (4)\n";
 
@@ -54,7 +58,7 @@ static void on_signal(int sig)
 
 enum { OPT_EPOCHS = 1000, OPT_BPE, OPT_BATCH, OPT_LR, OPT_SEED, OPT_INIT, OPT_RESUME, OPT_AUGMENT, OPT_KEEP,
        OPT_VALFRAC, OPT_MAXVAL, OPT_LEVELS, OPT_BLOCKS, OPT_FILTERS, OPT_EXPANSION, OPT_STOP_AFTER,
-       OPT_TIME_LIMIT, OPT_PATIENCE };
+       OPT_TIME_LIMIT, OPT_PATIENCE, OPT_PRESET };
 
 static int run_train(int argc, char **argv, const cr_global_opts *g)
 {
@@ -69,6 +73,7 @@ static int run_train(int argc, char **argv, const cr_global_opts *g)
         {"blocks", required_argument, NULL, OPT_BLOCKS}, {"filters", required_argument, NULL, OPT_FILTERS},
         {"expansion", required_argument, NULL, OPT_EXPANSION},
         {"time-limit", required_argument, NULL, OPT_TIME_LIMIT}, {"patience", required_argument, NULL, OPT_PATIENCE},
+        {"preset", required_argument, NULL, OPT_PRESET},
         /* for tests of crash safety: stop (as Ctrl-C would) after N batches in total */
         {"stop-after-batches", required_argument, NULL, OPT_STOP_AFTER}, {NULL, 0, NULL, 0}};
     cr_train_opts o;
@@ -77,8 +82,14 @@ static int run_train(int argc, char **argv, const cr_global_opts *g)
     int epochs_given = 0;
     unsigned long long seed = o.seed;
     int c;
+    /* First pass: the preset, so that the options after it on the line and
+     * before it alike override its values in the second. */
     optind = 1;
     opterr = 0;
+    while ((c = cr_cli_getopt(argc, argv, ":t:o:", longopts, NULL)) != -1)
+        if (c == OPT_PRESET && cr_train_preset_apply(optarg, &o) != CR_OK)
+            return cr_cli_usage_error("train", "--preset: %s", cr_error_message());
+    optind = 1;
     while ((c = cr_cli_getopt(argc, argv, ":t:o:", longopts, NULL)) != -1) {
         int bad = 0;
         switch (c) {
@@ -105,6 +116,7 @@ static int run_train(int argc, char **argv, const cr_global_opts *g)
             if (cr_parse_duration(optarg, &o.time_limit) != CR_OK)
                 return cr_cli_usage_error("train", "--time-limit: %s", cr_error_message());
             break;
+        case OPT_PRESET: break; /* applied above */
         case OPT_PATIENCE: bad = cr_opt_int("train", "--patience", optarg, 1, 1000000, &o.patience); break;
         case OPT_STOP_AFTER: bad = cr_opt_int("train", "--stop-after-batches", optarg, 1, 2000000000, &o.stop_after_batches); break;
         case ':': return cr_cli_usage_error("train", "%s needs a value", argv[optind - 1]);

@@ -40,6 +40,14 @@ typedef struct cr_train_opts {
 
 void cr_train_opts_default(cr_train_opts *o);
 
+/* Named recipes (host/pipeline/train_preset.c, docs/training.md "Presets"):
+ * sets the architecture, batch size, learning rate, augmentation, epochs and
+ * batches per epoch of o; CR_ERR_ARG naming the known presets for another
+ * name. Apply it before the explicit options, which then override it. */
+cr_status cr_train_preset_apply(const char *name, cr_train_opts *o);
+/* "reference, cpu": the names, for help and messages. */
+const char *cr_train_preset_names(void);
+
 typedef struct cr_train_report {
     int epochs_done;            /* epochs completed, including earlier runs */
     double last_train_loss, last_val_loss;
