@@ -10,4 +10,15 @@
 #define CR_CONV_FLAG_RESIDUAL 2 /* + res after the ReLU */
 #define CR_CONV_FLAG_BIAS 4     /* a bias is given */
 
+#ifdef __OPENCL_VERSION__
+/* The implicit-GEMM kernels (conv_gemm.cl, conv_local.cl) are built per kernel size and
+ * stride (the host passes -DCONV_K= -DCONV_S=); these defaults only let them build alone. */
+#ifndef CONV_K
+#define CONV_K 1
+#endif
+#ifndef CONV_S
+#define CONV_S 1
+#endif
+#endif
+
 #endif

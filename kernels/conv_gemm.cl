@@ -24,12 +24,6 @@
  * Every buffer argument comes with an element offset (the network's tensors are views into
  * large arenas); kernels add it to the pointer once at entry. */
 
-#ifndef CONV_K
-#define CONV_K 1
-#endif
-#ifndef CONV_S
-#define CONV_S 1
-#endif
 #ifndef CONV_TM /* output channels per work-item (forward) */
 #define CONV_TM 16
 #endif

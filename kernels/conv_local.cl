@@ -33,12 +33,6 @@
  * Compile-time: CONV_K, CONV_S as in conv_gemm.cl, and the LM_* tunables below; the host
  * checks their constraints (divisibility, local memory, work-group size) before building. */
 
-#ifndef CONV_K
-#define CONV_K 1
-#endif
-#ifndef CONV_S
-#define CONV_S 1
-#endif
 #ifndef LM_MWG /* output channels per work-group tile */
 #define LM_MWG 64
 #endif
