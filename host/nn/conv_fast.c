@@ -222,7 +222,7 @@ cr_status cr_conv_fast_forward(cr_conv_fast *cf, const cr_conv_geom *G, const cr
         (st = check_mem(w, (size_t)cout * cin * k * k, "w")) || (st = check_mem(b, (size_t)cout, "b")) ||
         (st = check_mem(residual, ycount, "residual")))
         return st;
-    if (t->fwd_variant == 1) return cr_conv_local_forward(cf, G, yt, xt, wt, bt, rt, relu);
+    if (t->fwd_variant == 1) return cr_conv_local_forward(cf, t, G, yt, xt, wt, bt, rt, relu);
     int cout_pad = round_up(cout, cr_conv_fast_pick_tm(t, cout));
     int flags = (b.buf ? CR_CONV_FLAG_BIAS : 0) | (relu ? CR_CONV_FLAG_RELU : 0) | (residual.buf ? CR_CONV_FLAG_RESIDUAL : 0);
     if ((st = prep_weights(cf, w, cout, cin, k, cout_pad, 0))) return st;
@@ -249,7 +249,7 @@ cr_status cr_conv_fast_backward_input(cr_conv_fast *cf, const cr_conv_geom *G, c
         (st = check_mem(dy, (size_t)n * cout * ho * wo, "dy")) ||
         (st = check_mem(w, (size_t)cout * cin * k * k, "w")))
         return st;
-    if (t->fwd_variant == 1) return cr_conv_local_backward_input(cf, G, dxt, dyt, wt, accumulate);
+    if (t->fwd_variant == 1) return cr_conv_local_backward_input(cf, t, G, dxt, dyt, wt, accumulate);
     mem none = {NULL, 0};
     /* dx = conv(dilate(dy, stride), flip(w)^T), stride 1, padding before k-1-pad_before */
     int cin_pad = round_up(cin, cr_conv_fast_pick_tm(t, cin));

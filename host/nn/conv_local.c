@@ -113,10 +113,9 @@ static cr_status run_lfwd(cr_conv_fast *cf, const cr_conv_tiles *t, const cr_ten
 }
 
 /* The caller (cr_conv_fast_forward) has checked the shape and the buffer extents. */
-cr_status cr_conv_local_forward(cr_conv_fast *cf, const cr_conv_geom *G, const cr_tensor *y, const cr_tensor *x,
+cr_status cr_conv_local_forward(cr_conv_fast *cf, const cr_conv_tiles *t, const cr_conv_geom *G, const cr_tensor *y, const cr_tensor *x,
                                 const cr_tensor *w, const cr_tensor *b, const cr_tensor *res, int relu)
 {
-    const cr_conv_tiles *t = cr_conv_fast_tiles_for(cf, G);
     cr_runtime *rt = cr_conv_fast_runtime(cf);
     int n = G->n, cin = G->cin, h = G->h, w_ = G->w, cout = G->cout, k = G->k, s = G->s;
     cr_status st = cr_conv_local_check(t, &rt->dev);
@@ -137,10 +136,9 @@ cr_status cr_conv_local_forward(cr_conv_fast *cf, const cr_conv_geom *G, const c
 
 /* dx = conv(dilate(dy, s), flip(w)^T) at stride 1 with padding k-1-pad_before, as
  * cr_conv_fast_backward_input; accumulate is the residual flag with res = dx. */
-cr_status cr_conv_local_backward_input(cr_conv_fast *cf, const cr_conv_geom *G, const cr_tensor *dx,
+cr_status cr_conv_local_backward_input(cr_conv_fast *cf, const cr_conv_tiles *t, const cr_conv_geom *G, const cr_tensor *dx,
                                        const cr_tensor *dy, const cr_tensor *w, int accumulate)
 {
-    const cr_conv_tiles *t = cr_conv_fast_tiles_for(cf, G);
     cr_runtime *rt = cr_conv_fast_runtime(cf);
     int n = G->n, cin = G->cin, h = G->h, w_ = G->w, cout = G->cout, k = G->k, s = G->s;
     cr_status st = cr_conv_local_check(t, &rt->dev);

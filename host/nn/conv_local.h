@@ -8,10 +8,11 @@
 
 #include "conv_fast.h"
 
-/* Arguments, results and accumulation exactly as cr_conv_fast_forward / _backward_input. */
-cr_status cr_conv_local_forward(cr_conv_fast *cf, const cr_conv_geom *g, const cr_tensor *y, const cr_tensor *x,
+/* Arguments, results and accumulation exactly as cr_conv_fast_forward / _backward_input;
+ * t: the tiles of g's shape class, which the caller has already looked up. */
+cr_status cr_conv_local_forward(cr_conv_fast *cf, const cr_conv_tiles *t, const cr_conv_geom *g, const cr_tensor *y, const cr_tensor *x,
                                 const cr_tensor *w, const cr_tensor *b, const cr_tensor *res, int relu);
-cr_status cr_conv_local_backward_input(cr_conv_fast *cf, const cr_conv_geom *g, const cr_tensor *dx,
+cr_status cr_conv_local_backward_input(cr_conv_fast *cf, const cr_conv_tiles *t, const cr_conv_geom *g, const cr_tensor *dx,
                                        const cr_tensor *dy, const cr_tensor *w, int accumulate);
 
 /* CR_ERR_ARG naming the broken constraint when t's lm_* tunables cannot run on dev
