@@ -6,7 +6,7 @@
  * usage: bench_conv [--quick] [--filter TEXT] [--passes fwd,dX,dW] [--reps N] [--min]
  *                   [--fwd TM,VW,LOCAL] [--dw TM,TN,VW,LOCAL]
  *                   [--dw-split MIN_ITEMS,CHUNK_PX] [--versus PARAMS.conv] [--device SEL]
- *                   [--variant register|local] [--lm MWG,NWG,KWG,MDIMC,NDIMC,VWM]
+ *                   [--variant register|local] [--lm MWG,NWG,KWG,MDIMC,NDIMC,VWM] [--s2dx-versus]
  * --variant: the forward / dX kernel of every class (cr_conv_tiles.fwd_variant); --lm: the
  * work-group tiled variant's tiles (docs/perf-conv.md). To time both kernels in one run,
  * give the other one as --versus, e.g. a file holding "all fwd_variant=1" (docs/tuning.md).
@@ -15,7 +15,9 @@
  * makes Debian's 0.3.21 use its AVX-512 kernels on Zen 5 (see docs/perf-conv.md).
  * --versus FILE: a second parameter set (a tuning cache file or any file of that syntax,
  * docs/tuning.md, for any device) timed in the same run, repetitions alternating with the
- * first (the device's own set), with the ratio "vs/own" per layer. */
+ * first (the device's own set), with the ratio "vs/own" per layer.
+ * --s2dx-versus: the versus run of stride-2 dX is the zero-dilated path (cr_conv_fast_set_s2_dx 0)
+ * with the own parameters, against the phase-split default; other passes as without it. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,6 +190,7 @@ static double check(cr_runtime *rt, const layer *l, bufs *B, pass p)
 }
 
 static int use_min = 0; /* --min: best of the repetitions, for tuning on a shared machine */
+static int s2dx_versus = 0; /* --s2dx-versus */
 
 /* Medians of the own set (*a) and the --versus set (*b), repetitions alternating so that a
  * change of load on the shared machine hits both alike. */
@@ -199,12 +202,14 @@ static void median_pair(cr_runtime *rt, cr_conv_fast *cf, const cr_conv_params *
     for (int r = 0; r < reps; r++)
         for (int k = 0; k < 2; k++) {
             *cr_conv_fast_params(cf) = k ? *vs : *own;
+            if (s2dx_versus) cr_conv_fast_set_s2_dx(cf, !k);
             double t0 = now();
             run_pass(cf, l, B, p);
             DIE(cr_finish(rt));
             t[k][r] = now() - t0;
         }
     *cr_conv_fast_params(cf) = *own;
+    cr_conv_fast_set_s2_dx(cf, 1);
     qsort(t[0], reps, sizeof t[0][0], cmp_double);
     qsort(t[1], reps, sizeof t[1][0], cmp_double);
     *a = use_min ? t[0][0] : t[0][reps / 2];
@@ -272,6 +277,7 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick")) quick = 1;
         else if (!strcmp(argv[i], "--min")) use_min = 1;
+        else if (!strcmp(argv[i], "--s2dx-versus")) s2dx_versus = 1;
         else if (!strcmp(argv[i], "--filter") && i + 1 < argc) filter = argv[++i];
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--passes") && i + 1 < argc) passes = argv[++i];
@@ -297,7 +303,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "usage: bench_conv [--quick] [--filter TEXT] [--passes fwd,dX,dW] [--reps N] [--min] "
                             "[--fwd TM,VW,LOCAL] "
                             "[--dw TM,TN,VW,LOCAL] [--dw-split MIN_ITEMS,CHUNK_PX] [--versus PARAMS.conv] [--device SEL] "
-                            "[--variant register|local] [--lm MWG,NWG,KWG,MDIMC,NDIMC,VWM]\n");
+                            "[--variant register|local] [--lm MWG,NWG,KWG,MDIMC,NDIMC,VWM] [--s2dx-versus]\n");
             return 2;
         }
     }
@@ -386,7 +392,18 @@ int main(int argc, char **argv)
             double err = check(rt, l, &B, (pass)p);
             if (err > 1e-4) failed++;
             double sec, vsec = 0;
-            if (versus) {
+            int s2v = s2dx_versus && p == DX && l->s == 2;
+            if (s2v) {
+                cr_conv_fast_set_s2_dx(cf, 0); /* the dilated path's warm-up and check */
+                run_pass(cf, l, &B, (pass)p);
+                DIE(cr_finish(rt));
+                double e2 = check(rt, l, &B, (pass)p);
+                if (e2 > err) err = e2;
+                if (e2 > 1e-4) failed++;
+                cr_conv_fast_set_s2_dx(cf, 1);
+                median_pair(rt, cf, &own, &own, l, &B, (pass)p, reps, &sec, &vsec);
+                sum_vs[l->train] += vsec;
+            } else if (versus) {
                 if (p == DW) { /* dW accumulates: its check wants it from zero again */
                     float *zero = calloc((size_t)l->cout * l->cin * l->k * l->k, sizeof *zero);
                     DIE(cr_buffer_write(rt, B.dw, 0, (size_t)l->cout * l->cin * l->k * l->k * 4, zero));
@@ -403,6 +420,7 @@ int main(int argc, char **argv)
                 sum_vs[l->train] += vsec;
             } else {
                 sec = median_time(rt, cf, l, &B, (pass)p, reps);
+                if (s2dx_versus) sum_vs[l->train] += sec; /* the versus set runs these alike */
             }
             double blas = 0;
 #ifdef CLRESTORE_HAVE_OPENBLAS
@@ -419,7 +437,9 @@ int main(int argc, char **argv)
                    cr_conv_class_name(cr_conv_class_of(l->cin, l->cout, l->k, l->s)), l->n,
                    l->cin, l->cout, l->size, l->k, l->s, pass_name[p], flop * 1e-9, sec * 1e3, gf, blas,
                    blas > 0 ? gf / blas : 0, blas2048 > 0 ? gf / blas2048 : 0, err, err > 1e-4 ? "  CHECK FAILED" : "");
-            if (versus) printf("%-26s versus: %8.1f GFLOP/s, vs/own %.2f\n", "", flop / vsec * 1e-9, sec / vsec);
+            if (versus || s2v)
+                printf("%-26s versus%s: %8.1f GFLOP/s, vs/own %.2f\n", "", s2v ? " (dilated dX)" : "", flop / vsec * 1e-9,
+                       sec / vsec);
             fflush(stdout);
         }
         cl_mem *m[] = {&B.x, &B.w, &B.b, &B.y, &B.dy, &B.dx, &B.dw, &B.db};

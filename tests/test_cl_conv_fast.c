@@ -4,7 +4,9 @@
  * accumulate), on odd sizes, k = 1, 3, 4, stride 1 and 2, with default and odd tile sets,
  * with the weight-gradient reduction done in one pass and split into chunks, and the
  * work-group tiled variant (conv_local.cl: forward and dX) with its default tiles and with
- * tiles that leave edges in every dimension (the first compile of its 30 programs costs
+ * tiles that leave edges in every dimension; stride-2 dX both by output phases (conv_s2.cl,
+ * the default) and through zero-dilated dY, each against the reference and the two
+ * bit for bit (same sums in the same order, conv_s2.cl) (the first compile of its 30 programs costs
  * about 60 s on PoCL; later runs hit the caches: a few seconds). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,6 +179,24 @@ static void run_case(cr_runtime *rt, cr_conv_fast *cf, const shape *c, const cha
     gdx = download(rt, bdx, nx);
     e = rel_err(gdx, rdx, nx);
     CHECK_MSG(e < tol, "%s dX: rel err %.3g", label, e);
+    if (c->s == 2) { /* the other stride-2 dX path (phases / dilated), overwrite and accumulate */
+        int phase = cr_conv_fast_s2_dx(cf);
+        cr_conv_fast_set_s2_dx(cf, !phase);
+        CHECK_OK(cr_conv_fast_backward_input(cf, &G, TB(bdx), TB(bdy), TB(bw), 0));
+        float *odx = download(rt, bdx, nx);
+        e = rel_err(odx, rdx, nx);
+        CHECK_MSG(e < tol, "%s dX (s2 %s): rel err %.3g", label, phase ? "dilated" : "phases", e);
+        CHECK_MSG(!memcmp(odx, gdx, nx * sizeof *odx), "%s dX: phases and dilated differ in bits", label);
+        CHECK_OK(cr_buffer_write(rt, bdx, 0, nx * sizeof(float), dx0));
+        CHECK_OK(cr_conv_fast_backward_input(cf, &G, TB(bdx), TB(bdy), TB(bw), 1));
+        free(odx);
+        odx = download(rt, bdx, nx);
+        for (size_t i = 0; i < nx; i++) rdx[i] += dx0[i];
+        e = rel_err(odx, rdx, nx);
+        CHECK_MSG(e < tol, "%s dX accumulate (s2 %s): rel err %.3g", label, phase ? "dilated" : "phases", e);
+        free(odx);
+        cr_conv_fast_set_s2_dx(cf, phase);
+    }
 
     free(gdx), free(gdw), free(gdb);
     cl_mem bufs[] = {bx, bw, bb, br, bdy, bdx, bdw, bdb, by};
@@ -224,8 +244,9 @@ static void check_local_limits(cr_runtime *rt, cr_conv_fast *cf)
 
 int main(int argc, char **argv)
 {
-    /* "local": only the work-group tiled variant on two tiny shapes (for tests/device_oclgrind.sh) */
-    int tiny = argc > 1 && !strcmp(argv[1], "local");
+    /* "local": only the work-group tiled variant on two tiny shapes, "s2": only stride-2 shapes
+     * with the register tiles (both for tests/device_oclgrind.sh) */
+    int tiny = argc > 1 && !strcmp(argv[1], "local"), s2 = argc > 1 && !strcmp(argv[1], "s2");
     cr_runtime *rt = NULL;
     cr_status st = cr_runtime_create(getenv("CLRESTORE_DEVICE"), &rt);
     if (st == CR_ERR_NO_DEVICE) {
@@ -245,17 +266,21 @@ int main(int argc, char **argv)
     CHECK(g.ho == 4 && g.pad_y == 0 && g.wo == 4 && g.pad_x == 1);
 
     static const shape tiny_cases[] = {{1, 5, 7, 11, 6, 3, 2}, {1, 7, 5, 9, 26, 1, 1}};
+    static const shape s2_cases[] = {{2, 5, 7, 11, 6, 3, 2}, {1, 3, 6, 9, 4, 4, 2}};
     static const shape full_cases[] = {
         {2, 5, 7, 11, 6, 1, 1}, {2, 5, 7, 11, 6, 3, 1}, {2, 5, 7, 11, 6, 4, 1}, {2, 5, 7, 11, 6, 3, 2},
         {1, 5, 8, 10, 7, 3, 2}, {2, 3, 5, 7, 3, 1, 2},  {1, 19, 13, 21, 25, 4, 1}, {3, 17, 9, 13, 18, 1, 1},
+        {2, 6, 9, 8, 5, 4, 2},  {1, 18, 8, 37, 20, 3, 2}, /* stride 2: k = 4 odd / even, 36 columns and a tail */
     };
     char label[96];
     /* the tiles of the class of the 1x1 k=... cases are as good a start as any: every class is set alike */
     cr_conv_tiles defaults = cr_conv_fast_params(cf)->cls[CR_CC_TINY], tiles, *t = &tiles;
     defaults.fwd_variant = 0; /* whatever CLRESTORE_CONV_VARIANT says: sets 3 and 4 test the other */
-    const shape *cases = tiny ? tiny_cases : full_cases;
-    size_t ncases = tiny ? sizeof tiny_cases / sizeof tiny_cases[0] : sizeof full_cases / sizeof full_cases[0];
-    for (int set = tiny ? 4 : 0; set < 5; set++) {
+    const shape *cases = tiny ? tiny_cases : s2 ? s2_cases : full_cases;
+    size_t ncases = tiny ? sizeof tiny_cases / sizeof tiny_cases[0]
+                    : s2 ? sizeof s2_cases / sizeof s2_cases[0]
+                         : sizeof full_cases / sizeof full_cases[0];
+    for (int set = tiny ? 4 : 0; set < (s2 ? 1 : 5); set++) {
         *t = defaults;
         if (set >= 3) t->fwd_variant = 1; /* work-group tiled (conv_local.cl): forward and dX */
         if (set == 4) { /* tiles that no test shape fills: 24 x 20, slices of 5, 4 x 5 items, float2 */
@@ -271,7 +296,7 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < ncases; i++) {
             const shape *c = &cases[i];
             /* odd tiles: the shapes with every kind of tail, fewer programs to compile */
-            if (set == 1 && !(i == 0 || i == 3 || i == 6 || i == 7)) continue;
+            if (set == 1 && !(i == 0 || i == 3 || i == 6 || i == 7 || i == 8)) continue;
             snprintf(label, sizeof label, "tiles %d: n%d %d->%d %dx%d k%d s%d", set, c->n, c->cin, c->cout, c->h,
                      c->w, c->k, c->s);
             run_case(rt, cf, c, label);

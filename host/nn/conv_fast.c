@@ -8,6 +8,7 @@
 
 #include "conv_fast.h"
 #include "conv_local.h"
+#include "conv_s2.h"
 #include "conv_tune.h"
 
 #define CF_FILE "conv_gemm.cl"
@@ -17,6 +18,7 @@ struct cr_conv_fast {
     cr_conv_params params; /* per shape class (conv_tune.h) */
     cl_mem wt, pad, part; /* transposed weights, padded input, dW partial sums */
     size_t wt_bytes, pad_bytes, part_bytes;
+    int s2_dx_phase; /* stride-2 dX by output phases (conv_s2.c), else through zero-dilated dY */
 };
 
 static int round_up(int a, int m) { return (a + m - 1) / m * m; }
@@ -53,6 +55,11 @@ cr_status cr_conv_fast_create(cr_runtime *rt, cr_conv_fast **out)
     if (!cf) return cr_fail(CR_ERR_NOMEM, "out of memory creating the convolution engine");
     cf->rt = rt;
     cr_conv_params_resolve(&rt->dev, &cf->params);
+    cr_status est = cr_conv_s2_dx_from_env(&cf->s2_dx_phase);
+    if (est != CR_OK) {
+        free(cf);
+        return est;
+    }
     /* CLRESTORE_CONV_VARIANT=local|register overrides every class's forward variant */
     for (int c = 0; c < CR_CONV_NCLASSES; c++) {
         cr_status st = cr_conv_local_variant_from_env(&cf->params.cls[c]);
@@ -75,6 +82,9 @@ void cr_conv_fast_free(cr_conv_fast *cf)
 }
 
 cr_conv_params *cr_conv_fast_params(cr_conv_fast *cf) { return &cf->params; }
+
+void cr_conv_fast_set_s2_dx(cr_conv_fast *cf, int phase) { cf->s2_dx_phase = phase != 0; }
+int cr_conv_fast_s2_dx(const cr_conv_fast *cf) { return cf->s2_dx_phase; }
 
 void cr_conv_fast_set_all(cr_conv_fast *cf, const cr_conv_tiles *t, const char *what)
 {
@@ -250,6 +260,7 @@ cr_status cr_conv_fast_backward_input(cr_conv_fast *cf, const cr_conv_geom *G, c
         (st = check_mem(w, (size_t)cout * cin * k * k, "w")))
         return st;
     if (t->fwd_variant == 1) return cr_conv_local_backward_input(cf, t, G, dxt, dyt, wt, accumulate);
+    if (stride == 2 && cf->s2_dx_phase) return cr_conv_s2_backward_input(cf, t, G, dxt, dyt, wt, accumulate);
     mem none = {NULL, 0};
     /* dx = conv(dilate(dy, stride), flip(w)^T), stride 1, padding before k-1-pad_before */
     int cin_pad = round_up(cin, cr_conv_fast_pick_tm(t, cin));
@@ -318,6 +329,8 @@ void cr_conv_fast_scratch_need(const cr_conv_fast *cf, int pass, const cr_conv_g
         if (!plain)
             out->pad = (size_t)n * cin * ((ho - 1) * stride + k) * stride *
                        (round_up(wo, t->fwd_vw) + (k - 1) / stride) * sizeof(float);
+    } else if (pass == 1 && stride == 2 && cf->s2_dx_phase) {
+        cr_conv_s2_scratch_need(t, G, out);
     } else if (pass == 1) {
         out->wt = (size_t)cout * kk * round_up(cin, cr_conv_fast_pick_tm(t, cin)) * sizeof(float);
         if (!plain) out->pad = (size_t)n * cout * (h + k - 1) * (round_up(w_, t->fwd_vw) + k - 1) * sizeof(float);

@@ -74,6 +74,11 @@ void cr_conv_fast_free(cr_conv_fast *cf);
 /* The parameter set in use (per shape class, with sources); the bench, the tuner and the
  * tests may change it between calls. */
 cr_conv_params *cr_conv_fast_params(cr_conv_fast *cf);
+/* Stride-2 backward input: phase != 0 by output phases (conv_s2.h, the default), 0 through
+ * zero-dilated dY and conv_fwd (the older path, kept for tests and bench_conv). The
+ * environment's CLRESTORE_CONV_S2_DX=phase|dilate sets it at creation. */
+void cr_conv_fast_set_s2_dx(cr_conv_fast *cf, int phase);
+int cr_conv_fast_s2_dx(const cr_conv_fast *cf);
 /* Sets every class to t (benches and tests); the source becomes what. */
 void cr_conv_fast_set_all(cr_conv_fast *cf, const cr_conv_tiles *t, const char *what);
 /* The tiles a convolution of this geometry runs with. */
