@@ -4,7 +4,9 @@
 # data races (--data-races) and API misuse (--check-api), on the tiny cases
 # of test_cl_tiny_kernels, whose own checks must pass there too, and the
 # work-group tiled convolution (kernels/conv_local.cl, local memory and
-# barriers) on the two tiny shapes of `test_cl_conv_fast local`. A report
+# barriers) on the two tiny shapes of `test_cl_conv_fast local`, and the
+# phase-split stride-2 dX (kernels/conv_s2.cl) on the two of `test_cl_conv_fast s2`
+# (k = 3 and 4, odd and even sizes). A report
 # about one of our kernels (kernels/*.cl) fails the test; clFFT's generated
 # kernels are reported (their passes read and write one global buffer across
 # a barrier that fences local memory only) but are not ours to fix.
@@ -21,10 +23,10 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 unset CLRESTORE_DEVICE # oclgrind's simulator is the only device under it
 ours=$(grep -ho '__kernel void [A-Za-z0-9_]*' "$SRC"/kernels/*.cl | awk '{print $3}' | sort -u)
 fail=0
-for part in nn tta fourier local; do
+for part in nn tta fourier local s2; do
   log="$tmp/$part.log"
   prog=test_cl_tiny_kernels
-  [ "$part" = local ] && prog=test_cl_conv_fast
+  case $part in local | s2) prog=test_cl_conv_fast ;; esac
   if ! oclgrind --data-races --check-api --log "$log" "$TESTS/$prog" "$part" > "$tmp/$part.out" 2>&1; then
     echo "FAIL: $prog $part under oclgrind:"; tail -20 "$tmp/$part.out"; fail=1
   fi
