@@ -18,6 +18,17 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 "$BIN" --version >/dev/null; check "--version" 0 $?
 "$BIN" --help >/dev/null; check "--help" 0 $?
 "$BIN" >/dev/null 2>&1; check "no command" 2 $?
+# every long option a command's getopt table (host/cli/cmd_*.c) accepts is in
+# its --help; --stop-after-batches is for tests of crash safety only
+for f in "$SRC"/host/cli/cmd_*.c; do
+  cmd=$(sed -n 's/.*const cr_command cr_cmd_[a-z_]* = {"\([^"]*\)".*/\1/p' "$f")
+  [ -n "$cmd" ] || continue
+  help=$("$BIN" "$cmd" --help 2>&1)
+  for o in $(grep -o '{"[a-z0-9-]*", *[a-z]*_argument' "$f" | sed 's/{"\([^"]*\)".*/\1/'); do
+    [ "$o" = stop-after-batches ] && continue
+    contains "$cmd --help names --$o" "$help" "--$o"
+  done
+done
 "$BIN" frobnicate >/dev/null 2>&1; check "unknown command" 2 $?
 "$BIN" info >/dev/null 2>&1; check "info without files" 2 $?
 "$BIN" info --bogus x >/dev/null 2>&1; check "info unknown option" 2 $?

@@ -2,7 +2,8 @@
 # The device-level checks on a second, independent OpenCL implementation:
 # Mesa rusticl on llvmpipe (no fp64). test_cl_tiny_kernels compares the float
 # network (forward, training step) with the double engine run on PoCL
-# (CLRESTORE_REF_DEVICE) and the Fourier chains with analytic results; then a
+# (CLRESTORE_REF_DEVICE) and the Fourier chains with analytic results;
+# test_cl_cold_compile runs there (no compiler output below --verbose); then a
 # whole denoise on rusticl must print nothing (clFFT derives a cache directory
 # from the vendor "Mesa/X.org"; the compilers print warning counts). Skips
 # (77) when rusticl is absent. rusticl is far too slow to time: tiny sizes.
@@ -16,6 +17,9 @@ ref=""
 case "$devs" in *pthread*) ref=pthread ;; esac
 fail=0
 CLRESTORE_DEVICE=rusticl CLRESTORE_REF_DEVICE=$ref "$TESTS/test_cl_tiny_kernels" || fail=1
+# rusticl's clang prints "N warnings generated." too: cold builds of clFFT's,
+# VkFFT's and our kernels print nothing, and --verbose shows our build log
+CLRESTORE_DEVICE=rusticl "$TESTS/test_cl_cold_compile" || fail=1
 
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 cd "$tmp" || exit 1

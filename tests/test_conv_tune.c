@@ -92,7 +92,20 @@ int main(void)
     cr_device_desc small_gpu = gpu;
     small_gpu.max_work_group = 128; /* 16 x 16 items do not fit: the register tiles */
     cr_conv_fallback(&small_gpu, &t, why, sizeof why);
-    CHECK(t.fwd_variant == 0 && strstr(why, "register tiles"));
+    CHECK(t.fwd_variant == 0 && strstr(why, "register tiles") && strstr(why, "work-items"));
+    /* local memory of the default tiles: 16-deep slices of the 64 + 64 rows of weights and
+     * input (16 x 128 floats, 8192 bytes) and 64 column offsets (ints, 256 bytes) = 8448
+     * bytes: 8448 fit, 8447 do not (the former rule asked 16384 and chose the register
+     * tiles for both) */
+    small_gpu = gpu;
+    small_gpu.max_work_group = 256;
+    small_gpu.local_mem = 8448;
+    cr_conv_fallback(&small_gpu, &t, why, sizeof why);
+    CHECK_MSG(t.fwd_variant == 1 && strstr(why, "work-group tiled"), "%s", why);
+    small_gpu.local_mem = 8447;
+    cr_conv_fallback(&small_gpu, &t, why, sizeof why);
+    CHECK_MSG(t.fwd_variant == 0 && strstr(why, "register tiles") && strstr(why, "needs 8448 bytes"), "%s", why);
+    CHECK(cr_error_message()[0] == '\0'); /* the check's refusal stays inside the fallback */
     cr_conv_isa isa = cr_conv_isa_of(&x512);
     CHECK(isa.registers == 32 && isa.vec_floats == 16);
 

@@ -31,7 +31,7 @@ static const cr_command *const cr_commands[] = {
 
 int cr_cli_fail(void)
 {
-    fprintf(stderr, "clrestore: %s\n", cr_error_message());
+    cr_log_error("%s", cr_error_message()); /* from a worker too, while another builds quietly */
     return CR_EXIT_FAIL;
 }
 

@@ -6,13 +6,11 @@
  * binary cache in $CLFFT_CACHE_PATH; when the user has not set it we point it
  * at "<our kernel cache>/clfft/" so a second start does not recompile. */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <clFFT.h>
 
@@ -99,36 +97,6 @@ static void cr_clfft_cache_path(const cr_runtime *rt)
     snprintf(dir, sizeof dir, "%s/clfft/", rt->cache_dir);
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) return;
     setenv("CLFFT_CACHE_PATH", dir, 0);
-}
-
-static pthread_mutex_t cr_mute_lock = PTHREAD_MUTEX_INITIALIZER;
-static int cr_mute_depth, cr_mute_saved = -1;
-
-void cr_fft_stderr_mute(void)
-{
-    if (cr_log_level() >= CR_LOG_VERBOSE) return;
-    pthread_mutex_lock(&cr_mute_lock);
-    if (cr_mute_depth++ == 0) {
-        fflush(stderr);
-        int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-        cr_mute_saved = null >= 0 ? dup(2) : -1;
-        if (cr_mute_saved >= 0) dup2(null, 2);
-        if (null >= 0) close(null);
-    }
-    pthread_mutex_unlock(&cr_mute_lock);
-}
-
-void cr_fft_stderr_unmute(void)
-{
-    if (cr_log_level() >= CR_LOG_VERBOSE) return;
-    pthread_mutex_lock(&cr_mute_lock);
-    if (cr_mute_depth > 0 && --cr_mute_depth == 0 && cr_mute_saved >= 0) {
-        fflush(stderr);
-        dup2(cr_mute_saved, 2);
-        close(cr_mute_saved);
-        cr_mute_saved = -1;
-    }
-    pthread_mutex_unlock(&cr_mute_lock);
 }
 
 /* clFFT files binaries under $CLFFT_CACHE_PATH/<device vendor>/<device
@@ -231,6 +199,17 @@ void cr_fft_free(cr_fft *f)
     free(f);
 }
 
+typedef struct {
+    clfftPlanHandle h;
+    cl_command_queue queue;
+} cr_clfft_bake_args;
+
+static int cr_clfft_bake(void *arg)
+{
+    cr_clfft_bake_args *a = arg;
+    return (int)clfftBakePlan(a->h, 1, &a->queue, NULL, NULL);
+}
+
 /* One clFFT plan for one direction: out of place, single precision, the
  * layouts of fft.h (strides in elements of the respective type). */
 static cr_status cr_clfft_make(cr_fft_plan *p, int inverse, clfftPlanHandle *h)
@@ -261,9 +240,8 @@ static cr_status cr_clfft_make(cr_fft_plan *p, int inverse, clfftPlanHandle *h)
         if ((s = clfftSetPlanScale(*h, CLFFT_BACKWARD, 1.0f / (float)rdist)) != CLFFT_SUCCESS) goto fail;
     }
     call = "clfftBakePlan";
-    cr_fft_stderr_mute();
-    s = clfftBakePlan(*h, 1, &rt->queue, NULL, NULL);
-    cr_fft_stderr_unmute();
+    cr_clfft_bake_args bake = {*h, rt->queue};
+    s = (clfftStatus)cr_log_quiet_call(cr_clfft_bake, &bake); /* clFFT compiles here */
     if (s != CLFFT_SUCCESS) goto fail;
     return CR_OK;
 fail:

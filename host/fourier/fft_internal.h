@@ -11,11 +11,4 @@ void cr_vkfft_plan_free(cr_vkfft_plan *p);
 /* inverse = 0: real -> spec; 1: spec -> real (normalised). */
 cr_status cr_vkfft_exec(cr_vkfft_plan *p, cr_runtime *rt, int inverse, cl_mem real, cl_mem spec);
 
-/* clFFT and VkFFT build their kernels themselves, and PoCL's and rusticl's
- * compilers print "N warnings generated." on stderr while they do; nothing
- * from an OpenCL compiler may reach the terminal unless --verbose. Between
- * mute and unmute fd 2 goes to /dev/null (below --verbose; nested and
- * thread-safe: the first mute saves it, the last unmute restores it). */
-void cr_fft_stderr_mute(void);
-void cr_fft_stderr_unmute(void);
 #endif

@@ -36,6 +36,17 @@ struct cr_vkfft_plan {
     uint64_t spec_bytes, real_bytes;
 };
 
+typedef struct {
+    cr_vkfft_plan *p;
+    VkFFTConfiguration *c;
+} cr_vkfft_init_args;
+
+static int cr_vkfft_init_quiet(void *arg)
+{
+    cr_vkfft_init_args *a = arg;
+    return (int)initializeVkFFT(&a->p->app, *a->c);
+}
+
 static VkFFTResult cr_vkfft_init(cr_vkfft_plan *p, cr_runtime *rt)
 {
     VkFFTConfiguration c;
@@ -58,9 +69,8 @@ static VkFFTResult cr_vkfft_init(cr_vkfft_plan *p, cr_runtime *rt)
     c.device = &rt->dev.device;
     c.context = &rt->ctx;
     c.commandQueue = &rt->queue; /* Bluestein uploads its chirp at init */
-    cr_fft_stderr_mute();
-    VkFFTResult r = initializeVkFFT(&p->app, c);
-    cr_fft_stderr_unmute();
+    cr_vkfft_init_args a = {p, &c};
+    VkFFTResult r = (VkFFTResult)cr_log_quiet_call(cr_vkfft_init_quiet, &a); /* VkFFT compiles here */
     if (r == VKFFT_SUCCESS) p->initialised = 1;
     return r;
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "conv_local.h"
 #include "conv_tune.h"
 
 /* Entries, most specific first where several could match (cr_conv_db_match takes the
@@ -97,12 +98,18 @@ void cr_conv_fallback(const cr_device_desc *d, cr_conv_tiles *t, char *why, size
         .lm_ndimc = 16,
         .lm_vwm = 4,
     };
-    if (gpu && (d->max_work_group < 256 || d->local_mem < 16384)) t->fwd_variant = 0; /* 16 x 16 items, 8.4 KiB */
     if (gpu) {
-        snprintf(why, len, "GPU, %u compute units, %lu KiB local memory: %s",
-                 d->compute_units, (unsigned long)(d->local_mem >> 10),
-                 t->fwd_variant ? "work-group tiled convolution (local memory)"
-                                : "register tiles (too little local memory or too small work-groups for 16 x 16)");
+        /* the variant's own check against the device (work-group size, local memory,
+         * divisibility), so that this choice and the launch cannot disagree */
+        char reason[200] = "";
+        if (cr_conv_local_check(t, d) != CR_OK) {
+            t->fwd_variant = 0;
+            snprintf(reason, sizeof reason, " (%s)", cr_error_message());
+            cr_error_clear(); /* a reason to choose, not the caller's error */
+        }
+        snprintf(why, len, "GPU, %u compute units, %lu KiB local memory: %s%s", d->compute_units,
+                 (unsigned long)(d->local_mem >> 10),
+                 t->fwd_variant ? "work-group tiled convolution (local memory)" : "register tiles", reason);
         return;
     }
     cr_conv_isa isa = cr_conv_isa_of(d);

@@ -1,7 +1,6 @@
 /* Device discovery and selection (PRODUCT.md: --device index or substring,
  * default the first GPU, else the first device). */
 #include <ctype.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,21 +48,8 @@ static void cr_describe_device(cr_device_desc *d)
     d->fp64 = fp != 0 || strstr(ext, "cl_khr_fp64") != NULL;
 }
 
-/* PoCL's clang prints "N warnings generated." on stderr for each cold build
- * of clFFT's and VkFFT's kernels, whose options we do not choose (ours build
- * with -w, program.c). PoCL adds POCL_EXTRA_BUILD_FLAGS to every build: -w
- * there, unless --verbose or the user set the variable. Errors still fail the
- * build and reach its log. Done once, before the first OpenCL call, while
- * no other thread runs. */
-static void cr_quiet_compilers(void)
-{
-    if (cr_log_level() < CR_LOG_VERBOSE) setenv("POCL_EXTRA_BUILD_FLAGS", "-w", 0);
-}
-
 cr_status cr_devices_list(cr_device_desc **list, int *n)
 {
-    static pthread_once_t quiet_once = PTHREAD_ONCE_INIT;
-    pthread_once(&quiet_once, cr_quiet_compilers);
     *list = NULL;
     *n = 0;
     cl_platform_id platforms[CR_MAX_PLATFORMS];

@@ -215,13 +215,48 @@ cr_status cr_kernel_source(const char *file, char **src, size_t *len)
 }
 
 /* Options every program gets: the language version and what the kernels may
- * specialise on. */
+ * specialise on; these make the cache key. */
 static void cr_full_options(const cr_runtime *rt, const char *options, char *out, size_t len)
 {
-    /* -w: compiler warnings about our kernels are ours to fix, not the user's to
-     * read (PoCL prints them on stderr); a failed build still carries its log. */
-    snprintf(out, len, "-cl-std=CL1.2 -w -DCR_DEVICE_%s=1%s %s", cr_device_type_name(rt->dev.type),
+    snprintf(out, len, "-cl-std=CL1.2 -DCR_DEVICE_%s=1%s %s", cr_device_type_name(rt->dev.type),
              rt->dev.fp64 ? " -DCR_HAVE_FP64=1" : "", options ? options : "");
+}
+
+/* What clBuildProgram gets: the full options and, below --verbose, -w.
+ * Warnings about our kernels are ours to fix, not the user's to read, and
+ * PoCL's clang prints them on stderr; -w is the whole of our side of "no
+ * compiler output unless --verbose" (third-party builds: cr_log_quiet_call).
+ * It changes no code, so it stays out of the cache key: a --verbose run
+ * reuses the cached binaries. A failed build's log reaches the error either
+ * way; --verbose prints a successful build's log (cr_build_log_show). */
+static void cr_build_options(const char *full, char *out, size_t len)
+{
+    snprintf(out, len, "%s%s", full, cr_log_level() >= CR_LOG_VERBOSE ? "" : " -w");
+}
+
+/* The program's build log for the runtime's device (malloc'd, NUL-ended), or NULL. */
+static char *cr_build_log(const cr_runtime *rt, cl_program prog)
+{
+    size_t log_len = 0;
+    char *log = NULL;
+    if (clGetProgramBuildInfo(prog, rt->dev.device, CL_PROGRAM_BUILD_LOG, 0, NULL, &log_len) == CL_SUCCESS &&
+        log_len > 0 && (log = malloc(log_len + 1)) != NULL) {
+        if (clGetProgramBuildInfo(prog, rt->dev.device, CL_PROGRAM_BUILD_LOG, log_len, log, NULL) != CL_SUCCESS)
+            log[0] = '\0';
+        log[log_len] = '\0';
+    }
+    return log;
+}
+
+/* --verbose: a successful build's log, when it says anything (warnings). */
+static void cr_build_log_show(const cr_runtime *rt, cl_program prog, const char *label)
+{
+    if (cr_log_level() < CR_LOG_VERBOSE) return;
+    char *log = cr_build_log(rt, prog);
+    size_t n = log ? strlen(log) : 0;
+    while (n > 0 && (log[n - 1] == '\n' || log[n - 1] == ' ' || log[n - 1] == '\r')) log[--n] = '\0';
+    if (n > 0) cr_debug("build log of %s for %s:\n%s", label, rt->dev.device_name, log);
+    free(log);
 }
 
 static uint64_t cr_cache_key(const cr_runtime *rt, const char *src, const char *full_options)
@@ -244,7 +279,7 @@ static void cr_cache_path(const cr_runtime *rt, uint64_t key, char *out, size_t 
 }
 
 /* Tries the disk cache; returns a built program or NULL (miss or reject). */
-static cl_program cr_cache_load(cr_runtime *rt, uint64_t key, const char *full_options, const char *label)
+static cl_program cr_cache_load(cr_runtime *rt, uint64_t key, const char *build_options, const char *label)
 {
     char path[1200];
     cr_cache_path(rt, key, path, sizeof path);
@@ -269,7 +304,7 @@ static cl_program cr_cache_load(cr_runtime *rt, uint64_t key, const char *full_o
         if (err != CL_SUCCESS || bin_status != CL_SUCCESS) {
             if (prog) clReleaseProgram(prog);
             prog = NULL;
-        } else if (clBuildProgram(prog, 1, &rt->dev.device, full_options, NULL, NULL) != CL_SUCCESS) {
+        } else if (clBuildProgram(prog, 1, &rt->dev.device, build_options, NULL, NULL) != CL_SUCCESS) {
             clReleaseProgram(prog);
             prog = NULL;
         }
@@ -322,14 +357,7 @@ static void cr_cache_store(cr_runtime *rt, uint64_t key, cl_program prog, const 
 
 static cr_status cr_build_failure(cr_runtime *rt, cl_program prog, cl_int err, const char *label)
 {
-    size_t log_len = 0;
-    char *log = NULL;
-    if (clGetProgramBuildInfo(prog, rt->dev.device, CL_PROGRAM_BUILD_LOG, 0, NULL, &log_len) == CL_SUCCESS &&
-        log_len > 0 && (log = malloc(log_len + 1)) != NULL) {
-        if (clGetProgramBuildInfo(prog, rt->dev.device, CL_PROGRAM_BUILD_LOG, log_len, log, NULL) != CL_SUCCESS)
-            log[0] = '\0';
-        log[log_len] = '\0';
-    }
+    char *log = cr_build_log(rt, prog);
     /* the first line names the file and the device and says what to do; the
      * compiler's log follows on its own lines */
     const char *dir = getenv("CLRESTORE_KERNEL_DIR");
@@ -360,22 +388,24 @@ cr_status cr_program_from_source(cr_runtime *rt, const char *label, const char *
             return CR_OK;
         }
     }
-    char full[2048];
+    char full[2048], build[2100];
     cr_full_options(rt, options, full, sizeof full);
+    cr_build_options(full, build, sizeof build);
     uint64_t key = cr_cache_key(rt, src, full);
-    cl_program prog = rt->cache_dir[0] ? cr_cache_load(rt, key, full, label) : NULL;
+    cl_program prog = rt->cache_dir[0] ? cr_cache_load(rt, key, build, label) : NULL;
     if (!prog) {
         cl_int err = CL_SUCCESS;
         size_t len = strlen(src);
         double t0 = cr_now();
         prog = clCreateProgramWithSource(rt->ctx, 1, &src, &len, &err);
         if (err != CL_SUCCESS) return cr_fail_cl(err, "clCreateProgramWithSource", label, __FILE__, __LINE__);
-        err = clBuildProgram(prog, 1, &rt->dev.device, full, NULL, NULL);
+        err = clBuildProgram(prog, 1, &rt->dev.device, build, NULL, NULL);
         if (err != CL_SUCCESS) {
             cr_status st = cr_build_failure(rt, prog, err, label);
             clReleaseProgram(prog);
             return st;
         }
+        cr_build_log_show(rt, prog, label);
         rt->state->stats.compiles++;
         cr_debug("compiled %s [%s] in %.2f s", label, options, cr_now() - t0);
         if (rt->cache_dir[0]) cr_cache_store(rt, key, prog, label);

@@ -19,6 +19,19 @@ void cr_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cr_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Always printed (quiet too): something the user should act on. */
 void cr_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Always printed, prefixed "clrestore: ": an error being reported (host/cli). */
+void cr_log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Runs fn(arg) and returns its result; below CR_LOG_VERBOSE with fd 2 on
+ * /dev/null meanwhile, restored when fn returns, whatever it returns. For
+ * the OpenCL builds whose options are not ours (clFFT's plan bakes, VkFFT's
+ * initialisation): PoCL's clang prints "N warnings generated." on
+ * stderr, and clFFT its cache-directory complaints; nothing
+ * of that may reach the terminal unless --verbose. Our own lines printed
+ * meanwhile, from any thread, still go to the real stderr. Nests, and is
+ * thread-safe. Our own programs are quiet by their build options instead
+ * (host/runtime/program.c). */
+int cr_log_quiet_call(int (*fn)(void *arg), void *arg);
 
 /* A progress line for long work: "label  done/total  rate unit/s  ETA mm:ss".
  * Drawn only when stderr is a TTY and the level is not quiet; otherwise silent.
