@@ -30,6 +30,9 @@
 #ifndef CONV_VW /* pixels per work-item (forward), a vector width: 4, 8 or 16 */
 #define CONV_VW 8
 #endif
+#ifndef CONV_WBLK /* 1: GEMM weights stored per block of CONV_TM output channels (conv_prep_weights blk) */
+#define CONV_WBLK 0
+#endif
 #ifndef DW_TM /* output channels per work-item (weight gradient) */
 #define DW_TM 4
 #endif
@@ -69,19 +72,24 @@ static DVEC dload_tail(__global const float *p, int valid)
  * CONV_TM weights a work-item broadcasts are contiguous and never out of range.
  * mode 0 (forward): ci' = ci, co' = co, tap' = tap, from w[co, ci, kh, kw].
  * mode 1 (backward input): ci' = co, co' = ci, tap' = k*k-1-tap (the flipped kernel).
+ * blk > 0 (CONV_WBLK): wt[co' / blk, ci', tap', co' % blk] instead, each work-item's weights
+ * one contiguous run: with rows of cout_pad floats, 512 channels put every row 2 KiB apart,
+ * so a work-item's 102..512 weight lines fell into 2 of L1's 64 sets and were re-read from L2.
  * One work-item per output element; global = cin' * k*k * cout_pad. */
 __kernel void conv_prep_weights(__global float *wt, __global const float *w, const int w_off,
                                 const int cout, const int cin, const int kk, const int cout_pad,
-                                const int mode)
+                                const int mode, const int blk)
 {
     int i = get_global_id(0);
     w += w_off;
     int cin_t = mode ? cout : cin;
     int cout_t = mode ? cin : cout;
     if (i >= cin_t * kk * cout_pad) return;
-    int co_t = i % cout_pad;
-    int tap_t = (i / cout_pad) % kk;
-    int ci_t = i / (cout_pad * kk);
+    int b = blk > 0 ? blk : cout_pad;
+    int cb = i / (b * kk * cin_t); /* 0 unless blocked */
+    int co_t = cb * b + i % b;
+    int tap_t = (i / b) % kk;
+    int ci_t = (i / (b * kk)) % cin_t;
     float v = 0.0f;
     if (co_t < cout_t) {
         int co = mode ? ci_t : co_t, ci = mode ? co_t : ci_t;
@@ -140,7 +148,7 @@ __kernel void conv_pad(__global float *xp, __global const float *x, const int x_
                 int off = (kh * CONV_S + kw % CONV_S) * wq + kw / CONV_S;                     \
                 VEC xv = LOAD;                                                                \
                 _Pragma("unroll") for (int i = 0; i < CONV_TM; i++) acc[i] = fma((VEC)(wp[i]), xv, acc[i]);     \
-                wp += cout_pad;                                                               \
+                wp += CONV_WBLK ? CONV_TM : cout_pad;                                         \
             }                                                                                 \
         }                                                                                     \
         xb += plane;                                                                          \
@@ -174,7 +182,7 @@ __kernel void conv_fwd(__global float *y, const int y_off, __global const float 
     VEC acc[CONV_TM];
     _Pragma("unroll") for (int i = 0; i < CONV_TM; i++) acc[i] = (VEC)(0.0f);
     __global const float *xb = x + n * cin * plane + (size_t)oy * CONV_S * CONV_S * wq + x0;
-    __global const float *wp = wt + co0;
+    __global const float *wp = wt + (CONV_WBLK ? (size_t)co0 * cin * CONV_K * CONV_K : (size_t)co0);
     /* Reads reach column x0 + VW - 1 + (K-1)/S of a phase row; only the direct 1x1 path
      * (and odd widths there) can run past the row, so only it pays for masked loads. */
     int reach = x0 + CONV_VW + (CONV_K - 1) / CONV_S;

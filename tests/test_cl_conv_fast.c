@@ -289,8 +289,9 @@ int main(int argc, char **argv)
         if (set == 1) { /* every tail: odd tiles, one-pass dW reduction */
             t->fwd_tm = 5, t->fwd_vw = 4, t->fwd_local = 0, t->fwd_tm_fit = 0; /* padded channels */
             t->dw_tm = 3, t->dw_tn = 5, t->dw_vw = 4, t->dw_items_per_cu = 1;
-        } else if (set == 2) { /* default tiles (no new compiles), dW split into tiny chunks */
+        } else if (set == 2) { /* default tiles, dW split into tiny chunks, 1x1 weights in rows */
             t->dw_chunk_px = 32, t->dw_items_per_cu = 1;
+            t->fwd_wblock = !defaults.fwd_wblock; /* the other 1x1 weight layout than sets 0 and 1 */
         }
         cr_conv_fast_set_all(cf, t, "test");
         for (size_t i = 0; i < ncases; i++) {

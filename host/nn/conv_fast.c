@@ -137,7 +137,7 @@ static cr_status check_mem(mem m, size_t count, const char *what)
 static const char *simple_opts = ""; /* prep/pad/reduce/db do not depend on the tiles */
 
 /* wt = weights rearranged for the GEMM (mode 0 forward, 1 backward-input). */
-static cr_status prep_weights(cr_conv_fast *cf, mem w, int cout, int cin, int k, int cout_pad, int mode)
+static cr_status prep_weights(cr_conv_fast *cf, mem w, int cout, int cin, int k, int cout_pad, int mode, int blk)
 {
     int w_off = (int)w.off;
     cr_status st;
@@ -146,9 +146,10 @@ static cr_status prep_weights(cr_conv_fast *cf, mem w, int cout, int cin, int k,
     size_t count = (size_t)cin_t * kk * cout_pad;
     if ((st = scratch(cf, &cf->wt, &cf->wt_bytes, count * sizeof(float), "conv weights (GEMM order)")) ||
         (st = get_kernel(cf, "conv_prep_weights", simple_opts, &kr)) ||
-        (st = cr_kernel_args(kr, 8, sizeof(cl_mem), &cf->wt, sizeof(cl_mem), &w.buf, sizeof(int), &w_off,
+        (st = cr_kernel_args(kr, 9, sizeof(cl_mem), &cf->wt, sizeof(cl_mem), &w.buf, sizeof(int), &w_off,
                              sizeof(int), &cout,
-                             sizeof(int), &cin, sizeof(int), &kk, sizeof(int), &cout_pad, sizeof(int), &mode)))
+                             sizeof(int), &cin, sizeof(int), &kk, sizeof(int), &cout_pad, sizeof(int), &mode,
+                             sizeof(int), &blk)))
         return st;
     size_t local = 64, global = count;
     return cr_enqueue(cf->rt, kr, 1, &global, &local);
@@ -192,14 +193,18 @@ int cr_conv_fast_pick_tm(const cr_conv_tiles *t, int cout)
     return best;
 }
 
+/* Blocked GEMM weights (fwd_wblock, CONV_WBLK) on the 1x1 stride-1 path, where they were
+ * measured; the k x k paths keep the row layout. */
+static int wblock_of(const cr_conv_tiles *t, int k, int s) { return t->fwd_wblock && k == 1 && s == 1; }
+
 static cr_status run_fwd(cr_conv_fast *cf, const cr_conv_tiles *t, mem y, mem xsrc, mem b,
                          mem res, int flags, int n,
                          int cin, int cout, int cout_pad, int hout, int wout, int hp, int wq, int k, int s)
 {
     int tm = cr_conv_fast_pick_tm(t, cout);
     char opts[160];
-    snprintf(opts, sizeof opts, "-DCONV_K=%d -DCONV_S=%d -DCONV_TM=%d -DCONV_VW=%d", k, s, tm,
-             t->fwd_vw);
+    snprintf(opts, sizeof opts, "-DCONV_K=%d -DCONV_S=%d -DCONV_TM=%d -DCONV_VW=%d%s", k, s, tm,
+             t->fwd_vw, wblock_of(t, k, s) ? " -DCONV_WBLK=1" : "");
     cl_kernel kr;
     cr_status st = get_kernel(cf, "conv_fwd", opts, &kr);
     if (st) return st;
@@ -235,7 +240,8 @@ cr_status cr_conv_fast_forward(cr_conv_fast *cf, const cr_conv_geom *G, const cr
     if (t->fwd_variant == 1) return cr_conv_local_forward(cf, t, G, yt, xt, wt, bt, rt, relu);
     int cout_pad = round_up(cout, cr_conv_fast_pick_tm(t, cout));
     int flags = (b.buf ? CR_CONV_FLAG_BIAS : 0) | (relu ? CR_CONV_FLAG_RELU : 0) | (residual.buf ? CR_CONV_FLAG_RESIDUAL : 0);
-    if ((st = prep_weights(cf, w, cout, cin, k, cout_pad, 0))) return st;
+    int blk = wblock_of(t, k, stride) ? cr_conv_fast_pick_tm(t, cout) : 0;
+    if ((st = prep_weights(cf, w, cout, cin, k, cout_pad, 0, blk))) return st;
     if (k == 1 && stride == 1) /* plain GEMM: the H*W plane is one long row */
         return run_fwd(cf, t, y, x, b, residual, flags, n, cin, cout, cout_pad, 1, h * w_, 1, h * w_, 1, 1);
     /* rows (ho-1)*s + k; each phase row holds every vector's reach: round_up(wo, vw) + (k-1)/s */
@@ -266,7 +272,8 @@ cr_status cr_conv_fast_backward_input(cr_conv_fast *cf, const cr_conv_geom *G, c
     int cin_pad = round_up(cin, cr_conv_fast_pick_tm(t, cin));
     int flags = accumulate ? CR_CONV_FLAG_RESIDUAL : 0;
     mem res = accumulate ? dx : none;
-    if ((st = prep_weights(cf, w, cout, cin, k, cin_pad, 1))) return st;
+    int blk = wblock_of(t, k, stride) ? cr_conv_fast_pick_tm(t, cin) : 0;
+    if ((st = prep_weights(cf, w, cout, cin, k, cin_pad, 1, blk))) return st;
     if (k == 1 && stride == 1)
         return run_fwd(cf, t, dx, dy, none, res, flags, n, cout, cin, cin_pad, 1, h * w_, 1, h * w_, 1, 1);
     pad_geom g = {h + k - 1, 1, round_up(w_, vw) + k - 1, k - 1 - pt, k - 1 - pl, stride};
@@ -445,7 +452,7 @@ cr_runtime *cr_conv_fast_runtime(cr_conv_fast *cf) { return cf->rt; }
 cr_status cr_conv_fast_gemm_weights(cr_conv_fast *cf, const cr_tensor *w, int cout, int cin, int k, int cout_pad,
                                     int mode, cl_mem *out)
 {
-    cr_status st = prep_weights(cf, mem_of(w), cout, cin, k, cout_pad, mode);
+    cr_status st = prep_weights(cf, mem_of(w), cout, cin, k, cout_pad, mode, 0);
     *out = cf->wt;
     return st;
 }

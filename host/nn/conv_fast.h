@@ -33,6 +33,8 @@ typedef struct cr_conv_tiles {
                          smaller) if that pads the output channels less (cr_conv_fast_pick_tm) */
     int fwd_vw;       /* output pixels per work-item (vector width 4/8/16): CONV_VW */
     int fwd_local;    /* work-group size along pixels; 0 lets the driver choose */
+    int fwd_wblock;   /* != 0: the 1x1 stride-1 forward / dX read weights stored per block of CONV_TM
+                         output channels (one contiguous run per work-item) instead of rows of cout_pad */
     int dw_tm, dw_tn; /* weight-gradient tile: output channels x (input channel, tap) */
     int dw_vw;        /* pixels per vector step of the weight gradient */
     int dw_local;     /* work-group size along the (input channel, tap) tiles; 0: driver */

@@ -84,6 +84,7 @@ void cr_conv_fallback(const cr_device_desc *d, cr_conv_tiles *t, char *why, size
         .fwd_tm_fit = 1,
         .fwd_vw = 16,
         .fwd_local = 16,
+        .fwd_wblock = 1,
         .dw_tm = 4,
         .dw_tn = 6,
         .dw_vw = 16,
