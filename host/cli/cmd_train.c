@@ -44,7 +44,7 @@ static const char train_usage[] =
     "      --preset NAME         a measured recipe, the other options override its values:\n"
     "                            reference (the defaults), cpu (2 CPU cores, ~30 min: levels 2,\n"
     "                            blocks 2, filters 16, expansion 2, batch 4, lr 2e-3, --augment,\n"
-    "                            80 x 500 batches; prepare with --patch 64; docs/training.md)\n"
+    "                            80 x 450 batches; prepare with --patch 64; docs/training.md)\n"
     "network (ignored with --resume, which uses the checkpoint's):\n"
     "      --levels N (3)  --blocks N (4)  --filters N (32)  --expansion N (4)\n";
 
