@@ -273,11 +273,13 @@ __kernel void conv_dw(__global float *out, const int out_off, __global const flo
 
     /* Row by row: the x-blocks of this chunk in one row run in a tight loop (blocks below
      * full_blocks need no masks), then the row's masked last block if the chunk has it. */
+    /* The row is stepped, not divided out of t: at 24^2-48^2 a row is only 2-3 vector
+     * steps, and two integer divisions per row cost as much as the row's FMAs. */
     int t = chunk * chunk_steps, t_end = min(t + chunk_steps, steps);
     int full_blocks = min(wout, wq - (CONV_K - 1) / CONV_S) / DW_VW;
+    int row0 = t / xbc, b0 = t - row0 * xbc, oy = row0 % hout, n = row0 / hout;
     while (t < t_end) {
-        int row = t / xbc, b0 = t - row * xbc, b1 = min(xbc, b0 + (t_end - t));
-        int oy = row % hout, n = row / hout;
+        int b1 = min(xbc, b0 + (t_end - t));
         __global const float *dyr = dy + (size_t)n * cout * opix + (size_t)oy * wout;
         __global const float *xr = x + n * cin * plane + (size_t)oy * CONV_S * CONV_S * wq;
         int b = b0;
@@ -298,6 +300,8 @@ __kernel void conv_dw(__global float *out, const int out_off, __global const flo
                 _Pragma("unroll") for (int j = 0; j < DW_TN; j++) acc[i][j] = fma(dv[i], xv[j], acc[i][j]);
         }
         t += b1 - b0;
+        b0 = 0;
+        if (++oy == hout) oy = 0, n++;
     }
 
     __global float *o = out + (direct ? 0 : (size_t)chunk * cout * kw_total);
