@@ -62,7 +62,7 @@ static cr_status fast_forward(cr_nn *nn, const cr_tensor *y, const cr_tensor *x,
 static cr_status fast_backward(cr_nn *nn, const cr_tensor *dx, const cr_tensor *dw, const cr_tensor *db,
                                const cr_tensor *dres, const cr_tensor *dy, const cr_tensor *y,
                                const cr_tensor *x, const cr_tensor *res, const cr_tensor *w, const cr_conv_geom *g,
-                               unsigned flags)
+                               unsigned flags, int dx_add)
 {
     cr_status st;
     cr_conv_fast *cf;
@@ -87,7 +87,7 @@ static cr_status fast_backward(cr_nn *nn, const cr_tensor *dx, const cr_tensor *
     } else if (dr) {
         CR_TRY(cr_nn_axpy(nn, dr, dy, 1.0));
     }
-    if (dx) CR_TRY(cr_conv_fast_backward_input(cf, g, dx, dz, w, 1));
+    if (dx) CR_TRY(cr_conv_fast_backward_input(cf, g, dx, dz, w, dx_add));
     if (dw || db) CR_TRY(cr_conv_fast_backward_weights(cf, g, dw, db, dz, x));
 cleanup:
     return st;
@@ -149,10 +149,11 @@ cleanup:
     return st;
 }
 
-cr_status cr_conv2d_backward(cr_nn *nn, const cr_tensor *dx, const cr_tensor *dw, const cr_tensor *db,
-                             const cr_tensor *dres, const cr_tensor *dy, const cr_tensor *y,
-                             const cr_tensor *x, const cr_tensor *res, const cr_tensor *w,
-                             const cr_conv2d *cv)
+/* dx_add 0: dx is stored (the tiled kernels' accumulate flag off; the direct kernel,
+ * which only adds, gets a cleared dx) */
+static cr_status conv_backward(cr_nn *nn, const cr_tensor *dx, const cr_tensor *dw, const cr_tensor *db,
+                               const cr_tensor *dres, const cr_tensor *dy, const cr_tensor *y, const cr_tensor *x,
+                               const cr_tensor *res, const cr_tensor *w, const cr_conv2d *cv, int dx_add)
 {
     cr_status st;
     cl_kernel k = NULL;
@@ -171,7 +172,11 @@ cr_status cr_conv2d_backward(cr_nn *nn, const cr_tensor *dx, const cr_tensor *dw
             return cr_fail(CR_ERR_ARG, "conv2d db: %zu elements, expected %d", cr_tensor_count(db), g.cout);
     }
     if (dres && (flags & CR_CONV_FLAG_RESIDUAL)) CR_TRY(cr_nn_check_shape(nn, dres, "conv2d dres", g.n, g.cout, g.ho, g.wo));
-    if (cr_conv2d_engine(nn, cv) == CR_CONV_TILED) return fast_backward(nn, dx, dw, db, dres, dy, y, x, res, w, &g, flags);
+    if (!dx_add && dx && dres && (flags & CR_CONV_FLAG_RESIDUAL) && dx->buf == dres->buf && dx->off == dres->off)
+        return cr_fail(CR_ERR_ARG, "conv2d: a stored dx cannot be dres too (the residual's gradient would be lost)");
+    if (cr_conv2d_engine(nn, cv) == CR_CONV_TILED)
+        return fast_backward(nn, dx, dw, db, dres, dy, y, x, res, w, &g, flags, dx_add);
+    if (dx && !dx_add) CR_TRY(cr_nn_fill(nn, dx, 0.0));
     /* the mask inputs exist only when the ReLU needs them; otherwise dy's handle stands in */
     int need_y = (flags & CR_CONV_FLAG_RELU) != 0, need_res = need_y && (flags & CR_CONV_FLAG_RESIDUAL);
     cl_mem ybuf = need_y ? y->buf : dy->buf, rbuf = need_res ? res->buf : dy->buf;
@@ -208,4 +213,20 @@ cr_status cr_conv2d_backward(cr_nn *nn, const cr_tensor *dx, const cr_tensor *dw
     if (dres && (flags & CR_CONV_FLAG_RESIDUAL)) CR_TRY(cr_nn_axpy(nn, dres, dy, 1.0));
 cleanup:
     return st;
+}
+
+cr_status cr_conv2d_backward(cr_nn *nn, const cr_tensor *dx, const cr_tensor *dw, const cr_tensor *db,
+                             const cr_tensor *dres, const cr_tensor *dy, const cr_tensor *y,
+                             const cr_tensor *x, const cr_tensor *res, const cr_tensor *w,
+                             const cr_conv2d *cv)
+{
+    return conv_backward(nn, dx, dw, db, dres, dy, y, x, res, w, cv, 1);
+}
+
+cr_status cr_conv2d_backward_store(cr_nn *nn, const cr_tensor *dx, const cr_tensor *dw, const cr_tensor *db,
+                                   const cr_tensor *dres, const cr_tensor *dy, const cr_tensor *y,
+                                   const cr_tensor *x, const cr_tensor *res, const cr_tensor *w,
+                                   const cr_conv2d *cv)
+{
+    return conv_backward(nn, dx, dw, db, dres, dy, y, x, res, w, cv, 0);
 }

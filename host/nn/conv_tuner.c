@@ -316,14 +316,17 @@ static void tune_class(search *s, problem *p, int cls, const cr_conv_isa *isa)
     try_list(s, p, cls, c, n, 1, &best, &dbest);
     if (!s->o->quick) {
         n = 0;
-        static const int items[] = {4, 64}, chunk[] = {4096, 16384};
+        /* 1024-pixel chunks won on the 1x1 dW of both PoCL entries (docs/tuning.md) */
+        static const int items[] = {4, 64}, chunk[] = {1024, 4096, 16384};
         for (int i = 0; i < 2; i++) {
             cr_conv_tiles t = best;
             t.dw_items_per_cu = items[i];
             c[n++] = t;
-            t = best;
+        }
+        for (int i = 0; i < 3; i++) {
+            cr_conv_tiles t = best;
             t.dw_chunk_px = chunk[i];
-            c[n++] = t;
+            if (t.dw_chunk_px != best.dw_chunk_px) c[n++] = t;
         }
         try_list(s, p, cls, c, n, 1, &best, &dbest);
     }

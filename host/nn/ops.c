@@ -17,6 +17,8 @@ static cr_status conv_fwd(const wn_run *r)
 }
 static cr_status conv_bwd(const wn_run *r)
 {
+    if (r->da && r->da_fresh)
+        return cr_conv2d_backward_store(r->nn, r->da, r->dw, r->dbias, r->db, r->dy, r->y, r->a, r->b, r->w, r->cv);
     return cr_conv2d_backward(r->nn, r->da, r->dw, r->dbias, r->db, r->dy, r->y, r->a, r->b, r->w, r->cv);
 }
 /* x for dW; y for the ReLU mask, and res with it when the residual follows the ReLU */
@@ -63,7 +65,7 @@ static int prof_cat(const wn_op *op) { return (void)op, CR_PROF_CONCAT; }
 static int prof_none(const wn_op *op) { return (void)op, -1; }
 
 const wn_op_impl wn_op_impl_table[] = {
-    [WN_CONV] = {conv_fwd, conv_bwd, conv_reads, conv_prof, conv_choose},
+    [WN_CONV] = {conv_fwd, conv_bwd, conv_reads, conv_prof, conv_choose, 1},
     [WN_POOL] = {pool_fwd, pool_bwd, reads_a, prof_pool, NULL},
     [WN_D2S] = {d2s_fwd, d2s_bwd, reads_none, prof_d2s, NULL},
     [WN_ADD] = {add_fwd, add_bwd, reads_none, prof_add, NULL},

@@ -22,6 +22,8 @@ typedef struct wn_run {
     const cr_tensor *w, *bias;  /* parameters (WN_CONV) */
     const cr_tensor *dy;        /* backward: dL/dy */
     const cr_tensor *da, *db;   /* backward: gradients to add into; NULL: not wanted */
+    int da_fresh;               /* backward: da holds nothing of this pass yet and was not cleared,
+                                   so the op stores it (only ops whose wn_op_impl has stores_da) */
     const cr_tensor *dw, *dbias;
     double *loss;               /* WN_MSE forward: the loss, on the host (y is NULL) */
     double dloss;               /* WN_MSE backward: dL/dloss (dy is NULL) */
@@ -36,6 +38,9 @@ typedef struct wn_op_impl {
      * engine for float, the reference kernels otherwise); NULL: one implementation, the
      * kernels in `real` built for the engine's precision */
     void (*choose)(const cr_nn *nn, cr_conv2d *cv);
+    /* != 0: backward can store da instead of adding into it (wn_run.da_fresh), so the first
+     * writer of a gradient need not clear it: a write and a read of the tensor saved */
+    int stores_da;
 } wn_op_impl;
 
 extern const wn_op_impl wn_op_impl_table[WN_OPKINDS];

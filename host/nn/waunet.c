@@ -284,10 +284,13 @@ cleanup:
 
 /* The gradient of tensor t for a backward op to add into: the caller's for
  * the image (NULL when not wanted), else its slot, cleared on first use in
- * this backward pass. */
-static cr_status grad_for_write(cr_waunet *m, int t, const cr_tensor *dinput, cr_tensor *out, int *want)
+ * this backward pass unless the op may store it (may_store): then *fresh = 1
+ * and the op overwrites it. */
+static cr_status grad_for_write(cr_waunet *m, int t, const cr_tensor *dinput, int may_store, cr_tensor *out,
+                                int *want, int *fresh)
 {
     *want = 0;
+    *fresh = 0;
     if (t == m->graph.input) {
         if (dinput) {
             *out = *dinput;
@@ -299,6 +302,7 @@ static cr_status grad_for_write(cr_waunet *m, int t, const cr_tensor *dinput, cr
     *want = 1;
     if (m->zeroed[t]) return CR_OK;
     m->zeroed[t] = 1;
+    if (may_store) return *fresh = 1, CR_OK;
     return cr_nn_fill(m->nn, out, 0.0);
 }
 
@@ -306,15 +310,17 @@ static cr_status backward_op(cr_waunet *m, int i, const cr_tensor *dout, const c
 {
     cr_status st;
     const wn_op *op = &m->graph.ops[i];
-    int wa = 0, wb = 0;
+    int wa = 0, wb = 0, fresh = 0, unused;
     cr_tensor dy = op->y == m->graph.output ? *dout : slot_view(m, WN_SLOT_GRAD(&m->graph, op->y), op->y);
     cr_tensor y = slot_view(m, op->y, op->y), a = slot_view(m, op->a, op->a), b, da, db, w, dw, dbias;
     wn_run r = {.nn = m->nn, .op = op, .cv = &m->cv[i], .y = &y, .a = &a, .dy = &dy};
-    CR_TRY(grad_for_write(m, op->a, dinput, &da, &wa));
-    if (wa) r.da = &da;
+    /* a second input that is the first one too gets added into: no storing then */
+    int may_store = wn_op_impl_table[op->kind].stores_da && op->b != op->a;
+    CR_TRY(grad_for_write(m, op->a, dinput, may_store, &da, &wa, &fresh));
+    if (wa) r.da = &da, r.da_fresh = fresh;
     if (op->b >= 0) {
         b = slot_view(m, op->b, op->b), r.b = &b;
-        CR_TRY(grad_for_write(m, op->b, dinput, &db, &wb));
+        CR_TRY(grad_for_write(m, op->b, dinput, 0, &db, &wb, &unused));
         if (wb) r.db = &db;
     }
     if (op->conv >= 0) {

@@ -128,6 +128,13 @@ cr_status cr_conv2d_backward(cr_nn *nn, const cr_tensor *dx, const cr_tensor *dw
                              const cr_tensor *dres, const cr_tensor *dy, const cr_tensor *y,
                              const cr_tensor *x, const cr_tensor *res, const cr_tensor *w,
                              const cr_conv2d *cv);
+/* The same, except that dx is overwritten (dx = the gradient, not dx += it): for a
+ * gradient that nothing else has written yet, this saves clearing it first and the read
+ * of the cleared buffer. dx must not alias dres. */
+cr_status cr_conv2d_backward_store(cr_nn *nn, const cr_tensor *dx, const cr_tensor *dw, const cr_tensor *db,
+                                   const cr_tensor *dres, const cr_tensor *dy, const cr_tensor *y,
+                                   const cr_tensor *x, const cr_tensor *res, const cr_tensor *w,
+                                   const cr_conv2d *cv);
 
 /* ---- 2x2 max-pool, stride 2 (host/nn/pool.c, kernels/pool.cl) ------------- */
 
