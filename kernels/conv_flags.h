@@ -9,6 +9,8 @@
 #define CR_CONV_FLAG_RELU 1     /* max(., 0) after the bias */
 #define CR_CONV_FLAG_RESIDUAL 2 /* + res after the ReLU */
 #define CR_CONV_FLAG_BIAS 4     /* a bias is given */
+#define CR_CONV_FLAG_MASK 8     /* dX only: y = (res > 0) ? sum : 0, res the ReLU output that was
+                                   this convolution's input (internal; never in a layer's flags) */
 
 #ifdef __OPENCL_VERSION__
 /* The implicit-GEMM kernels (conv_gemm.cl, conv_local.cl) are built per kernel size and

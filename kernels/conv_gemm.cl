@@ -203,11 +203,15 @@ __kernel void conv_fwd(__global float *y, const int y_off, __global const float 
         size_t o = obase + i * opix;
         if (valid == CONV_VW) {
             if (flags & CR_CONV_FLAG_RESIDUAL) v += VLOAD(0, res + o);
+            if (flags & CR_CONV_FLAG_MASK) v = select((VEC)(0.0f), v, VLOAD(0, res + o) > (VEC)(0.0f));
             VSTORE(v, 0, y + o);
         } else {
             float t[CONV_VW];
             VSTORE(v, 0, t);
-            for (int j = 0; j < valid; j++) y[o + j] = t[j] + ((flags & CR_CONV_FLAG_RESIDUAL) ? res[o + j] : 0.0f);
+            for (int j = 0; j < valid; j++) {
+                float u = t[j] + ((flags & CR_CONV_FLAG_RESIDUAL) ? res[o + j] : 0.0f);
+                y[o + j] = (flags & CR_CONV_FLAG_MASK) && !(res[o + j] > 0.0f) ? 0.0f : u;
+            }
         }
     }
 }

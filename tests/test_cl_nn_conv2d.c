@@ -8,6 +8,7 @@
  * every float tensor a view at an odd offset into one shared buffer. */
 #include "clrestore/nn.h"
 #include "nn_testutil.h"
+#include "nn_internal.h" /* cr_conv2d_backward_store_relu */
 
 typedef struct conv_case {
     int n, cin, cout, h, w, k, s;
@@ -247,6 +248,27 @@ static void check_float_backward(cr_nn *nf, cr_nn *nd, const conv_case *c)
         free(st);
         free(want);
     }
+    /* through a ReLU whose output was x: dx = 0 where x <= 0 (x stands in for that output;
+     * its signs are mixed), the rest as stored; the double engine has no such path */
+    CHECK_OK(cr_nn_fill(nf, &tf[6], 7.0));
+    CHECK_OK(cr_conv2d_backward_store_relu(nf, &tf[6], NULL, NULL, NULL, &tf[5], &tf[4], &tf[0], &tf[3], &tf[1], &cv,
+                                           &tf[0]));
+    {
+        double *st = tu_read(nf, &tf[6]), *want = tu_alloc(nx);
+        for (size_t i = 0; i < nx; i++) want[i] = x[i] > 0 ? g[1][0][i] - 0.25 : 0.0;
+        double err = tu_maxrel(st, want, nx);
+        size_t wrong_zero = 0;
+        for (size_t i = 0; i < nx; i++) wrong_zero += x[i] <= 0 && st[i] != 0.0;
+        CHECK_MSG(err < 1e-4 && wrong_zero == 0,
+                  "n%d cin%d cout%d %dx%d k%d s%d flags%u: dx through the ReLU: rel error %.3g, %zu masked not 0",
+                  c->n, c->cin, c->cout, c->h, c->w, c->k, c->s, c->flags, err, wrong_zero);
+        free(st);
+        free(want);
+    }
+    cr_error_clear();
+    CHECK(cr_conv2d_backward_store_relu(nd, &td[6], NULL, NULL, NULL, &td[5], &td[4], &td[0], &td[3], &td[1], &cv,
+                                        &td[0]) == CR_ERR_UNSUPPORTED);
+    cr_error_clear();
     static const char *names[4] = {"dx", "dw", "db", "dres"};
     for (int i = 0; i < 4; i++) {
         double err = tu_maxrel(g[0][i], g[1][i], counts[6 + i]);

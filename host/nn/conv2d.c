@@ -62,7 +62,7 @@ static cr_status fast_forward(cr_nn *nn, const cr_tensor *y, const cr_tensor *x,
 static cr_status fast_backward(cr_nn *nn, const cr_tensor *dx, const cr_tensor *dw, const cr_tensor *db,
                                const cr_tensor *dres, const cr_tensor *dy, const cr_tensor *y,
                                const cr_tensor *x, const cr_tensor *res, const cr_tensor *w, const cr_conv_geom *g,
-                               unsigned flags, int dx_add)
+                               unsigned flags, int dx_add, const cr_tensor *relu_y)
 {
     cr_status st;
     cr_conv_fast *cf;
@@ -87,7 +87,8 @@ static cr_status fast_backward(cr_nn *nn, const cr_tensor *dx, const cr_tensor *
     } else if (dr) {
         CR_TRY(cr_nn_axpy(nn, dr, dy, 1.0));
     }
-    if (dx) CR_TRY(cr_conv_fast_backward_input(cf, g, dx, dz, w, dx_add));
+    if (dx && relu_y) CR_TRY(cr_conv_fast_backward_input_relu(cf, g, dx, dz, w, relu_y));
+    else if (dx) CR_TRY(cr_conv_fast_backward_input(cf, g, dx, dz, w, dx_add));
     if (dw || db) CR_TRY(cr_conv_fast_backward_weights(cf, g, dw, db, dz, x));
 cleanup:
     return st;
@@ -153,7 +154,8 @@ cleanup:
  * which only adds, gets a cleared dx) */
 static cr_status conv_backward(cr_nn *nn, const cr_tensor *dx, const cr_tensor *dw, const cr_tensor *db,
                                const cr_tensor *dres, const cr_tensor *dy, const cr_tensor *y, const cr_tensor *x,
-                               const cr_tensor *res, const cr_tensor *w, const cr_conv2d *cv, int dx_add)
+                               const cr_tensor *res, const cr_tensor *w, const cr_conv2d *cv, int dx_add,
+                               const cr_tensor *relu_y)
 {
     cr_status st;
     cl_kernel k = NULL;
@@ -174,8 +176,13 @@ static cr_status conv_backward(cr_nn *nn, const cr_tensor *dx, const cr_tensor *
     if (dres && (flags & CR_CONV_FLAG_RESIDUAL)) CR_TRY(cr_nn_check_shape(nn, dres, "conv2d dres", g.n, g.cout, g.ho, g.wo));
     if (!dx_add && dx && dres && (flags & CR_CONV_FLAG_RESIDUAL) && dx->buf == dres->buf && dx->off == dres->off)
         return cr_fail(CR_ERR_ARG, "conv2d: a stored dx cannot be dres too (the residual's gradient would be lost)");
+    if (relu_y) {
+        if (cr_conv2d_engine(nn, cv) != CR_CONV_TILED)
+            return cr_fail(CR_ERR_UNSUPPORTED, "conv2d: the ReLU-masked dx is for the tiled engine only");
+        CR_TRY(cr_nn_check_shape(nn, relu_y, "conv2d relu_y", g.n, g.cin, g.h, g.w));
+    }
     if (cr_conv2d_engine(nn, cv) == CR_CONV_TILED)
-        return fast_backward(nn, dx, dw, db, dres, dy, y, x, res, w, &g, flags, dx_add);
+        return fast_backward(nn, dx, dw, db, dres, dy, y, x, res, w, &g, flags, dx_add, relu_y);
     if (dx && !dx_add) CR_TRY(cr_nn_fill(nn, dx, 0.0));
     /* the mask inputs exist only when the ReLU needs them; otherwise dy's handle stands in */
     int need_y = (flags & CR_CONV_FLAG_RELU) != 0, need_res = need_y && (flags & CR_CONV_FLAG_RESIDUAL);
@@ -220,7 +227,7 @@ cr_status cr_conv2d_backward(cr_nn *nn, const cr_tensor *dx, const cr_tensor *dw
                              const cr_tensor *x, const cr_tensor *res, const cr_tensor *w,
                              const cr_conv2d *cv)
 {
-    return conv_backward(nn, dx, dw, db, dres, dy, y, x, res, w, cv, 1);
+    return conv_backward(nn, dx, dw, db, dres, dy, y, x, res, w, cv, 1, NULL);
 }
 
 cr_status cr_conv2d_backward_store(cr_nn *nn, const cr_tensor *dx, const cr_tensor *dw, const cr_tensor *db,
@@ -228,5 +235,14 @@ cr_status cr_conv2d_backward_store(cr_nn *nn, const cr_tensor *dx, const cr_tens
                                    const cr_tensor *x, const cr_tensor *res, const cr_tensor *w,
                                    const cr_conv2d *cv)
 {
-    return conv_backward(nn, dx, dw, db, dres, dy, y, x, res, w, cv, 0);
+    return conv_backward(nn, dx, dw, db, dres, dy, y, x, res, w, cv, 0, NULL);
+}
+
+cr_status cr_conv2d_backward_store_relu(cr_nn *nn, const cr_tensor *dx, const cr_tensor *dw, const cr_tensor *db,
+                                        const cr_tensor *dres, const cr_tensor *dy, const cr_tensor *y,
+                                        const cr_tensor *x, const cr_tensor *res, const cr_tensor *w,
+                                        const cr_conv2d *cv, const cr_tensor *relu_y)
+{
+    if (!relu_y) return cr_fail(CR_ERR_ARG, "conv2d: the ReLU-masked dx needs relu_y");
+    return conv_backward(nn, dx, dw, db, dres, dy, y, x, res, w, cv, 0, relu_y);
 }

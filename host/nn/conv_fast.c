@@ -251,27 +251,33 @@ cr_status cr_conv_fast_forward(cr_conv_fast *cf, const cr_conv_geom *G, const cr
                    stride);
 }
 
-cr_status cr_conv_fast_backward_input(cr_conv_fast *cf, const cr_conv_geom *G, const cr_tensor *dxt,
-                                      const cr_tensor *dyt, const cr_tensor *wt, int accumulate)
+/* relu_yt NULL: dx (+)= conv^T(dy); else dx = conv^T(dy) where relu_yt > 0, 0 elsewhere */
+static cr_status backward_input(cr_conv_fast *cf, const cr_conv_geom *G, const cr_tensor *dxt, const cr_tensor *dyt,
+                                const cr_tensor *wt, int accumulate, const cr_tensor *relu_yt)
 {
-    mem dx = mem_of(dxt), dy = mem_of(dyt), w = mem_of(wt);
+    mem dx = mem_of(dxt), dy = mem_of(dyt), w = mem_of(wt), relu_y = mem_of(relu_yt);
     int n = G->n, cin = G->cin, h = G->h, w_ = G->w, cout = G->cout, k = G->k, stride = G->s;
     int ho = G->ho, wo = G->wo, pt = G->pad_y, pl = G->pad_x;
     cr_status st = check_shape(G);
     if (st) return st;
     const cr_conv_tiles *t = cr_conv_fast_tiles_for(cf, G);
     int vw = t->fwd_vw;
-    if ((st = check_mem(dx, (size_t)n * cin * h * w_, "dx")) ||
-        (st = check_mem(dy, (size_t)n * cout * ho * wo, "dy")) ||
-        (st = check_mem(w, (size_t)cout * cin * k * k, "w")))
+    size_t nx = (size_t)n * cin * h * w_;
+    if ((st = check_mem(dx, nx, "dx")) || (st = check_mem(dy, (size_t)n * cout * ho * wo, "dy")) ||
+        (st = check_mem(w, (size_t)cout * cin * k * k, "w")) || (st = check_mem(relu_y, nx, "relu_y")))
         return st;
+    if (relu_y.buf && (t->fwd_variant == 1 || (stride == 2 && cf->s2_dx_phase))) {
+        /* kernels without the masked epilogue: store, then mask in place */
+        if ((st = backward_input(cf, G, dxt, dyt, wt, 0, NULL))) return st;
+        return cr_conv_fast_relu_mask(cf, dxt, NULL, dxt, relu_yt, NULL, nx);
+    }
     if (t->fwd_variant == 1) return cr_conv_local_backward_input(cf, t, G, dxt, dyt, wt, accumulate);
     if (stride == 2 && cf->s2_dx_phase) return cr_conv_s2_backward_input(cf, t, G, dxt, dyt, wt, accumulate);
     mem none = {NULL, 0};
     /* dx = conv(dilate(dy, stride), flip(w)^T), stride 1, padding before k-1-pad_before */
     int cin_pad = round_up(cin, cr_conv_fast_pick_tm(t, cin));
-    int flags = accumulate ? CR_CONV_FLAG_RESIDUAL : 0;
-    mem res = accumulate ? dx : none;
+    int flags = relu_y.buf ? CR_CONV_FLAG_MASK : accumulate ? CR_CONV_FLAG_RESIDUAL : 0;
+    mem res = relu_y.buf ? relu_y : accumulate ? dx : none;
     int blk = wblock_of(t, k, stride) ? cr_conv_fast_pick_tm(t, cin) : 0;
     if ((st = prep_weights(cf, w, cout, cin, k, cin_pad, 1, blk))) return st;
     if (k == 1 && stride == 1)
@@ -279,6 +285,19 @@ cr_status cr_conv_fast_backward_input(cr_conv_fast *cf, const cr_conv_geom *G, c
     pad_geom g = {h + k - 1, 1, round_up(w_, vw) + k - 1, k - 1 - pt, k - 1 - pl, stride};
     if ((st = pad_input(cf, dy, n * cout, ho, wo, g))) return st;
     return run_fwd(cf, t, dx, whole(cf->pad), none, res, flags, n, cout, cin, cin_pad, h, w_, g.hp, g.wq, k, 1);
+}
+
+cr_status cr_conv_fast_backward_input(cr_conv_fast *cf, const cr_conv_geom *G, const cr_tensor *dxt,
+                                      const cr_tensor *dyt, const cr_tensor *wt, int accumulate)
+{
+    return backward_input(cf, G, dxt, dyt, wt, accumulate, NULL);
+}
+
+cr_status cr_conv_fast_backward_input_relu(cr_conv_fast *cf, const cr_conv_geom *G, const cr_tensor *dxt,
+                                           const cr_tensor *dyt, const cr_tensor *wt, const cr_tensor *relu_yt)
+{
+    if (!relu_yt || !relu_yt->buf) return cr_fail(CR_ERR_ARG, "cr_conv_fast_backward_input_relu: relu_y is needed");
+    return backward_input(cf, G, dxt, dyt, wt, 0, relu_yt);
 }
 
 /* How the weight gradient runs: vector width, padded-input geometry, pixel chunks. */

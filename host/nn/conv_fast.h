@@ -106,6 +106,12 @@ cr_status cr_conv_fast_forward(cr_conv_fast *cf, const cr_conv_geom *g, const cr
  * dy (n, cout, ho, wo): the gradient after any fused ReLU has been applied to it. */
 cr_status cr_conv_fast_backward_input(cr_conv_fast *cf, const cr_conv_geom *g, const cr_tensor *dx,
                                       const cr_tensor *dy, const cr_tensor *w, int accumulate);
+/* dx = conv^T(dy) where relu_y > 0, else 0 (stored): the gradient through the ReLU whose
+ * output relu_y (n, cin, h, w) is this convolution's input, so that the ReLU's own mask
+ * pass is not needed. In the dX epilogue of the register-tiled stride-1 path; the other
+ * paths store and then mask in a second pass. */
+cr_status cr_conv_fast_backward_input_relu(cr_conv_fast *cf, const cr_conv_geom *G, const cr_tensor *dx,
+                                           const cr_tensor *dy, const cr_tensor *w, const cr_tensor *relu_y);
 
 /* dw (cout, cin, k, k) += sum over images and pixels of dy * shifted x; db (cout) += sum of
  * dy. Either may be NULL (then it is not computed). x (n, cin, h, w) is the forward input. */

@@ -53,6 +53,15 @@ struct cr_nn {
  * tuned parameters, conv_tune.h). */
 cr_status cr_nn_conv_fast(cr_nn *nn, cr_conv_fast **out);
 
+/* cr_conv2d_backward_store with dx = 0 where relu_y <= 0: relu_y (N, cin, H, W) is x, the
+ * output of a ReLU convolution (no residual) whose only reader is this one, so that its
+ * backward can drop the ReLU (and its mask pass: the network's backward, waunet.c).
+ * Tiled engine only (CR_ERR_UNSUPPORTED otherwise). */
+cr_status cr_conv2d_backward_store_relu(cr_nn *nn, const cr_tensor *dx, const cr_tensor *dw, const cr_tensor *db,
+                                        const cr_tensor *dres, const cr_tensor *dy, const cr_tensor *y,
+                                        const cr_tensor *x, const cr_tensor *res, const cr_tensor *w,
+                                        const cr_conv2d *cv, const cr_tensor *relu_y);
+
 /* The kernel for id with the engine's options (cr_kernel_get: built on first use,
  * owned by the runtime). */
 cr_status cr_nn_kernel(cr_nn *nn, cr_nnk id, cl_kernel *out);

@@ -5,6 +5,7 @@
 
 #include "clrestore/waunet.h"
 #include "conv_flags.h"
+#include "nn_internal.h"
 
 cr_conv2d wn_op_conv2d(const wn_op *op)
 {
@@ -17,6 +18,9 @@ static cr_status conv_fwd(const wn_run *r)
 }
 static cr_status conv_bwd(const wn_run *r)
 {
+    if (r->da && r->da_fresh && r->da_relu_y)
+        return cr_conv2d_backward_store_relu(r->nn, r->da, r->dw, r->dbias, r->db, r->dy, r->y, r->a, r->b, r->w,
+                                             r->cv, r->da_relu_y);
     if (r->da && r->da_fresh)
         return cr_conv2d_backward_store(r->nn, r->da, r->dw, r->dbias, r->db, r->dy, r->y, r->a, r->b, r->w, r->cv);
     return cr_conv2d_backward(r->nn, r->da, r->dw, r->dbias, r->db, r->dy, r->y, r->a, r->b, r->w, r->cv);

@@ -24,6 +24,8 @@ typedef struct wn_run {
     const cr_tensor *da, *db;   /* backward: gradients to add into; NULL: not wanted */
     int da_fresh;               /* backward: da holds nothing of this pass yet and was not cleared,
                                    so the op stores it (only ops whose wn_op_impl has stores_da) */
+    const cr_tensor *da_relu_y; /* with da_fresh: store da through the ReLU whose output is a (WN_CONV:
+                                   a is the output of a ReLU convolution read by this op alone) */
     const cr_tensor *dw, *dbias;
     double *loss;               /* WN_MSE forward: the loss, on the host (y is NULL) */
     double dloss;               /* WN_MSE backward: dL/dloss (dy is NULL) */

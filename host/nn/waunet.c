@@ -45,9 +45,16 @@ cr_status cr_waunet_create(cr_nn *nn, const cr_arch *a, cr_waunet **out)
     }
     CR_TRY(cr_params_alloc(m->params));
     m->zeroed = calloc((size_t)m->graph.nt, 1);
-    if (!m->zeroed) {
+    m->premasked = calloc((size_t)m->graph.nt, 1);
+    m->readers = calloc((size_t)m->graph.nt, sizeof *m->readers);
+    if (!m->zeroed || !m->premasked || !m->readers) {
         st = cr_fail(CR_ERR_NOMEM, "out of memory creating the network");
         goto cleanup;
+    }
+    for (int i = 0; i < m->graph.nops; i++) {
+        const wn_op *op = &m->graph.ops[i];
+        m->readers[op->a]++;
+        if (op->b >= 0) m->readers[op->b]++;
     }
     *out = m;
     m = NULL;
@@ -75,6 +82,8 @@ void cr_waunet_free(cr_waunet *m)
     wn_graph_free(&m->graph);
     free(m->cv);
     free(m->zeroed);
+    free(m->premasked);
+    free(m->readers);
     free(m);
 }
 
@@ -306,6 +315,19 @@ static cr_status grad_for_write(cr_waunet *m, int t, const cr_tensor *dinput, in
     return cr_nn_fill(m->nn, out, 0.0);
 }
 
+/* Whether conv op i may store its dX through the ReLU of the op that produced its input:
+ * that op is a convolution with a ReLU and no residual (y > 0 is then the whole mask),
+ * op i is the input's only reader, and both run on the tiled engine. */
+static int relu_fusable(const cr_waunet *m, int i)
+{
+    const wn_op *op = &m->graph.ops[i];
+    int p = m->graph.t[op->a].producer;
+    if (op->kind != WN_CONV || p < 0 || op->a == m->graph.output || m->readers[op->a] != 1) return 0;
+    const wn_op *q = &m->graph.ops[p];
+    return q->kind == WN_CONV && q->flags == CR_CONV_RELU && cr_conv2d_engine(m->nn, &m->cv[i]) == CR_CONV_TILED &&
+           cr_conv2d_engine(m->nn, &m->cv[p]) == CR_CONV_TILED;
+}
+
 static cr_status backward_op(cr_waunet *m, int i, const cr_tensor *dout, const cr_tensor *dinput)
 {
     cr_status st;
@@ -318,6 +340,13 @@ static cr_status backward_op(cr_waunet *m, int i, const cr_tensor *dout, const c
     int may_store = wn_op_impl_table[op->kind].stores_da && op->b != op->a;
     CR_TRY(grad_for_write(m, op->a, dinput, may_store, &da, &wa, &fresh));
     if (wa) r.da = &da, r.da_fresh = fresh;
+    if (wa && fresh && relu_fusable(m, i)) r.da_relu_y = &a, m->premasked[op->a] = 1;
+    cr_conv2d cv_unmasked;
+    if (op->kind == WN_CONV && m->premasked[op->y]) { /* dy came through this op's ReLU already */
+        cv_unmasked = m->cv[i];
+        cv_unmasked.flags &= ~(unsigned)CR_CONV_RELU;
+        r.cv = &cv_unmasked;
+    }
     if (op->b >= 0) {
         b = slot_view(m, op->b, op->b), r.b = &b;
         CR_TRY(grad_for_write(m, op->b, dinput, 0, &db, &wb, &unused));
@@ -349,6 +378,7 @@ cr_status cr_waunet_backward(cr_waunet *m, const cr_tensor *dy, const cr_tensor 
     cr_tensor dw = cr_tensor_view(m->params->dweights, 0, 1, 1, 1, (int)m->params->total_w);
     CR_TRY(cr_nn_fill(m->nn, &dw, 0.0));
     memset(m->zeroed, 0, (size_t)m->graph.nt);
+    memset(m->premasked, 0, (size_t)m->graph.nt);
     if (m->prof) CR_TRY(prof_mark(m, &m->prof->bwd[CR_PROF_WNORM], &t0));
     for (int i = m->graph.nops - 1; i >= 0; i--) {
         CR_TRY(backward_op(m, i, dy, dinput));

@@ -45,7 +45,11 @@ struct cr_waunet {
     wn_op loss;         /* the training loss (WN_MSE) on the graph's output and the target */
     wn_plan plan;       /* prepared shape and mode; plan.n == 0 before prepare */
     cl_mem *arenas;     /* (plan.narenas) buffers of plan.arena_count reals */
-    unsigned char *zeroed; /* (graph.nt) backward: activation gradient already cleared */
+    unsigned char *zeroed; /* (graph.nt) backward: activation gradient already cleared (or stored) */
+    unsigned char *premasked; /* (graph.nt) backward: the gradient was stored through its producer's
+                                 ReLU already (cr_conv2d_backward_store_relu), so that producer's
+                                 backward runs without the ReLU */
+    int *readers;       /* (graph.nt) how many op inputs are each tensor (a and b counted apart) */
     int prepared;
     int w_stale;        /* W must be recomputed from V, g before the next forward */
     int fwd_done;       /* the activations hold a forward of the current input */
