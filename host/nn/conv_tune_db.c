@@ -21,17 +21,16 @@ const cr_conv_db_entry cr_conv_db[] = {
      {"all fwd_tm=16 fwd_vw=16 fwd_local=16 dw_tm=4 dw_tn=6 dw_vw=16 dw_local=1",
       "1x1-narrow dw_tm=8 dw_tn=3 dw_chunk_px=1024", "1x1-wide dw_tm=8 dw_tn=3 dw_chunk_px=1024", NULL}},
     {"pocl3-haswell", "Portable Computing Language", NULL, "pthread-haswell", CL_DEVICE_TYPE_CPU,
-     "clrestore tune + bench_conv, PoCL 3.1 (LLVM 15) compiling for haswell (AVX2, 16 ymm) on an Intel Xeon "
+     "clrestore tune + bench --network, PoCL 3.1 (LLVM 15) compiling for haswell (AVX2, 16 ymm) on an Intel Xeon "
      "with AVX-512 (POCL_KERNELLIB_NAME=avx2 POCL_LLVM_CPU_NAME=haswell), 2 compute units; not a Zen 3",
-     /* clrestore tune on the default network (confirmed in alternation), then bench_conv --versus
-      * the AVX-512 defaults: 1.30x the training layers, 1.36x the inference layers; 1x1 dW chunks
-      * of 1024 pixels instead of 4096: 0.96x the 1x1 backward time in two alternating
-      * bench --network runs (docs/tuning.md) */
+     /* clrestore tune --time-budget 6m on the default network (session 7, idle), then two
+      * alternating bench --network runs against the entry it replaces: training step 0.84x
+      * the time, 1024^2 forward 0.91-0.98x (docs/tuning.md) */
      {"all fwd_tm=12 fwd_vw=8 fwd_local=16 dw_tm=3 dw_tn=4 dw_vw=8 dw_local=1",
-      "1x1-narrow fwd_tm=12 fwd_vw=8 dw_tm=4 dw_tn=3 dw_vw=8 dw_chunk_px=1024",
-      "1x1-wide fwd_tm=8 fwd_vw=16 dw_tm=3 dw_tn=4 dw_vw=8 dw_chunk_px=1024",
-      "kxk-narrow fwd_tm=12 fwd_vw=8 dw_tm=4 dw_tn=3 dw_vw=8 dw_items_per_cu=4",
-      "kxk-wide fwd_tm=4 fwd_vw=16 dw_tm=3 dw_tn=4 dw_vw=8",
+      "1x1-narrow fwd_tm=4 fwd_vw=16 fwd_local=32 dw_tm=4 dw_tn=3 dw_vw=8 dw_items_per_cu=16 dw_chunk_px=1024",
+      "1x1-wide fwd_tm=14 fwd_vw=8 fwd_local=16 dw_tm=4 dw_tn=3 dw_vw=8 dw_items_per_cu=4 dw_chunk_px=1024",
+      "kxk-narrow fwd_tm=4 fwd_vw=16 fwd_local=32 dw_tm=4 dw_tn=3 dw_vw=8 dw_items_per_cu=4 dw_chunk_px=8192",
+      "kxk-wide fwd_tm=6 fwd_vw=16 fwd_local=16 dw_tm=4 dw_tn=3 dw_vw=8 dw_items_per_cu=16 dw_chunk_px=16384",
       "stride2 fwd_tm=4 fwd_vw=16 dw_tm=4 dw_tn=3 dw_vw=8 dw_chunk_px=4096", NULL}},
 };
 const int cr_conv_db_count = (int)(sizeof cr_conv_db / sizeof cr_conv_db[0]);
