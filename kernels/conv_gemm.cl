@@ -33,6 +33,9 @@
 #ifndef CONV_WBLK /* 1: GEMM weights stored per block of CONV_TM output channels (conv_prep_weights blk) */
 #define CONV_WBLK 0
 #endif
+#ifndef CONV_KC /* input channels per chunk of conv_fwd_allco */
+#define CONV_KC 128
+#endif
 #ifndef DW_TM /* output channels per work-item (weight gradient) */
 #define DW_TM 4
 #endif
@@ -140,6 +143,32 @@ __kernel void conv_pad(__global float *xp, __global const float *x, const int x_
     }
 }
 
+/* The forward epilogue of one tile: acc[i] is output channel co0 + i at y[o + i*opix ..],
+ * `valid` pixels of it (a row or plane end stops short of CONV_VW). */
+static void store_tile(__global float *y, __global const float *res, __global const float *bias,
+                       const VEC *acc, int flags, size_t obase, size_t opix, int co0, int cout, int valid)
+{
+    _Pragma("unroll") for (int i = 0; i < CONV_TM; i++) {
+        if (co0 + i >= cout) break;
+        VEC v = acc[i];
+        if (flags & CR_CONV_FLAG_BIAS) v += (VEC)(bias[co0 + i]);
+        if (flags & CR_CONV_FLAG_RELU) v = fmax(v, (VEC)(0.0f));
+        size_t o = obase + i * opix;
+        if (valid == CONV_VW) {
+            if (flags & CR_CONV_FLAG_RESIDUAL) v += VLOAD(0, res + o);
+            if (flags & CR_CONV_FLAG_MASK) v = select((VEC)(0.0f), v, VLOAD(0, res + o) > (VEC)(0.0f));
+            VSTORE(v, 0, y + o);
+        } else {
+            float t[CONV_VW];
+            VSTORE(v, 0, t);
+            for (int j = 0; j < valid; j++) {
+                float u = t[j] + ((flags & CR_CONV_FLAG_RESIDUAL) ? res[o + j] : 0.0f);
+                y[o + j] = (flags & CR_CONV_FLAG_MASK) && !(res[o + j] > 0.0f) ? 0.0f : u;
+            }
+        }
+    }
+}
+
 /* One (ci, taps) step of the forward inner loop: K*K vector loads, K*K*CONV_TM FMAs. */
 #define FWD_LOOP(LOAD)                                                                        \
     for (int ci = 0; ci < cin; ci++) {                                                        \
@@ -194,24 +223,67 @@ __kernel void conv_fwd(__global float *y, const int y_off, __global const float 
 
     size_t opix = (size_t)hout * wout;
     size_t obase = ((size_t)n * cout + co0) * opix + (size_t)oy * wout + x0;
-    int valid = min(CONV_VW, wout - x0);
-    _Pragma("unroll") for (int i = 0; i < CONV_TM; i++) {
-        if (co0 + i >= cout) break;
-        VEC v = acc[i];
-        if (flags & CR_CONV_FLAG_BIAS) v += (VEC)(bias[co0 + i]);
-        if (flags & CR_CONV_FLAG_RELU) v = fmax(v, (VEC)(0.0f));
-        size_t o = obase + i * opix;
-        if (valid == CONV_VW) {
-            if (flags & CR_CONV_FLAG_RESIDUAL) v += VLOAD(0, res + o);
-            if (flags & CR_CONV_FLAG_MASK) v = select((VEC)(0.0f), v, VLOAD(0, res + o) > (VEC)(0.0f));
-            VSTORE(v, 0, y + o);
-        } else {
-            float t[CONV_VW];
-            VSTORE(v, 0, t);
-            for (int j = 0; j < valid; j++) {
-                float u = t[j] + ((flags & CR_CONV_FLAG_RESIDUAL) ? res[o + j] : 0.0f);
-                y[o + j] = (flags & CR_CONV_FLAG_MASK) && !(res[o + j] > 0.0f) ? 0.0f : u;
+    store_tile(y, res, bias, acc, flags, obase, opix, co0, cout, min(CONV_VW, wout - x0));
+}
+
+/* The 1x1 stride-1 forward with every output channel of a pixel vector in one work-item
+ * (fwd_kc > 0): global = (1, ceil(h*w / VW), n). conv_fwd gives each channel block its
+ * own work-item, and the two cores take neighbouring blocks of the same pixels, so each
+ * core fetched the input from DRAM for itself: with 512 input channels (the bottlenecks)
+ * that is 512 rows a plane apart per vector, beyond what the prefetchers follow, and only
+ * 6 blocks to share each fetch. Here the input is fetched once per pixel vector and the
+ * blocks re-read it from L1: input channels go in chunks of CONV_KC (CONV_KC x VW floats
+ * stay in L1 across the blocks), and partial sums wait in y between chunks, so the
+ * epilogue must not read y: the host never passes a residual here (the accumulating
+ * backward passes y as its residual). */
+__kernel void conv_fwd_allco(__global float *y, const int y_off, __global const float *x, const int x_off,
+                             __global const float *wt, __global const float *bias, const int b_off,
+                             __global const float *res, const int r_off, const int flags,
+                             const int cin, const int cout, const int cout_pad, const int npix)
+{
+    y += y_off;
+    x += x_off;
+    bias += b_off;
+    res += r_off;
+    int x0 = get_global_id(1) * CONV_VW;
+    if (x0 >= npix) return;
+    int n = get_global_id(2);
+    int valid = min(CONV_VW, npix - x0);
+    size_t plane = (size_t)npix;
+    __global const float *xn = x + (size_t)n * cin * plane + x0;
+    size_t ybase = (size_t)n * cout * plane + x0;
+    for (int c0 = 0; c0 < cin; c0 += CONV_KC) {
+        int c1 = min(cin, c0 + CONV_KC);
+        for (int co0 = 0; co0 < cout_pad; co0 += CONV_TM) {
+            VEC acc[CONV_TM];
+            _Pragma("unroll") for (int i = 0; i < CONV_TM; i++) {
+                acc[i] = (VEC)(0.0f);
+                if (c0 > 0 && co0 + i < cout) {
+                    __global const float *p = y + ybase + (size_t)(co0 + i) * plane;
+                    acc[i] = valid == CONV_VW ? VLOAD(0, p) : load_tail(p, valid);
+                }
             }
+            __global const float *xb = xn + (size_t)c0 * plane;
+            __global const float *wp = wt + (CONV_WBLK ? (size_t)co0 * cin + (size_t)c0 * CONV_TM
+                                                       : (size_t)c0 * cout_pad + co0);
+            if (valid == CONV_VW) {
+                for (int ci = c0; ci < c1; ci++) {
+                    VEC xv = VLOAD(0, xb);
+                    _Pragma("unroll") for (int i = 0; i < CONV_TM; i++) acc[i] = fma((VEC)(wp[i]), xv, acc[i]);
+                    wp += CONV_WBLK ? CONV_TM : cout_pad;
+                    xb += plane;
+                }
+            } else {
+                for (int ci = c0; ci < c1; ci++) {
+                    VEC xv = load_tail(xb, valid);
+                    _Pragma("unroll") for (int i = 0; i < CONV_TM; i++) acc[i] = fma((VEC)(wp[i]), xv, acc[i]);
+                    wp += CONV_WBLK ? CONV_TM : cout_pad;
+                    xb += plane;
+                }
+            }
+            size_t obase = ybase + (size_t)co0 * plane;
+            /* partial sums are stored raw; the last chunk applies the epilogue */
+            store_tile(y, res, bias, acc, c1 == cin ? flags : 0, obase, plane, co0, cout, valid);
         }
     }
 }

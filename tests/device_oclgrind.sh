@@ -6,7 +6,8 @@
 # work-group tiled convolution (kernels/conv_local.cl, local memory and
 # barriers) on the two tiny shapes of `test_cl_conv_fast local`, and the
 # phase-split stride-2 dX (kernels/conv_s2.cl) on the two of `test_cl_conv_fast s2`
-# (k = 3 and 4, odd and even sizes). A report
+# (k = 3 and 4, odd and even sizes), and the 1x1 forward with all channels per
+# work-item (conv_fwd_allco) on the one of `test_cl_conv_fast kc`. A report
 # about one of our kernels (kernels/*.cl) fails the test; clFFT's generated
 # kernels are reported (their passes read and write one global buffer across
 # a barrier that fences local memory only) but are not ours to fix.
@@ -23,10 +24,10 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 unset CLRESTORE_DEVICE # oclgrind's simulator is the only device under it
 ours=$(grep -ho '__kernel void [A-Za-z0-9_]*' "$SRC"/kernels/*.cl | awk '{print $3}' | sort -u)
 fail=0
-for part in nn tta fourier local s2; do
+for part in nn tta fourier local s2 kc; do
   log="$tmp/$part.log"
   prog=test_cl_tiny_kernels
-  case $part in local | s2) prog=test_cl_conv_fast ;; esac
+  case $part in local | s2 | kc) prog=test_cl_conv_fast ;; esac
   if ! oclgrind --data-races --check-api --log "$log" "$TESTS/$prog" "$part" > "$tmp/$part.out" 2>&1; then
     echo "FAIL: $prog $part under oclgrind:"; tail -20 "$tmp/$part.out"; fail=1
   fi

@@ -245,8 +245,10 @@ static void check_local_limits(cr_runtime *rt, cr_conv_fast *cf)
 int main(int argc, char **argv)
 {
     /* "local": only the work-group tiled variant on two tiny shapes, "s2": only stride-2 shapes
-     * with the register tiles (both for tests/device_oclgrind.sh) */
+     * with the register tiles, "kc": one 1x1 shape with the odd tiles of set 1, whose forward
+     * computes all channels per work-item (all three for tests/device_oclgrind.sh) */
     int tiny = argc > 1 && !strcmp(argv[1], "local"), s2 = argc > 1 && !strcmp(argv[1], "s2");
+    int kc = argc > 1 && !strcmp(argv[1], "kc");
     cr_runtime *rt = NULL;
     cr_status st = cr_runtime_create(getenv("CLRESTORE_DEVICE"), &rt);
     if (st == CR_ERR_NO_DEVICE) {
@@ -267,6 +269,7 @@ int main(int argc, char **argv)
 
     static const shape tiny_cases[] = {{1, 5, 7, 11, 6, 3, 2}, {1, 7, 5, 9, 26, 1, 1}};
     static const shape s2_cases[] = {{2, 5, 7, 11, 6, 3, 2}, {1, 3, 6, 9, 4, 4, 2}};
+    static const shape kc_cases[] = {{1, 5, 7, 11, 6, 1, 1}};
     static const shape full_cases[] = {
         {2, 5, 7, 11, 6, 1, 1}, {2, 5, 7, 11, 6, 3, 1}, {2, 5, 7, 11, 6, 4, 1}, {2, 5, 7, 11, 6, 3, 2},
         {1, 5, 8, 10, 7, 3, 2}, {2, 3, 5, 7, 3, 1, 2},  {1, 19, 13, 21, 25, 4, 1}, {3, 17, 9, 13, 18, 1, 1},
@@ -276,11 +279,12 @@ int main(int argc, char **argv)
     /* the tiles of the class of the 1x1 k=... cases are as good a start as any: every class is set alike */
     cr_conv_tiles defaults = cr_conv_fast_params(cf)->cls[CR_CC_TINY], tiles, *t = &tiles;
     defaults.fwd_variant = 0; /* whatever CLRESTORE_CONV_VARIANT says: sets 3 and 4 test the other */
-    const shape *cases = tiny ? tiny_cases : s2 ? s2_cases : full_cases;
+    const shape *cases = tiny ? tiny_cases : s2 ? s2_cases : kc ? kc_cases : full_cases;
     size_t ncases = tiny ? sizeof tiny_cases / sizeof tiny_cases[0]
                     : s2 ? sizeof s2_cases / sizeof s2_cases[0]
+                    : kc ? sizeof kc_cases / sizeof kc_cases[0]
                          : sizeof full_cases / sizeof full_cases[0];
-    for (int set = tiny ? 4 : 0; set < (s2 ? 1 : 5); set++) {
+    for (int set = tiny ? 4 : kc ? 1 : 0; set < (s2 ? 1 : kc ? 2 : 5); set++) {
         *t = defaults;
         if (set >= 3) t->fwd_variant = 1; /* work-group tiled (conv_local.cl): forward and dX */
         if (set == 4) { /* tiles that no test shape fills: 24 x 20, slices of 5, 4 x 5 items, float2 */
@@ -289,9 +293,11 @@ int main(int argc, char **argv)
         if (set == 1) { /* every tail: odd tiles, one-pass dW reduction */
             t->fwd_tm = 5, t->fwd_vw = 4, t->fwd_local = 0, t->fwd_tm_fit = 0; /* padded channels */
             t->dw_tm = 3, t->dw_tn = 5, t->dw_vw = 4, t->dw_items_per_cu = 1;
+            t->fwd_kc = 3; /* 1x1 forward: all channels per work-item, input in chunks of 3 and a tail */
         } else if (set == 2) { /* default tiles, dW split into tiny chunks, 1x1 weights in rows */
             t->dw_chunk_px = 32, t->dw_items_per_cu = 1;
             t->fwd_wblock = !defaults.fwd_wblock; /* the other 1x1 weight layout than sets 0 and 1 */
+            t->fwd_kc = 4;                        /* with it, all channels per work-item */
         }
         cr_conv_fast_set_all(cf, t, "test");
         for (size_t i = 0; i < ncases; i++) {

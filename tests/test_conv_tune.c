@@ -113,6 +113,10 @@ int main(void)
     CHECK(cr_conv_class_of(2, 8, 3, 1) == CR_CC_TINY && cr_conv_class_of(32, 128, 1, 1) == CR_CC_1X1_WIDE);
     CHECK(cr_conv_class_of(128, 25, 1, 1) == CR_CC_1X1_NARROW && cr_conv_class_of(25, 32, 3, 1) == CR_CC_KXK_NARROW);
     CHECK(cr_conv_class_of(102, 128, 4, 1) == CR_CC_KXK_WIDE && cr_conv_class_of(32, 32, 3, 2) == CR_CC_S2);
+    /* deep: >= 256 inputs to a quarter or fewer (the 512 -> 102 bottlenecks; 512 -> 128 too) */
+    CHECK(cr_conv_class_of(512, 102, 1, 1) == CR_CC_1X1_DEEP && cr_conv_class_of(512, 128, 1, 1) == CR_CC_1X1_DEEP);
+    CHECK(cr_conv_class_of(512, 129, 1, 1) == CR_CC_1X1_WIDE && cr_conv_class_of(128, 25, 1, 1) == CR_CC_1X1_NARROW);
+    CHECK(cr_conv_class_of(512, 102, 3, 1) == CR_CC_KXK_WIDE && cr_conv_class_of(512, 102, 1, 2) == CR_CC_S2);
     for (int c = 0; c < CR_CONV_NCLASSES; c++) CHECK(cr_conv_class_find(cr_conv_class_name(c)) == c);
 
     /* field table: parse, refuse, format round trip */

@@ -197,20 +197,41 @@ int cr_conv_fast_pick_tm(const cr_conv_tiles *t, int cout)
  * measured; the k x k paths keep the row layout. */
 static int wblock_of(const cr_conv_tiles *t, int k, int s) { return t->fwd_wblock && k == 1 && s == 1; }
 
+/* conv_fwd_allco (fwd_kc) on the 1x1 stride-1 forward, where the input is read directly;
+ * it keeps partial sums in y, so not with a residual (which may be y itself). Measured on
+ * the forward of the 1x1-deep class only: on the dX of those layers (512 outputs) and on
+ * every other 1x1 it was slower (docs/tuning.md). */
+static int allco_of(const cr_conv_tiles *t, int k, int s, int flags)
+{
+    return t->fwd_kc > 0 && k == 1 && s == 1 && !(flags & CR_CONV_FLAG_RESIDUAL);
+}
+
 static cr_status run_fwd(cr_conv_fast *cf, const cr_conv_tiles *t, mem y, mem xsrc, mem b,
-                         mem res, int flags, int n,
+                         mem res, int flags, int forward, int n,
                          int cin, int cout, int cout_pad, int hout, int wout, int hp, int wq, int k, int s)
 {
     int tm = cr_conv_fast_pick_tm(t, cout);
-    char opts[160];
-    snprintf(opts, sizeof opts, "-DCONV_K=%d -DCONV_S=%d -DCONV_TM=%d -DCONV_VW=%d%s", k, s, tm,
-             t->fwd_vw, wblock_of(t, k, s) ? " -DCONV_WBLK=1" : "");
+    int allco = forward && allco_of(t, k, s, flags);
+    char opts[192];
+    snprintf(opts, sizeof opts, "-DCONV_K=%d -DCONV_S=%d -DCONV_TM=%d -DCONV_VW=%d%s -DCONV_KC=%d", k, s, tm,
+             t->fwd_vw, wblock_of(t, k, s) ? " -DCONV_WBLK=1" : "", allco ? t->fwd_kc : 128);
     cl_kernel kr;
-    cr_status st = get_kernel(cf, "conv_fwd", opts, &kr);
+    cr_status st = get_kernel(cf, allco ? "conv_fwd_allco" : "conv_fwd", opts, &kr);
     if (st) return st;
     cl_mem bb = b.buf ? b.buf : cf->wt, rr = res.buf ? res.buf : cf->wt; /* unused when the flag is off */
     int y_off = (int)y.off, x_off = (int)xsrc.off, b_off = b.buf ? (int)b.off : 0;
     int r_off = res.buf ? (int)res.off : 0;
+    if (allco) {
+        int npix = wout;
+        if ((st = cr_kernel_args(kr, 14, sizeof(cl_mem), &y.buf, sizeof(int), &y_off, sizeof(cl_mem), &xsrc.buf,
+                                 sizeof(int), &x_off, sizeof(cl_mem), &cf->wt, sizeof(cl_mem), &bb, sizeof(int),
+                                 &b_off, sizeof(cl_mem), &rr, sizeof(int), &r_off, sizeof(int), &flags, sizeof(int),
+                                 &cin, sizeof(int), &cout, sizeof(int), &cout_pad, sizeof(int), &npix)))
+            return st;
+        size_t global[3] = {1, (size_t)div_up(npix, t->fwd_vw), (size_t)n};
+        size_t local[3] = {1, (size_t)t->fwd_local, 1};
+        return cr_enqueue(cf->rt, kr, 3, global, t->fwd_local > 0 ? local : NULL);
+    }
     if ((st = cr_kernel_args(kr, 17, sizeof(cl_mem), &y.buf, sizeof(int), &y_off, sizeof(cl_mem), &xsrc.buf,
                              sizeof(int), &x_off, sizeof(cl_mem), &cf->wt, sizeof(cl_mem), &bb, sizeof(int),
                              &b_off, sizeof(cl_mem), &rr, sizeof(int), &r_off, sizeof(int), &flags, sizeof(int), &cin,
@@ -243,11 +264,11 @@ cr_status cr_conv_fast_forward(cr_conv_fast *cf, const cr_conv_geom *G, const cr
     int blk = wblock_of(t, k, stride) ? cr_conv_fast_pick_tm(t, cout) : 0;
     if ((st = prep_weights(cf, w, cout, cin, k, cout_pad, 0, blk))) return st;
     if (k == 1 && stride == 1) /* plain GEMM: the H*W plane is one long row */
-        return run_fwd(cf, t, y, x, b, residual, flags, n, cin, cout, cout_pad, 1, h * w_, 1, h * w_, 1, 1);
+        return run_fwd(cf, t, y, x, b, residual, flags, 1, n, cin, cout, cout_pad, 1, h * w_, 1, h * w_, 1, 1);
     /* rows (ho-1)*s + k; each phase row holds every vector's reach: round_up(wo, vw) + (k-1)/s */
     pad_geom g = {(ho - 1) * stride + k, stride, round_up(wo, vw) + (k - 1) / stride, pt, pl, 1};
     if ((st = pad_input(cf, x, n * cin, h, w_, g))) return st;
-    return run_fwd(cf, t, y, whole(cf->pad), b, residual, flags, n, cin, cout, cout_pad, ho, wo, g.hp, g.wq, k,
+    return run_fwd(cf, t, y, whole(cf->pad), b, residual, flags, 1, n, cin, cout, cout_pad, ho, wo, g.hp, g.wq, k,
                    stride);
 }
 
@@ -281,10 +302,10 @@ static cr_status backward_input(cr_conv_fast *cf, const cr_conv_geom *G, const c
     int blk = wblock_of(t, k, stride) ? cr_conv_fast_pick_tm(t, cin) : 0;
     if ((st = prep_weights(cf, w, cout, cin, k, cin_pad, 1, blk))) return st;
     if (k == 1 && stride == 1)
-        return run_fwd(cf, t, dx, dy, none, res, flags, n, cout, cin, cin_pad, 1, h * w_, 1, h * w_, 1, 1);
+        return run_fwd(cf, t, dx, dy, none, res, flags, 0, n, cout, cin, cin_pad, 1, h * w_, 1, h * w_, 1, 1);
     pad_geom g = {h + k - 1, 1, round_up(w_, vw) + k - 1, k - 1 - pt, k - 1 - pl, stride};
     if ((st = pad_input(cf, dy, n * cout, ho, wo, g))) return st;
-    return run_fwd(cf, t, dx, whole(cf->pad), none, res, flags, n, cout, cin, cin_pad, h, w_, g.hp, g.wq, k, 1);
+    return run_fwd(cf, t, dx, whole(cf->pad), none, res, flags, 0, n, cout, cin, cin_pad, h, w_, g.hp, g.wq, k, 1);
 }
 
 cr_status cr_conv_fast_backward_input(cr_conv_fast *cf, const cr_conv_geom *G, const cr_tensor *dxt,

@@ -35,6 +35,9 @@ typedef struct cr_conv_tiles {
     int fwd_local;    /* work-group size along pixels; 0 lets the driver choose */
     int fwd_wblock;   /* != 0: the 1x1 stride-1 forward / dX read weights stored per block of CONV_TM
                          output channels (one contiguous run per work-item) instead of rows of cout_pad */
+    int fwd_kc;       /* > 0: the 1x1 stride-1 forward / dX computes every output channel of a pixel vector
+                         in one work-item, input channels in chunks of this many (conv_fwd_allco, CONV_KC);
+                         0: one block of CONV_TM output channels per work-item (conv_fwd) */
     int dw_tm, dw_tn; /* weight-gradient tile: output channels x (input channel, tap) */
     int dw_vw;        /* pixels per vector step of the weight gradient */
     int dw_local;     /* work-group size along the (input channel, tap) tiles; 0: driver */

@@ -24,6 +24,7 @@ const cr_conv_field cr_conv_fields[] = {
     F(fwd_vw, 4, 16, 1),
     F(fwd_local, 0, 1024, 0),
     F(fwd_wblock, 0, 1, 0),
+    F(fwd_kc, 0, 65536, 0),
     F(dw_tm, 1, 8, 0),
     F(dw_tn, 1, 8, 0),
     F(dw_vw, 4, 16, 1),
@@ -46,6 +47,7 @@ _Static_assert(sizeof(cr_conv_tiles) == sizeof(cr_conv_fields) / sizeof(cr_conv_
 static const char *const class_names[CR_CONV_NCLASSES] = {
     [CR_CC_TINY] = "tiny",          [CR_CC_1X1_NARROW] = "1x1-narrow", [CR_CC_1X1_WIDE] = "1x1-wide",
     [CR_CC_KXK_NARROW] = "kxk-narrow", [CR_CC_KXK_WIDE] = "kxk-wide",  [CR_CC_S2] = "stride2",
+    [CR_CC_1X1_DEEP] = "1x1-deep",
 };
 
 const char *cr_conv_class_name(int cls) { return cls >= 0 && cls < CR_CONV_NCLASSES ? class_names[cls] : "?"; }
@@ -61,6 +63,7 @@ int cr_conv_class_of(int cin, int cout, int k, int stride)
 {
     if (cin <= 8 && cout <= 8) return CR_CC_TINY;
     if (stride > 1) return CR_CC_S2;
+    if (k == 1 && cin >= 256 && cin >= 4 * cout) return CR_CC_1X1_DEEP;
     if (k == 1) return cout <= 32 ? CR_CC_1X1_NARROW : CR_CC_1X1_WIDE;
     return cout <= 32 ? CR_CC_KXK_NARROW : CR_CC_KXK_WIDE;
 }

@@ -16,7 +16,10 @@
 /* Shape classes: what changes the best tiles. Tiny layers (the test networks, at
  * most 8 channels in and out) are one class; the others split by kind (1x1, k x k
  * stride 1, stride 2) and, where the default network has both, by output channels
- * (the forward register tile's dimension): narrow <= 32 < wide. */
+ * (the forward register tile's dimension): narrow <= 32 < wide. A 1x1 that reduces
+ * at least 256 input channels to a quarter or fewer (the 512 -> 102 bottlenecks) is
+ * its own class, 1x1-deep: its forward fetched the input once per 6 output blocks per
+ * core, from DRAM, and gained from conv_fwd_allco where no other class did. */
 typedef enum cr_conv_class {
     CR_CC_TINY,
     CR_CC_1X1_NARROW,
@@ -24,6 +27,7 @@ typedef enum cr_conv_class {
     CR_CC_KXK_NARROW,
     CR_CC_KXK_WIDE,
     CR_CC_S2,
+    CR_CC_1X1_DEEP,
     CR_CONV_NCLASSES
 } cr_conv_class;
 

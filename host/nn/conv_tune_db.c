@@ -19,7 +19,10 @@ const cr_conv_db_entry cr_conv_db[] = {
       * chunks (1x1 backward 0.95x the time in two alternating bench --network runs); the tuner's
       * forward choices did not hold up in alternating runs and stay at the defaults (docs/tuning.md) */
      {"all fwd_tm=16 fwd_vw=16 fwd_local=16 dw_tm=4 dw_tn=6 dw_vw=16 dw_local=1",
-      "1x1-narrow dw_tm=8 dw_tn=3 dw_chunk_px=1024", "1x1-wide dw_tm=8 dw_tn=3 dw_chunk_px=1024", NULL}},
+      "1x1-narrow dw_tm=8 dw_tn=3 dw_chunk_px=1024", "1x1-wide dw_tm=8 dw_tn=3 dw_chunk_px=1024",
+      /* session 8: the 512 -> 102 forward with all channels per work-item, 128-channel chunks:
+       * 268 -> 212 ms at 512^2, 104 -> 87 ms at 10 x 96^2 in bench_conv (kc 64: 235, 512: 306) */
+      "1x1-deep dw_tm=8 dw_tn=3 dw_chunk_px=1024 fwd_kc=128", NULL}},
     {"pocl3-haswell", "Portable Computing Language", NULL, "pthread-haswell", CL_DEVICE_TYPE_CPU,
      "clrestore tune + bench --network, PoCL 3.1 (LLVM 15) compiling for haswell (AVX2, 16 ymm) on an Intel Xeon "
      "with AVX-512 (POCL_KERNELLIB_NAME=avx2 POCL_LLVM_CPU_NAME=haswell), 2 compute units; not a Zen 3",
@@ -29,6 +32,10 @@ const cr_conv_db_entry cr_conv_db[] = {
      {"all fwd_tm=12 fwd_vw=8 fwd_local=16 dw_tm=3 dw_tn=4 dw_vw=8 dw_local=1",
       "1x1-narrow fwd_tm=4 fwd_vw=16 fwd_local=32 dw_tm=4 dw_tn=3 dw_vw=8 dw_items_per_cu=16 dw_chunk_px=1024",
       "1x1-wide fwd_tm=14 fwd_vw=8 fwd_local=16 dw_tm=4 dw_tn=3 dw_vw=8 dw_items_per_cu=4 dw_chunk_px=1024",
+      /* session 8: 1x1-wide's tiles, and the forward of all channels per work-item (conv_fwd_allco):
+       * 395 -> 304 ms at 512^2, 169 -> 121 ms at 10 x 96^2 in bench_conv (kc 64: 330 and 133) */
+      "1x1-deep fwd_tm=14 fwd_vw=8 fwd_local=16 dw_tm=4 dw_tn=3 dw_vw=8 dw_items_per_cu=4 dw_chunk_px=1024 "
+      "fwd_kc=128",
       "kxk-narrow fwd_tm=4 fwd_vw=16 fwd_local=32 dw_tm=4 dw_tn=3 dw_vw=8 dw_items_per_cu=4 dw_chunk_px=8192",
       "kxk-wide fwd_tm=6 fwd_vw=16 fwd_local=16 dw_tm=4 dw_tn=3 dw_vw=8 dw_items_per_cu=16 dw_chunk_px=16384",
       "stride2 fwd_tm=4 fwd_vw=16 dw_tm=4 dw_tn=3 dw_vw=8 dw_chunk_px=4096", NULL}},

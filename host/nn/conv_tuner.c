@@ -295,6 +295,15 @@ static void tune_class(search *s, problem *p, int cls, const cr_conv_isa *isa)
             t.fwd_local = locals[i];
             c[n++] = t;
         }
+        /* all output channels per work-item (fwd_kc), which won on the 1x1-deep forward only */
+        if (cls == CR_CC_1X1_NARROW || cls == CR_CC_1X1_WIDE || cls == CR_CC_1X1_DEEP) {
+            static const int kcs[] = {0, 64, 128, 256};
+            for (int i = 0; i < 4; i++) {
+                cr_conv_tiles t = best;
+                t.fwd_kc = kcs[i];
+                if (t.fwd_kc != best.fwd_kc) c[n++] = t;
+            }
+        }
         try_list(s, p, cls, c, n, 0, &best, &best_s);
     }
     best_s = confirm(s, p, cls, &base, &best, 0, best_s);
