@@ -288,6 +288,80 @@ __kernel void conv_fwd_allco(__global float *y, const int y_off, __global const 
     }
 }
 
+/* Inference: a 1x1 expand with ReLU and the 1x1 bottleneck that reads it, in one pass:
+ *   y[co, p] = b2[co] + sum_e w2[co, e] * max(0, b1[e] + sum_ci w1[e, ci] * x[ci, p]).
+ * The expanded activation (EB_E channels, 4x the block's) never reaches memory: each
+ * work-item keeps its EB_E x CONV_VW values in a private array (8 KiB at 128 x 16, in L1)
+ * between the two GEMMs. At 1024^2 that is 512 MiB written and read again per block,
+ * which the separate expand and bottleneck spent much of their time on. Both weight sets
+ * are blocked (conv_prep_weights blk): wt1 [EB_E / CONV_TM][cin][CONV_TM], wt2
+ * [cout_pad / EB_TM2][EB_E][EB_TM2], read once per pixel vector (from L1 for the
+ * 32 -> 128 -> 25 blocks, from L2 for 128 -> 512 -> 102: both gained, docs/tuning.md).
+ * global = (1, ceil(npix / VW), n). */
+#ifndef EB_E
+#define EB_E 128
+#endif
+#ifndef EB_TM2
+#define EB_TM2 CONV_TM
+#endif
+__kernel void conv_fwd_eb(__global float *y, const int y_off, __global const float *x, const int x_off,
+                          __global const float *wt1, __global const float *b1, const int b1_off,
+                          __global const float *wt2, __global const float *b2, const int b2_off,
+                          const int cin, const int cout, const int cout_pad, const int npix)
+{
+    y += y_off;
+    x += x_off;
+    b1 += b1_off;
+    b2 += b2_off;
+    int x0 = get_global_id(1) * CONV_VW;
+    if (x0 >= npix) return;
+    int n = get_global_id(2);
+    int valid = min(CONV_VW, npix - x0);
+    size_t plane = (size_t)npix;
+    __global const float *xn = x + (size_t)n * cin * plane + x0;
+    float t[EB_E * CONV_VW];
+    for (int e0 = 0; e0 < EB_E; e0 += CONV_TM) {
+        VEC acc[CONV_TM];
+        _Pragma("unroll") for (int i = 0; i < CONV_TM; i++) acc[i] = (VEC)(0.0f);
+        __global const float *xb = xn, *wp = wt1 + (size_t)e0 * cin;
+        if (valid == CONV_VW) {
+            for (int ci = 0; ci < cin; ci++, xb += plane, wp += CONV_TM) {
+                VEC xv = VLOAD(0, xb);
+                _Pragma("unroll") for (int i = 0; i < CONV_TM; i++) acc[i] = fma((VEC)(wp[i]), xv, acc[i]);
+            }
+        } else {
+            for (int ci = 0; ci < cin; ci++, xb += plane, wp += CONV_TM) {
+                VEC xv = load_tail(xb, valid);
+                _Pragma("unroll") for (int i = 0; i < CONV_TM; i++) acc[i] = fma((VEC)(wp[i]), xv, acc[i]);
+            }
+        }
+        _Pragma("unroll") for (int i = 0; i < CONV_TM; i++)
+            VSTORE(fmax(acc[i] + (VEC)(b1[e0 + i]), (VEC)(0.0f)), 0, t + (e0 + i) * CONV_VW);
+    }
+    size_t ybase = (size_t)n * cout * plane + x0;
+    for (int co0 = 0; co0 < cout_pad; co0 += EB_TM2) {
+        VEC acc[EB_TM2];
+        _Pragma("unroll") for (int i = 0; i < EB_TM2; i++) acc[i] = (VEC)(0.0f);
+        __global const float *wp = wt2 + (size_t)co0 * EB_E;
+        for (int e = 0; e < EB_E; e++, wp += EB_TM2) {
+            VEC tv = VLOAD(0, t + e * CONV_VW);
+            _Pragma("unroll") for (int i = 0; i < EB_TM2; i++) acc[i] = fma((VEC)(wp[i]), tv, acc[i]);
+        }
+        _Pragma("unroll") for (int i = 0; i < EB_TM2; i++) {
+            if (co0 + i >= cout) break;
+            VEC v = acc[i] + (VEC)(b2[co0 + i]);
+            __global float *o = y + ybase + (size_t)(co0 + i) * plane;
+            if (valid == CONV_VW) {
+                VSTORE(v, 0, o);
+            } else {
+                float u[CONV_VW];
+                VSTORE(v, 0, u);
+                for (int j = 0; j < valid; j++) o[j] = u[j];
+            }
+        }
+    }
+}
+
 static float dsum(DVEC v)
 {
 #if DW_VW == 16

@@ -7,7 +7,8 @@
 # barriers) on the two tiny shapes of `test_cl_conv_fast local`, and the
 # phase-split stride-2 dX (kernels/conv_s2.cl) on the two of `test_cl_conv_fast s2`
 # (k = 3 and 4, odd and even sizes), and the 1x1 forward with all channels per
-# work-item (conv_fwd_allco) on the one of `test_cl_conv_fast kc`. A report
+# work-item (conv_fwd_allco) and the fused expand + bottleneck (conv_fwd_eb) on the
+# shapes of `test_cl_conv_fast kc`. A report
 # about one of our kernels (kernels/*.cl) fails the test; clFFT's generated
 # kernels are reported (their passes read and write one global buffer across
 # a barrier that fences local memory only) but are not ours to fix.

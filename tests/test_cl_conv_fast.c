@@ -6,7 +6,8 @@
  * work-group tiled variant (conv_local.cl: forward and dX) with its default tiles and with
  * tiles that leave edges in every dimension; stride-2 dX both by output phases (conv_s2.cl,
  * the default) and through zero-dilated dY, each against the reference and the two
- * bit for bit (same sums in the same order, conv_s2.cl) (the first compile of its 30 programs costs
+ * bit for bit (same sums in the same order, conv_s2.cl); the fused inference expand +
+ * bottleneck (conv_fuse.c) against the two convolutions in double (the first compile of its 30 programs costs
  * about 60 s on PoCL; later runs hit the caches: a few seconds). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -205,6 +206,49 @@ static void run_case(cr_runtime *rt, cr_conv_fast *cf, const shape *c, const cha
     free(ry), free(rdx), free(rdw), free(rdb);
 }
 
+/* The fused inference pair (conv_fuse.c): y = conv1(relu(conv1(x, w1) + b1), w2) + b2 against
+ * the two 1x1 convolutions summed here in double; e channels in between, cout out. */
+static void check_fused_pair(cr_runtime *rt, cr_conv_fast *cf, int n, int cin, int h, int w, int e, int cout,
+                             const char *label)
+{
+    int np = h * w;
+    size_t nx = (size_t)n * cin * np, ny = (size_t)n * cout * np;
+    float *x = rand_buf(nx), *w1 = rand_buf((size_t)e * cin), *b1 = rand_buf(e);
+    float *w2 = rand_buf((size_t)cout * e), *b2 = rand_buf(cout);
+    double *ref = calloc(ny, sizeof *ref), *t = calloc(e, sizeof *t);
+    for (int i = 0; i < n; i++)
+        for (int p = 0; p < np; p++) {
+            for (int c = 0; c < e; c++) {
+                double a = b1[c];
+                for (int ci = 0; ci < cin; ci++) a += (double)w1[c * cin + ci] * x[((size_t)i * cin + ci) * np + p];
+                t[c] = a > 0 ? a : 0;
+            }
+            for (int co = 0; co < cout; co++) {
+                double a = b2[co];
+                for (int c = 0; c < e; c++) a += (double)w2[co * e + c] * t[c];
+                ref[((size_t)i * cout + co) * np + p] = a;
+            }
+        }
+    cl_mem bx = upload(rt, x, nx), bw1 = upload(rt, w1, (size_t)e * cin), bb1 = upload(rt, b1, e);
+    cl_mem bw2 = upload(rt, w2, (size_t)cout * e), bb2 = upload(rt, b2, cout), by = NULL;
+    CHECK_OK(cr_buffer_create(rt, ny * sizeof(float), "y", &by));
+    cr_tensor tx = cr_tensor_view(bx, 0, n, cin, h, w), ty = cr_tensor_view(by, 0, n, cout, h, w);
+    cr_tensor tw1 = cr_tensor_view(bw1, 0, e, cin, 1, 1), tb1 = cr_tensor_view(bb1, 0, 1, e, 1, 1);
+    cr_tensor tw2 = cr_tensor_view(bw2, 0, cout, e, 1, 1), tb2 = cr_tensor_view(bb2, 0, 1, cout, 1, 1);
+    CHECK_MSG(cr_conv_fast_eb_fits(cf, cin, e, cout), "%s: %d -> %d -> %d should fuse", label, cin, e, cout);
+    CHECK_OK(cr_conv_fast_forward_eb(cf, n, h, w, &ty, &tx, &tw1, &tb1, &tw2, &tb2));
+    float *y = download(rt, by, ny);
+    double err = rel_err(y, ref, ny);
+    CHECK_MSG(err < 1e-5, "%s: fused %d -> %d -> %d at %dx%d: rel err %.3g", label, cin, e, cout, h, w, err);
+    /* a missing bias, a wrong shape and a pair the parameters do not fuse are argument errors */
+    CHECK(cr_conv_fast_forward_eb(cf, n, h, w, &ty, &tx, &tw1, NULL, &tw2, &tb2) == CR_ERR_ARG);
+    CHECK(cr_conv_fast_forward_eb(cf, n, h, w + 1, &ty, &tx, &tw1, &tb1, &tw2, &tb2) == CR_ERR_ARG);
+    cr_error_clear();
+    free(y), free(x), free(w1), free(b1), free(w2), free(b2), free(ref), free(t);
+    cl_mem bufs[] = {bx, bw1, bb1, bw2, bb2, by};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) cr_buffer_release(rt, &bufs[i]);
+}
+
 /* Tunables the work-group tiled variant cannot run are argument errors, before any build. */
 static void check_local_limits(cr_runtime *rt, cr_conv_fast *cf)
 {
@@ -246,7 +290,8 @@ int main(int argc, char **argv)
 {
     /* "local": only the work-group tiled variant on two tiny shapes, "s2": only stride-2 shapes
      * with the register tiles, "kc": one 1x1 shape with the odd tiles of set 1, whose forward
-     * computes all channels per work-item (all three for tests/device_oclgrind.sh) */
+     * computes all channels per work-item, and the fused pairs (all three for
+     * tests/device_oclgrind.sh) */
     int tiny = argc > 1 && !strcmp(argv[1], "local"), s2 = argc > 1 && !strcmp(argv[1], "s2");
     int kc = argc > 1 && !strcmp(argv[1], "kc");
     cr_runtime *rt = NULL;
@@ -279,6 +324,7 @@ int main(int argc, char **argv)
     /* the tiles of the class of the 1x1 k=... cases are as good a start as any: every class is set alike */
     cr_conv_tiles defaults = cr_conv_fast_params(cf)->cls[CR_CC_TINY], tiles, *t = &tiles;
     defaults.fwd_variant = 0; /* whatever CLRESTORE_CONV_VARIANT says: sets 3 and 4 test the other */
+    defaults.fwd_eb_kib = 1024; /* whatever the device's default (0 on GPUs): sets 0 and 1 fuse pairs */
     const shape *cases = tiny ? tiny_cases : s2 ? s2_cases : kc ? kc_cases : full_cases;
     size_t ncases = tiny ? sizeof tiny_cases / sizeof tiny_cases[0]
                     : s2 ? sizeof s2_cases / sizeof s2_cases[0]
@@ -308,7 +354,19 @@ int main(int argc, char **argv)
                      c->w, c->k, c->s);
             run_case(rt, cf, c, label);
         }
+        if (!s2 && !tiny && set <= 1) { /* default and odd tiles: VW tails, TM not dividing e or cout */
+            snprintf(label, sizeof label, "tiles %d", set);
+            check_fused_pair(rt, cf, 2, 5, 7, 11, 12, 7, label);
+            check_fused_pair(rt, cf, 1, 3, 4, 5, 8, 1, label);
+        }
     }
+    *t = defaults;
+    t->fwd_eb_kib = 0; /* the parameters decide: no fusion at 0 */
+    cr_conv_fast_set_all(cf, t, "test");
+    CHECK(!cr_conv_fast_eb_fits(cf, 5, 12, 7));
+    t->fwd_eb_kib = 1; /* 1 KiB: (5*12 + 12*7) floats fit, (200*12 + ...) do not */
+    cr_conv_fast_set_all(cf, t, "test");
+    CHECK(cr_conv_fast_eb_fits(cf, 5, 12, 7) && !cr_conv_fast_eb_fits(cf, 200, 12, 7));
     /* a bad shape is an argument error, not a crash */
     cr_conv_geom bad = cr_conv_geom_make(0, 1, 1, 1, 1, 1, 1);
     CHECK(cr_conv_fast_forward(cf, &bad, NULL, NULL, NULL, NULL, NULL, 0) == CR_ERR_ARG);

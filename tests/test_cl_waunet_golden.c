@@ -29,6 +29,7 @@ static double *h5_read_all(hid_t f, const char *name, size_t *count)
 
 typedef struct errors {
     double output, loss, grad_v, grad_g, grad_b, grad_input;
+    double output_inference; /* the forward prepared for inference (fused expand + bottleneck on CPUs) */
 } errors;
 
 static double maxd(double a, double b) { return a > b ? a : b; }
@@ -101,6 +102,14 @@ static errors run(cr_nn *nn, const cr_checkpoint *c, hid_t f, int exact)
             free(got);
         }
     }
+    /* inference runs other kernels (conv_fuse.c): the same output is expected */
+    CHECK_OK(cr_waunet_prepare(m, CR_WAUNET_INFERENCE, n, h, w));
+    in = cr_waunet_input(m), out = cr_waunet_output(m);
+    CHECK_OK(cr_tensor_write(nn, &in, x));
+    CHECK_OK(cr_waunet_forward(m));
+    double *yi = tu_read(nn, &out);
+    e.output_inference = tu_maxrel(yi, yref, nin);
+    free(yi);
     free(x);
     free(tgt);
     free(yref);
@@ -115,8 +124,9 @@ static errors run(cr_nn *nn, const cr_checkpoint *c, hid_t f, int exact)
 
 static void report(const char *what, const errors *e)
 {
-    printf("%s: max relative error output %.3g, loss %.3g, grad v %.3g, g %.3g, b %.3g, input %.3g\n", what,
-           e->output, e->loss, e->grad_v, e->grad_g, e->grad_b, e->grad_input);
+    printf("%s: max relative error output %.3g (inference %.3g), loss %.3g, grad v %.3g, g %.3g, b %.3g, "
+           "input %.3g\n",
+           what, e->output, e->output_inference, e->loss, e->grad_v, e->grad_g, e->grad_b, e->grad_input);
 }
 
 int main(void)
@@ -139,7 +149,7 @@ int main(void)
         report("double", &e);
         double tol = 1e-9;
         CHECK(e.output < tol && e.loss < tol && e.grad_v < tol && e.grad_g < tol && e.grad_b < tol &&
-              e.grad_input < tol);
+              e.grad_input < tol && e.output_inference < tol);
         cr_nn_free(nd);
     }
     cr_nn *nf = NULL;
@@ -148,7 +158,7 @@ int main(void)
     report("float", &e);
     double tol = 1e-4;
     CHECK(e.output < tol && e.loss < tol && e.grad_v < tol && e.grad_g < tol && e.grad_b < tol &&
-          e.grad_input < tol);
+          e.grad_input < tol && e.output_inference < tol);
     cr_nn_free(nf);
     H5Fclose(f);
     cr_checkpoint_free(c);

@@ -18,6 +18,8 @@ struct cr_conv_fast {
     cr_conv_params params; /* per shape class (conv_tune.h) */
     cl_mem wt, pad, part; /* transposed weights, padded input, dW partial sums */
     size_t wt_bytes, pad_bytes, part_bytes;
+    cl_mem wt2;           /* the second weight set of a fused pair (conv_fuse.c) */
+    size_t wt2_bytes;
     int s2_dx_phase; /* stride-2 dX by output phases (conv_s2.c), else through zero-dilated dY */
 };
 
@@ -76,6 +78,7 @@ void cr_conv_fast_free(cr_conv_fast *cf)
 {
     if (!cf) return;
     cr_buffer_release(cf->rt, &cf->wt);
+    cr_buffer_release(cf->rt, &cf->wt2);
     cr_buffer_release(cf->rt, &cf->pad);
     cr_buffer_release(cf->rt, &cf->part);
     free(cf);
@@ -137,22 +140,31 @@ static cr_status check_mem(mem m, size_t count, const char *what)
 static const char *simple_opts = ""; /* prep/pad/reduce/db do not depend on the tiles */
 
 /* wt = weights rearranged for the GEMM (mode 0 forward, 1 backward-input). */
-static cr_status prep_weights(cr_conv_fast *cf, mem w, int cout, int cin, int k, int cout_pad, int mode, int blk)
+/* slot 0: cf->wt, which every convolution uses; 1: cf->wt2 */
+static cr_status prep_weights_into(cr_conv_fast *cf, int slot, mem w, int cout, int cin, int k, int cout_pad,
+                                   int mode, int blk)
 {
     int w_off = (int)w.off;
     cr_status st;
     cl_kernel kr;
     int kk = k * k, cin_t = mode ? cout : cin;
     size_t count = (size_t)cin_t * kk * cout_pad;
-    if ((st = scratch(cf, &cf->wt, &cf->wt_bytes, count * sizeof(float), "conv weights (GEMM order)")) ||
+    cl_mem *dst = slot ? &cf->wt2 : &cf->wt;
+    if ((st = scratch(cf, dst, slot ? &cf->wt2_bytes : &cf->wt_bytes, count * sizeof(float),
+                      slot ? "conv weights (GEMM order, second of a pair)" : "conv weights (GEMM order)")) ||
         (st = get_kernel(cf, "conv_prep_weights", simple_opts, &kr)) ||
-        (st = cr_kernel_args(kr, 9, sizeof(cl_mem), &cf->wt, sizeof(cl_mem), &w.buf, sizeof(int), &w_off,
+        (st = cr_kernel_args(kr, 9, sizeof(cl_mem), dst, sizeof(cl_mem), &w.buf, sizeof(int), &w_off,
                              sizeof(int), &cout,
                              sizeof(int), &cin, sizeof(int), &kk, sizeof(int), &cout_pad, sizeof(int), &mode,
                              sizeof(int), &blk)))
         return st;
     size_t local = 64, global = count;
     return cr_enqueue(cf->rt, kr, 1, &global, &local);
+}
+
+static cr_status prep_weights(cr_conv_fast *cf, mem w, int cout, int cin, int k, int cout_pad, int mode, int blk)
+{
+    return prep_weights_into(cf, 0, w, cout, cin, k, cout_pad, mode, blk);
 }
 
 /* Padded copy geometry: hp rows, s phases of wq columns. */
@@ -494,6 +506,14 @@ cr_status cr_conv_fast_gemm_weights(cr_conv_fast *cf, const cr_tensor *w, int co
 {
     cr_status st = prep_weights(cf, mem_of(w), cout, cin, k, cout_pad, mode, 0);
     *out = cf->wt;
+    return st;
+}
+
+cr_status cr_conv_fast_weights_blocked(cr_conv_fast *cf, int slot, const cr_tensor *w, int cout, int cin,
+                                       int cout_pad, int blk, cl_mem *out)
+{
+    cr_status st = prep_weights_into(cf, slot, mem_of(w), cout, cin, 1, cout_pad, 0, blk);
+    *out = slot ? cf->wt2 : cf->wt;
     return st;
 }
 

@@ -38,6 +38,9 @@ typedef struct cr_conv_tiles {
     int fwd_kc;       /* > 0: the 1x1 stride-1 forward / dX computes every output channel of a pixel vector
                          in one work-item, input channels in chunks of this many (conv_fwd_allco, CONV_KC);
                          0: one block of CONV_TM output channels per work-item (conv_fwd) */
+    int fwd_eb_kib;   /* inference, in the class of a 1x1 expand (ReLU) whose only reader is a 1x1
+                         bottleneck: > 0 runs the pair as one kernel (conv_fwd_eb) when both weight sets
+                         take at most this many KiB together; 0: never */
     int dw_tm, dw_tn; /* weight-gradient tile: output channels x (input channel, tap) */
     int dw_vw;        /* pixels per vector step of the weight gradient */
     int dw_local;     /* work-group size along the (input channel, tap) tiles; 0: driver */
@@ -120,6 +123,19 @@ cr_status cr_conv_fast_backward_input_relu(cr_conv_fast *cf, const cr_conv_geom 
  * dy. Either may be NULL (then it is not computed). x (n, cin, h, w) is the forward input. */
 cr_status cr_conv_fast_backward_weights(cr_conv_fast *cf, const cr_conv_geom *g, const cr_tensor *dw,
                                         const cr_tensor *db, const cr_tensor *dy, const cr_tensor *x);
+
+/* ---- the fused inference pair (conv_fuse.c) ---- */
+
+/* Whether cr_conv_fast_forward_eb runs a 1x1 expand cin -> e (ReLU) followed by a 1x1
+ * bottleneck e -> cout: the expand's class has fwd_eb_kib > 0, both GEMM weight sets fit
+ * in it, e <= 512. */
+int cr_conv_fast_eb_fits(const cr_conv_fast *cf, int cin, int e, int cout);
+/* y (n, cout, h, w) = conv(relu(conv(x, w1) + b1), w2) + b2 with 1x1 kernels: x (n, cin, h, w),
+ * w1 (e, cin, 1, 1), b1 (e), w2 (cout, e, 1, 1), b2 (cout); the expanded activation is never
+ * stored. CR_ERR_ARG when the pair does not fit (cr_conv_fast_eb_fits). */
+cr_status cr_conv_fast_forward_eb(cr_conv_fast *cf, int n, int h, int w, const cr_tensor *y, const cr_tensor *x,
+                                  const cr_tensor *w1, const cr_tensor *b1, const cr_tensor *w2,
+                                  const cr_tensor *b2);
 
 /* The gradient through the fused epilogue y = relu(z) + res, count elements:
  * dz = dy where y > res (y > 0 without a residual), else 0; and dres += dy when dres is

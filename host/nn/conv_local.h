@@ -37,6 +37,10 @@ cr_status cr_conv_local_variant_from_env(cr_conv_tiles *t);
 cr_runtime *cr_conv_fast_runtime(cr_conv_fast *cf);
 cr_status cr_conv_fast_gemm_weights(cr_conv_fast *cf, const cr_tensor *w, int cout, int cin, int k, int cout_pad,
                                     int mode, cl_mem *out);
+/* 1x1 forward weights blocked by blk output channels (conv_prep_weights, CONV_WBLK) into
+ * scratch slot 0 (the one above) or 1 (a second set, for the fused pair of conv_fuse.c). */
+cr_status cr_conv_fast_weights_blocked(cr_conv_fast *cf, int slot, const cr_tensor *w, int cout, int cin,
+                                       int cout_pad, int blk, cl_mem *out);
 cr_status cr_conv_fast_padded_input(cr_conv_fast *cf, const cr_tensor *src, int nc, int h, int w, int hp, int s,
                                     int wq, int pt, int pl, int dil, cl_mem *out);
 

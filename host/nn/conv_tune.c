@@ -25,6 +25,7 @@ const cr_conv_field cr_conv_fields[] = {
     F(fwd_local, 0, 1024, 0),
     F(fwd_wblock, 0, 1, 0),
     F(fwd_kc, 0, 65536, 0),
+    F(fwd_eb_kib, 0, 4096, 0),
     F(dw_tm, 1, 8, 0),
     F(dw_tn, 1, 8, 0),
     F(dw_vw, 4, 16, 1),

@@ -94,6 +94,11 @@ void cr_conv_fallback(const cr_device_desc *d, cr_conv_tiles *t, char *why, size
         .fwd_vw = 16,
         .fwd_local = 16,
         .fwd_wblock = 1,
+        /* CPUs: fuse every inference expand + bottleneck (up to 512 expanded channels). Session 8,
+         * bench --network: the 32 -> 128 -> 25 blocks (30 KiB of weights, in L1) took the 1024^2
+         * forward from 4370 to 3890 ms; adding the 128 -> 512 -> 102 up blocks (458 KiB, from L2)
+         * 3850 -> 3615 ms (AVX-512), 5357 -> 5040 ms (AVX2 code). GPUs: untested, off. */
+        .fwd_eb_kib = gpu ? 0 : 1024,
         .dw_tm = 4,
         .dw_tn = 6,
         .dw_vw = 16,

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "clrestore/log.h"
+#include "conv_fast.h"
+#include "conv_flags.h"
 #include "nn_internal.h"
 #include "waunet_internal.h"
 
@@ -47,7 +49,8 @@ cr_status cr_waunet_create(cr_nn *nn, const cr_arch *a, cr_waunet **out)
     m->zeroed = calloc((size_t)m->graph.nt, 1);
     m->premasked = calloc((size_t)m->graph.nt, 1);
     m->readers = calloc((size_t)m->graph.nt, sizeof *m->readers);
-    if (!m->zeroed || !m->premasked || !m->readers) {
+    m->fuse_eb = calloc((size_t)m->graph.nops, 1);
+    if (!m->zeroed || !m->premasked || !m->readers || !m->fuse_eb) {
         st = cr_fail(CR_ERR_NOMEM, "out of memory creating the network");
         goto cleanup;
     }
@@ -84,6 +87,7 @@ void cr_waunet_free(cr_waunet *m)
     free(m->zeroed);
     free(m->premasked);
     free(m->readers);
+    free(m->fuse_eb);
     free(m);
 }
 
@@ -183,6 +187,26 @@ cleanup:
     return st;
 }
 
+/* Inference: op i is a 1x1 expand with ReLU (no residual) whose output only op i + 1 reads,
+ * a linear 1x1 without residual, both on the tiled engine, and the device's parameters fuse
+ * this pair (cr_conv_fast_eb_fits). Training keeps the expanded activation for backward. */
+static int eb_fusable(cr_waunet *m, int i)
+{
+    if (i + 1 >= m->graph.nops) return 0;
+    const wn_op *e = &m->graph.ops[i], *b = &m->graph.ops[i + 1];
+    if (e->kind != WN_CONV || b->kind != WN_CONV || e->conv < 0 || b->conv < 0) return 0;
+    if (e->spec.k != 1 || e->spec.stride != 1 || e->flags != CR_CONV_FLAG_RELU || e->b >= 0) return 0;
+    if (b->spec.k != 1 || b->spec.stride != 1 || b->flags != 0 || b->b >= 0 || b->a != e->y) return 0;
+    if (m->readers[e->y] != 1 || e->y == m->graph.output) return 0;
+    if (m->cv[i].engine != CR_CONV_TILED || m->cv[i + 1].engine != CR_CONV_TILED) return 0;
+    cr_conv_fast *cf;
+    if (cr_nn_conv_fast(m->nn, &cf) != CR_OK) {
+        cr_error_clear(); /* the unfused ops report it when they run */
+        return 0;
+    }
+    return cr_conv_fast_eb_fits(cf, e->spec.cin, e->spec.cout, b->spec.cout);
+}
+
 cr_status cr_waunet_prepare(cr_waunet *m, cr_waunet_mode mode, int n, int h, int w)
 {
     cr_status st;
@@ -209,6 +233,7 @@ cr_status cr_waunet_prepare(cr_waunet *m, cr_waunet_mode mode, int n, int h, int
         const wn_op_impl *row = &wn_op_impl_table[m->graph.ops[i].kind];
         if (row->choose) row->choose(m->nn, &m->cv[i]);
     }
+    for (int i = 0; i < m->graph.nops; i++) m->fuse_eb[i] = mode == CR_WAUNET_INFERENCE && eb_fusable(m, i);
     m->prepared = 1;
 cleanup:
     if (st != CR_OK) release_arenas(m);
@@ -257,6 +282,19 @@ static cr_status prof_mark(cr_waunet *m, double *slot, double *t0)
     return st;
 }
 
+/* ops i and i + 1 as one fused expand + bottleneck (m->fuse_eb[i]) */
+static cr_status run_pair(cr_waunet *m, int i)
+{
+    const wn_op *e = &m->graph.ops[i], *b = &m->graph.ops[i + 1];
+    cr_tensor y = slot_view(m, b->y, b->y), x = slot_view(m, e->a, e->a);
+    cr_tensor w1 = cr_params_w(m->params, e->conv), b1 = cr_params_b(m->params, e->conv);
+    cr_tensor w2 = cr_params_w(m->params, b->conv), b2 = cr_params_b(m->params, b->conv);
+    cr_conv_fast *cf;
+    cr_status st = cr_nn_conv_fast(m->nn, &cf);
+    if (st != CR_OK) return st;
+    return cr_conv_fast_forward_eb(cf, x.n, x.h, x.w, &y, &x, &w1, &b1, &w2, &b2);
+}
+
 static cr_status run_op(cr_waunet *m, int i)
 {
     const wn_op *op = &m->graph.ops[i];
@@ -283,8 +321,10 @@ cr_status cr_waunet_forward(cr_waunet *m)
         if (m->prof) CR_TRY(prof_mark(m, &m->prof->fwd[CR_PROF_WNORM], &t0));
     }
     for (int i = 0; i < m->graph.nops; i++) {
-        CR_TRY(run_op(m, i));
+        int pair = m->fuse_eb[i];
+        CR_TRY(pair ? run_pair(m, i) : run_op(m, i));
         if (m->prof) CR_TRY(prof_mark(m, &m->prof->fwd[prof_kind(&m->graph.ops[i])], &t0));
+        i += pair;
     }
     m->fwd_done = 1;
 cleanup:

@@ -50,6 +50,8 @@ struct cr_waunet {
                                  ReLU already (cr_conv2d_backward_store_relu), so that producer's
                                  backward runs without the ReLU */
     int *readers;       /* (graph.nt) how many op inputs are each tensor (a and b counted apart) */
+    unsigned char *fuse_eb; /* (graph.nops) prepared for inference: op i (a 1x1 expand, ReLU) and op
+                               i + 1 (the 1x1 bottleneck, its only reader) run as one kernel */
     int prepared;
     int w_stale;        /* W must be recomputed from V, g before the next forward */
     int fwd_done;       /* the activations hold a forward of the current input */
