@@ -226,6 +226,25 @@ __kernel void conv_fwd(__global float *y, const int y_off, __global const float 
     store_tile(y, res, bias, acc, flags, obase, opix, co0, cout, min(CONV_VW, wout - x0));
 }
 
+/* acc[i] += wp[i] * x row by row: `rows` input rows a plane apart, the weights advancing by
+ * wstep per row; `valid` < CONV_VW pixels at a plane end load masked. The 1x1 GEMM step of
+ * conv_fwd_allco and conv_fwd_eb. */
+static void gemm_rows(VEC *acc, __global const float *xb, __global const float *wp, int rows, size_t plane,
+                      int wstep, int valid)
+{
+    if (valid == CONV_VW) {
+        for (int r = 0; r < rows; r++, xb += plane, wp += wstep) {
+            VEC xv = VLOAD(0, xb);
+            _Pragma("unroll") for (int i = 0; i < CONV_TM; i++) acc[i] = fma((VEC)(wp[i]), xv, acc[i]);
+        }
+    } else {
+        for (int r = 0; r < rows; r++, xb += plane, wp += wstep) {
+            VEC xv = load_tail(xb, valid);
+            _Pragma("unroll") for (int i = 0; i < CONV_TM; i++) acc[i] = fma((VEC)(wp[i]), xv, acc[i]);
+        }
+    }
+}
+
 /* The 1x1 stride-1 forward with every output channel of a pixel vector in one work-item
  * (fwd_kc > 0): global = (1, ceil(h*w / VW), n). conv_fwd gives each channel block its
  * own work-item, and the two cores take neighbouring blocks of the same pixels, so each
@@ -266,21 +285,7 @@ __kernel void conv_fwd_allco(__global float *y, const int y_off, __global const 
             __global const float *xb = xn + (size_t)c0 * plane;
             __global const float *wp = wt + (CONV_WBLK ? (size_t)co0 * cin + (size_t)c0 * CONV_TM
                                                        : (size_t)c0 * cout_pad + co0);
-            if (valid == CONV_VW) {
-                for (int ci = c0; ci < c1; ci++) {
-                    VEC xv = VLOAD(0, xb);
-                    _Pragma("unroll") for (int i = 0; i < CONV_TM; i++) acc[i] = fma((VEC)(wp[i]), xv, acc[i]);
-                    wp += CONV_WBLK ? CONV_TM : cout_pad;
-                    xb += plane;
-                }
-            } else {
-                for (int ci = c0; ci < c1; ci++) {
-                    VEC xv = load_tail(xb, valid);
-                    _Pragma("unroll") for (int i = 0; i < CONV_TM; i++) acc[i] = fma((VEC)(wp[i]), xv, acc[i]);
-                    wp += CONV_WBLK ? CONV_TM : cout_pad;
-                    xb += plane;
-                }
-            }
+            gemm_rows(acc, xb, wp, c1 - c0, plane, CONV_WBLK ? CONV_TM : cout_pad, valid);
             size_t obase = ybase + (size_t)co0 * plane;
             /* partial sums are stored raw; the last chunk applies the epilogue */
             store_tile(y, res, bias, acc, c1 == cin ? flags : 0, obase, plane, co0, cout, valid);
@@ -323,18 +328,7 @@ __kernel void conv_fwd_eb(__global float *y, const int y_off, __global const flo
     for (int e0 = 0; e0 < EB_E; e0 += CONV_TM) {
         VEC acc[CONV_TM];
         _Pragma("unroll") for (int i = 0; i < CONV_TM; i++) acc[i] = (VEC)(0.0f);
-        __global const float *xb = xn, *wp = wt1 + (size_t)e0 * cin;
-        if (valid == CONV_VW) {
-            for (int ci = 0; ci < cin; ci++, xb += plane, wp += CONV_TM) {
-                VEC xv = VLOAD(0, xb);
-                _Pragma("unroll") for (int i = 0; i < CONV_TM; i++) acc[i] = fma((VEC)(wp[i]), xv, acc[i]);
-            }
-        } else {
-            for (int ci = 0; ci < cin; ci++, xb += plane, wp += CONV_TM) {
-                VEC xv = load_tail(xb, valid);
-                _Pragma("unroll") for (int i = 0; i < CONV_TM; i++) acc[i] = fma((VEC)(wp[i]), xv, acc[i]);
-            }
-        }
+        gemm_rows(acc, xn, wt1 + (size_t)e0 * cin, cin, plane, CONV_TM, valid);
         _Pragma("unroll") for (int i = 0; i < CONV_TM; i++)
             VSTORE(fmax(acc[i] + (VEC)(b1[e0 + i]), (VEC)(0.0f)), 0, t + (e0 + i) * CONV_VW);
     }
