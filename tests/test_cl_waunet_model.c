@@ -2,7 +2,8 @@
  * (bit-identical files; same seed, same bits), batches (N = 2 equals two
  * N = 1 runs; inference and training forwards agree), shape and mode errors,
  * and memory: an inference forward at 256 x 256 (default architecture) peaks
- * far below training, and the planner's estimate equals what is allocated. */
+ * far below training, and the planner's estimate equals what is allocated, with the
+ * fused expand + bottleneck pairs (whose expanded tensor gets no place) and without. */
 #include <unistd.h>
 
 #include "clrestore/checkpoint.h"
@@ -11,6 +12,10 @@
 #include "clrestore/waunet.h"
 #pragma GCC diagnostic ignored "-Wunused-function" /* not every helper is used here */
 #include "nn_testutil.h"
+#include "conv_fast.h"        /* cr_conv_fast_params: fusion on and off */
+#include "conv_tune.h"
+#include "nn_internal.h"      /* cr_nn_conv_fast */
+#include "waunet_internal.h"  /* the plan's slots and the fused pairs */
 
 static cr_arch small_arch(void)
 {
@@ -163,11 +168,25 @@ static void test_batch(cr_nn *nn)
     cr_waunet_free(m);
 }
 
-static void test_memory(cr_runtime *rt, cr_nn *nn)
+/* Every class's fwd_eb_kib: 0 turns fusion off; 1024 fuses every pair of the default
+ * network on any device (a GPU's default is 0). */
+static void set_fusion(cr_nn *nn, int kib)
+{
+    cr_conv_fast *cf = NULL;
+    CHECK_OK(cr_nn_conv_fast(nn, &cf));
+    if (!cf) return;
+    cr_conv_params *p = cr_conv_fast_params(cf);
+    for (int c = 0; c < CR_CONV_NCLASSES; c++) p->cls[c].fwd_eb_kib = kib;
+}
+
+static void test_memory(cr_runtime *rt, int fuse)
 {
     cr_arch a = cr_arch_default();
     cr_waunet *m = NULL;
+    cr_nn *nn = NULL; /* its own: the engine's scratch buffers start empty */
     int s = 256;
+    CHECK_OK(cr_nn_create(rt, CR_FLOAT, &nn));
+    set_fusion(nn, fuse ? 1024 : 0);
     CHECK_OK(cr_waunet_create(nn, &a, &m));
     CHECK_OK(cr_waunet_init(m, 1));
     cr_waunet_memory inf, tr;
@@ -188,6 +207,24 @@ static void test_memory(cr_runtime *rt, cr_nn *nn)
     double sec = cr_now() - t0;
     size_t measured = cr_runtime_mem_peak(rt) - base;
     double mib = 1024.0 * 1024.0;
+    /* fused pairs: one per wa_block, each an expand (ReLU) and its bottleneck; 12 in the
+     * encoder (3 levels x 4 blocks) and 5 per decoder level (3 blocks, and 1 in each of
+     * the 2 up steps); and the output head, a 1x1 with ReLU and the final linear 1x1: 28.
+     * Their expanded tensors are never stored. */
+    int pairs = 0, unplaced = 0;
+    for (int i = 0; i < m->graph.nops; i++) {
+        pairs += m->fuse_eb[i];
+        if (m->fuse_eb[i]) unplaced += m->plan.slot[m->graph.ops[i].y].arena < 0;
+    }
+    CHECK_MSG(pairs == (fuse ? 28 : 0) && unplaced == pairs, "fusion %d: %d pairs, %d unplaced", fuse, pairs,
+              unplaced);
+    for (int t = 0; t < m->graph.nt; t++) /* everything else of the forward has a place */
+        if (t != m->graph.input) {
+            int fused_y = 0;
+            for (int i = 0; i < m->graph.nops; i++) fused_y |= m->fuse_eb[i] && m->graph.ops[i].y == t;
+            CHECK(fused_y || m->plan.slot[t].arena >= 0);
+        }
+    printf("fusion %s: ", fuse ? "on" : "off");
     printf("256x256 (3/4/32/4): inference forward %.2f s; measured activation peak %.1f MiB, estimate %.1f MiB "
            "(live lower bound %.1f MiB, %d arena); training activations %.1f MiB (live %.1f MiB, %d arenas); "
            "parameters %lld (%.1f MiB with gradients and Adam)\n",
@@ -212,6 +249,19 @@ static void test_memory(cr_runtime *rt, cr_nn *nn)
     CHECK(finite);
     free(img);
     cr_waunet_free(m);
+    set_fusion(nn, fuse ? 0 : 1024);
+    /* the other setting's estimate: unfused, a level-0 block's input (32 channels) and its
+     * expanded tensor (128) are alive together, which bounds the plan from below; fused,
+     * the plan is smaller */
+    CHECK_OK(cr_waunet_create(nn, &a, &m));
+    cr_waunet_memory other;
+    CHECK_OK(cr_waunet_memory_estimate(m, CR_WAUNET_INFERENCE, 1, s, s, &other));
+    const cr_waunet_memory *fused_m = fuse ? &inf : &other, *plain_m = fuse ? &other : &inf;
+    CHECK(plain_m->live_peak_bytes >= (size_t)(32 + 128) * s * s * sizeof(float));
+    CHECK_MSG(fused_m->activation_bytes < plain_m->activation_bytes, "fused plan %zu, unfused %zu bytes",
+              fused_m->activation_bytes, plain_m->activation_bytes);
+    cr_waunet_free(m);
+    cr_nn_free(nn);
 }
 
 int main(void)
@@ -224,7 +274,8 @@ int main(void)
     CHECK_OK(cr_nn_create(rt, CR_FLOAT, &nn));
     test_roundtrip(nn, dir);
     test_batch(nn);
-    test_memory(rt, nn);
+    test_memory(rt, 1);
+    test_memory(rt, 0);
     cr_nn_free(nn);
     rmdir(dir);
     cr_runtime_free(rt);

@@ -99,6 +99,7 @@ int cr_conv_fast_pick_tm(const cr_conv_tiles *t, int cout);
  * need seen): pass 0 forward, 1 backward input, 2 backward weights. For memory plans. */
 typedef struct cr_conv_scratch {
     size_t pad, wt, part; /* padded input, GEMM-order weights, dW partial sums */
+    size_t wt2;           /* the second weight set of a fused pair (cr_conv_fast_forward_eb) */
 } cr_conv_scratch;
 void cr_conv_fast_scratch_need(const cr_conv_fast *cf, int pass, const cr_conv_geom *g, cr_conv_scratch *out);
 
@@ -130,6 +131,8 @@ cr_status cr_conv_fast_backward_weights(cr_conv_fast *cf, const cr_conv_geom *g,
  * bottleneck e -> cout: the expand's class has fwd_eb_kib > 0, both GEMM weight sets fit
  * in it, e <= 512. */
 int cr_conv_fast_eb_fits(const cr_conv_fast *cf, int cin, int e, int cout);
+/* Scratch of cr_conv_fast_forward_eb for a pair that fits (both weight sets; nothing padded). */
+void cr_conv_fast_eb_scratch_need(const cr_conv_fast *cf, int cin, int e, int cout, cr_conv_scratch *out);
 /* y (n, cout, h, w) = conv(relu(conv(x, w1) + b1), w2) + b2 with 1x1 kernels: x (n, cin, h, w),
  * w1 (e, cin, 1, 1), b1 (e), w2 (cout, e, 1, 1), b2 (cout); the expanded activation is never
  * stored. CR_ERR_ARG when the pair does not fit (cr_conv_fast_eb_fits). */

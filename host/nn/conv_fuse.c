@@ -3,6 +3,7 @@
  * activation (4x the block's channels) never goes through memory. The network decides
  * where it applies (waunet.c); this file decides whether a pair fits and launches it. */
 #include <stdio.h>
+#include <string.h>
 
 #include "conv_fast.h"
 #include "conv_local.h" /* cr_conv_fast_runtime, cr_conv_fast_weights_blocked */
@@ -40,6 +41,14 @@ int cr_conv_fast_eb_fits(const cr_conv_fast *cf, int cin, int e, int cout)
     int tm2 = eb_tm2(cf, e, cout);
     size_t bytes = ((size_t)cin * e + (size_t)e * div_up(cout, tm2) * tm2) * sizeof(float);
     return bytes <= (size_t)t->fwd_eb_kib * 1024;
+}
+
+void cr_conv_fast_eb_scratch_need(const cr_conv_fast *cf, int cin, int e, int cout, cr_conv_scratch *out)
+{
+    int tm2 = eb_tm2(cf, e, cout);
+    memset(out, 0, sizeof *out);
+    out->wt = (size_t)cin * e * sizeof(float);                   /* blocked by tm1, which divides e */
+    out->wt2 = (size_t)e * div_up(cout, tm2) * tm2 * sizeof(float); /* padded to cout_pad */
 }
 
 cr_status cr_conv_fast_forward_eb(cr_conv_fast *cf, int n, int h, int w, const cr_tensor *y, const cr_tensor *x,

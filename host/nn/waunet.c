@@ -121,9 +121,41 @@ static cr_status check_shape(const cr_waunet *m, int n, int h, int w)
     return CR_OK;
 }
 
+/* Inference: op i is a 1x1 expand with ReLU (no residual) whose output only op i + 1 reads,
+ * a linear 1x1 without residual, both on the tiled engine, and the device's parameters fuse
+ * this pair (cr_conv_fast_eb_fits). Training keeps the expanded activation for backward. */
+static int eb_fusable(const cr_waunet *m, int i)
+{
+    if (i + 1 >= m->graph.nops) return 0;
+    const wn_op *e = &m->graph.ops[i], *b = &m->graph.ops[i + 1];
+    if (e->kind != WN_CONV || b->kind != WN_CONV || e->conv < 0 || b->conv < 0) return 0;
+    if (e->spec.k != 1 || e->spec.stride != 1 || e->flags != CR_CONV_FLAG_RELU || e->b >= 0) return 0;
+    if (b->spec.k != 1 || b->spec.stride != 1 || b->flags != 0 || b->b >= 0 || b->a != e->y) return 0;
+    if (m->readers[e->y] != 1 || e->y == m->graph.output) return 0;
+    if (cr_conv2d_engine(m->nn, &m->cv[i]) != CR_CONV_TILED || cr_conv2d_engine(m->nn, &m->cv[i + 1]) != CR_CONV_TILED)
+        return 0;
+    cr_conv_fast *cf;
+    if (cr_nn_conv_fast(m->nn, &cf) != CR_OK) {
+        cr_error_clear(); /* the unfused ops report it when they run */
+        return 0;
+    }
+    return cr_conv_fast_eb_fits(cf, e->spec.cin, e->spec.cout, b->spec.cout);
+}
+
+/* fused (graph.nops): which ops run fused with the next in this mode (none in training). */
+static void fuse_mask(const cr_waunet *m, cr_waunet_mode mode, unsigned char *fused)
+{
+    for (int i = 0; i < m->graph.nops; i++) fused[i] = 0;
+    if (mode != CR_WAUNET_INFERENCE) return;
+    for (int i = 0; i < m->graph.nops; i++)
+        if (eb_fusable(m, i)) fused[i] = 1, i++; /* a bottleneck is never also an expand */
+}
+
 /* The float engine's convolution scratch (host/nn/conv2d.c, conv_fast): each buffer grows
- * to the largest need over the layers and passes run in this mode. */
-static size_t conv_scratch_bytes(const cr_waunet *m, cr_waunet_mode mode, int n, int h, int w)
+ * to the largest need over the layers and passes run in this mode; fused (graph.nops) marks
+ * the pairs that run as one kernel (fuse_mask). */
+static size_t conv_scratch_bytes(const cr_waunet *m, cr_waunet_mode mode, const unsigned char *fused, int n, int h,
+                                 int w)
 {
     cr_conv_fast *cf = NULL;
     if (m->nn->prec != CR_FLOAT) return 0;
@@ -131,7 +163,7 @@ static size_t conv_scratch_bytes(const cr_waunet *m, cr_waunet_mode mode, int n,
         cr_error_clear();
         return 0;
     }
-    cr_conv_scratch most = {0, 0, 0};
+    cr_conv_scratch most = {0, 0, 0, 0}, s;
     size_t dz = 0;
     for (int i = 0; i < m->graph.nops; i++) {
         const wn_op *op = &m->graph.ops[i];
@@ -139,25 +171,32 @@ static size_t conv_scratch_bytes(const cr_waunet *m, cr_waunet_mode mode, int n,
         const wn_tensor *in = &m->graph.t[op->a];
         const cr_conv2d *cv = &m->cv[i];
         cr_conv_geom g = cr_conv_geom_make(n, cv->cin, h >> in->lv, w >> in->lv, cv->cout, cv->k, cv->stride);
-        for (int pass = 0; pass < (mode == CR_WAUNET_TRAINING ? 3 : 1); pass++) {
+        int passes = mode == CR_WAUNET_TRAINING ? 3 : 1;
+        for (int pass = 0; pass < passes; pass++) {
             if (pass == 1 && op->a == m->graph.input) continue; /* no dX of the image */
-            cr_conv_scratch s;
-            cr_conv_fast_scratch_need(cf, pass, &g, &s);
+            if (fused[i])
+                cr_conv_fast_eb_scratch_need(cf, cv->cin, cv->cout, m->cv[i + 1].cout, &s);
+            else
+                cr_conv_fast_scratch_need(cf, pass, &g, &s);
             most.pad = s.pad > most.pad ? s.pad : most.pad;
             most.wt = s.wt > most.wt ? s.wt : most.wt;
             most.part = s.part > most.part ? s.part : most.part;
+            most.wt2 = s.wt2 > most.wt2 ? s.wt2 : most.wt2;
         }
         size_t z = (size_t)n * cv->cout * g.ho * g.wo * sizeof(float);
         if (mode == CR_WAUNET_TRAINING && (cv->flags & CR_CONV_RELU) && z > dz) dz = z;
+        i += fused[i]; /* the bottleneck ran inside the pair */
     }
-    return most.pad + most.wt + most.part + dz;
+    return most.pad + most.wt + most.part + most.wt2 + dz;
 }
 
 /* The activation plan for this device; a too-large activation is reported
  * with the device and the remedy, which the planner does not know. */
-static cr_status plan_on_device(const cr_waunet *m, cr_waunet_mode mode, int n, int h, int w, wn_plan *p)
+static cr_status plan_on_device(const cr_waunet *m, cr_waunet_mode mode, const unsigned char *fused, int n, int h,
+                                int w, wn_plan *p)
 {
-    cr_status st = wn_plan_make(&m->graph, mode, n, h, w, wn_max_arena_count(m), p);
+    cr_status st = wn_plan_make(&m->graph, mode, n, h, w, wn_max_arena_count(m),
+                                mode == CR_WAUNET_INFERENCE ? fused : NULL, p);
     if (st == CR_ERR_UNSUPPORTED) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", cr_error_message());
@@ -172,39 +211,24 @@ cr_status cr_waunet_memory_estimate(const cr_waunet *m, cr_waunet_mode mode, int
 {
     cr_status st;
     wn_plan p;
+    memset(&p, 0, sizeof p);
     memset(out, 0, sizeof *out);
+    unsigned char *fused = calloc((size_t)m->graph.nops, 1);
+    if (!fused) return cr_fail(CR_ERR_NOMEM, "out of memory estimating the network's memory");
     CR_TRY(check_shape(m, n, h, w));
-    CR_TRY(plan_on_device(m, mode, n, h, w, &p));
+    fuse_mask(m, mode, fused);
+    CR_TRY(plan_on_device(m, mode, fused, n, h, w, &p));
     size_t rs = m->nn->real_size;
     out->parameters = cr_arch_param_count(&m->arch);
     out->param_bytes = (4 * m->params->total + 2 * m->params->total_w) * rs;
     for (int i = 0; i < p.narenas; i++) out->activation_bytes += p.arena_count[i] * rs;
     out->live_peak_bytes = p.live_peak * rs;
-    out->scratch_bytes = conv_scratch_bytes(m, mode, n, h, w);
+    out->scratch_bytes = conv_scratch_bytes(m, mode, fused, n, h, w);
     out->arenas = p.narenas;
-    wn_plan_free(&p);
 cleanup:
+    wn_plan_free(&p);
+    free(fused);
     return st;
-}
-
-/* Inference: op i is a 1x1 expand with ReLU (no residual) whose output only op i + 1 reads,
- * a linear 1x1 without residual, both on the tiled engine, and the device's parameters fuse
- * this pair (cr_conv_fast_eb_fits). Training keeps the expanded activation for backward. */
-static int eb_fusable(cr_waunet *m, int i)
-{
-    if (i + 1 >= m->graph.nops) return 0;
-    const wn_op *e = &m->graph.ops[i], *b = &m->graph.ops[i + 1];
-    if (e->kind != WN_CONV || b->kind != WN_CONV || e->conv < 0 || b->conv < 0) return 0;
-    if (e->spec.k != 1 || e->spec.stride != 1 || e->flags != CR_CONV_FLAG_RELU || e->b >= 0) return 0;
-    if (b->spec.k != 1 || b->spec.stride != 1 || b->flags != 0 || b->b >= 0 || b->a != e->y) return 0;
-    if (m->readers[e->y] != 1 || e->y == m->graph.output) return 0;
-    if (m->cv[i].engine != CR_CONV_TILED || m->cv[i + 1].engine != CR_CONV_TILED) return 0;
-    cr_conv_fast *cf;
-    if (cr_nn_conv_fast(m->nn, &cf) != CR_OK) {
-        cr_error_clear(); /* the unfused ops report it when they run */
-        return 0;
-    }
-    return cr_conv_fast_eb_fits(cf, e->spec.cin, e->spec.cout, b->spec.cout);
 }
 
 cr_status cr_waunet_prepare(cr_waunet *m, cr_waunet_mode mode, int n, int h, int w)
@@ -215,7 +239,15 @@ cr_status cr_waunet_prepare(cr_waunet *m, cr_waunet_mode mode, int n, int h, int
     CR_TRY(check_shape(m, n, h, w));
     /* drop the old arenas first: the new ones may need the memory */
     release_arenas(m);
-    CR_TRY(plan_on_device(m, mode, n, h, w, &m->plan));
+    /* each op's implementation for this engine's precision, by its row: the tiled
+     * convolutions for float, the reference kernels otherwise (cr_conv2d_engine); the
+     * choice is per op, and decides which pairs fuse, which decides the plan */
+    for (int i = 0; i < m->graph.nops; i++) {
+        const wn_op_impl *row = &wn_op_impl_table[m->graph.ops[i].kind];
+        if (row->choose) row->choose(m->nn, &m->cv[i]);
+    }
+    fuse_mask(m, mode, m->fuse_eb);
+    CR_TRY(plan_on_device(m, mode, m->fuse_eb, n, h, w, &m->plan));
     m->arenas = calloc((size_t)m->plan.narenas, sizeof *m->arenas);
     if (!m->arenas) {
         st = cr_fail(CR_ERR_NOMEM, "out of memory preparing the network");
@@ -226,14 +258,6 @@ cr_status cr_waunet_prepare(cr_waunet *m, cr_waunet_mode mode, int n, int h, int
                                 mode == CR_WAUNET_TRAINING ? "network training activations"
                                                            : "network activations",
                                 &m->arenas[i]));
-    /* each op's implementation for this engine's precision, by its row: the tiled
-     * convolutions for float, the reference kernels otherwise (cr_conv2d_engine); the
-     * choice is per op */
-    for (int i = 0; i < m->graph.nops; i++) {
-        const wn_op_impl *row = &wn_op_impl_table[m->graph.ops[i].kind];
-        if (row->choose) row->choose(m->nn, &m->cv[i]);
-    }
-    for (int i = 0; i < m->graph.nops; i++) m->fuse_eb[i] = mode == CR_WAUNET_INFERENCE && eb_fusable(m, i);
     m->prepared = 1;
 cleanup:
     if (st != CR_OK) release_arenas(m);

@@ -31,9 +31,11 @@ typedef struct wn_plan {
 
 /* Lifetimes and offsets for batches (n, 1, h, w): greedy by size (largest
  * first, lowest offset that does not collide with a tensor alive at the same
- * time), a new arena when one would exceed max_count elements. */
+ * time), a new arena when one would exceed max_count elements. fused (nops)
+ * or NULL, inference only: op i with fused[i] hands its output to op i + 1
+ * inside one kernel, so that output gets no place. */
 cr_status wn_plan_make(const wn_graph *g, cr_waunet_mode mode, int n, int h, int w, size_t max_count,
-                       wn_plan *p);
+                       const unsigned char *fused, wn_plan *p);
 void wn_plan_free(wn_plan *p);
 
 struct cr_waunet {

@@ -19,8 +19,10 @@ static void use(wn_slot *s, int time)
     if (time > s->last) s->last = time;
 }
 
-/* Lifetimes of all slots for a mode; unused slots keep first = -1. */
-static void lifetimes(const wn_graph *g, cr_waunet_mode mode, wn_slot *s)
+/* Lifetimes of all slots for a mode; unused slots keep first = -1. In inference, the
+ * output of op i with fused[i] set goes straight into op i + 1 in one kernel and is
+ * never stored. */
+static void lifetimes(const wn_graph *g, cr_waunet_mode mode, const unsigned char *fused, wn_slot *s)
 {
     int F = g->nops, T = mode == CR_WAUNET_TRAINING ? 2 * F : F;
     for (int i = 0; i < WN_NSLOTS(g); i++) {
@@ -30,8 +32,9 @@ static void lifetimes(const wn_graph *g, cr_waunet_mode mode, wn_slot *s)
     }
     for (int i = 0; i < F; i++) {
         const wn_op *op = &g->ops[i];
-        use(&s[op->y], i);
-        use(&s[op->a], i);
+        int fused_in = fused && i > 0 && fused[i - 1]; /* a comes from the fused op i - 1 */
+        if (!(fused && fused[i])) use(&s[op->y], i);
+        if (!fused_in) use(&s[op->a], i);
         if (op->b >= 0) use(&s[op->b], i);
     }
     /* the caller writes the input before and reads the output after */
@@ -84,7 +87,7 @@ static int by_off(const void *x, const void *y, void *base)
 }
 
 cr_status wn_plan_make(const wn_graph *g, cr_waunet_mode mode, int n, int h, int w, size_t max_count,
-                       wn_plan *p)
+                       const unsigned char *fused, wn_plan *p)
 {
     cr_status st = CR_OK;
     int ns = WN_NSLOTS(g), nplaced = 0, *order = NULL, *placed = NULL, *near = NULL;
@@ -102,7 +105,11 @@ cr_status wn_plan_make(const wn_graph *g, cr_waunet_mode mode, int n, int h, int
         st = cr_fail(CR_ERR_NOMEM, "out of memory planning the network's activations");
         goto cleanup;
     }
-    lifetimes(g, mode, p->slot);
+    if (fused && mode == CR_WAUNET_TRAINING) {
+        st = cr_fail(CR_ERR_INTERNAL, "fused ops planned for training, whose backward reads every activation");
+        goto cleanup;
+    }
+    lifetimes(g, mode, fused, p->slot);
     int nused = 0;
     for (int i = 0; i < ns; i++) {
         if (p->slot[i].first < 0) continue;
