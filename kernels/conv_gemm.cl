@@ -105,41 +105,46 @@ __kernel void conv_prep_weights(__global float *wt, __global const float *w, con
 /* xp[n, c, r, ph, q] = x[n, c, rr, cc] where the padded column is q*s + ph, rr = (r - pt) / dil,
  * cc = (col - pl) / dil when both divide exactly and land inside, else 0. dil > 1 inserts the
  * zeros of a transposed strided convolution; s > 1 splits columns into phases.
- * global = (ceil(wq / 8), hp * s, nc): each work-item fills 8 columns of one phase row, with
- * one vector load (stride 1) or a load and an even/odd split (stride 2) where the 8 sources
- * lie inside the row, element by element at the borders. A scalar 1-D version with four
- * divisions per element took longer than the convolution after it. */
+ * global = (1, hp * s, nc): each work-item fills one phase row, with vector loads (stride 1)
+ * or a load and an even split (stride 2) between the borders, element by element at them.
+ * One work-item per 8 columns spent more on work-item set-up and border tests than on the
+ * copy (half of a stride-2 forward's time); a scalar 1-D version with four divisions per
+ * element took longer than the convolution after it. */
 __kernel void conv_pad(__global float *xp, __global const float *x, const int x_off, const int nc,
                        const int h, const int w, const int hp, const int s, const int wq,
                        const int pt, const int pl, const int dil)
 {
     x += x_off;
-    int q0 = get_global_id(0) * 8, rs = get_global_id(1), c = get_global_id(2);
-    if (q0 >= wq) return;
+    int rs = get_global_id(1), c = get_global_id(2);
+    if (rs >= hp * s || c >= nc) return;
     int r = rs / s, ph = rs - r * s;
-    int rr = r - pt, cc0 = q0 * s + ph - pl;
-    __global float *out = xp + ((size_t)c * hp * s + rs) * wq + q0;
-    __global const float *row = x + ((size_t)c * h + rr) * w;
-    int row_ok = dil == 1 && rr >= 0 && rr < h;
-    if (dil == 1 && !row_ok) {
-        if (q0 + 8 <= wq) vstore8((float8)(0.0f), 0, out);
-        else for (int j = 0; q0 + j < wq; j++) out[j] = 0.0f;
+    int rr = r - pt;
+    __global float *out = xp + ((size_t)c * hp * s + rs) * wq;
+    if (dil == 1) {
+        int q = 0;
+        if (rr < 0 || rr >= h) { /* a border row */
+            for (; q + 8 <= wq; q += 8) vstore8((float8)(0.0f), 0, out + q);
+            for (; q < wq; q++) out[q] = 0.0f;
+            return;
+        }
+        __global const float *row = x + ((size_t)c * h + rr) * w + ph - pl; /* column q*s of the phase */
+        for (; q < wq && q * s + ph - pl < 0; q++) out[q] = 0.0f;              /* left border */
+        if (s == 1)
+            for (; q + 8 <= wq && q + ph - pl + 8 <= w; q += 8) vstore8(vload8(0, row + q), 0, out + q);
+        else if (s == 2)
+            for (; q + 8 <= wq && 2 * q + ph - pl + 16 <= w; q += 8) vstore8(vload16(0, row + 2 * q).even, 0, out + q);
+        for (; q < wq; q++) out[q] = q * s + ph - pl < w ? row[q * s] : 0.0f; /* right border */
         return;
     }
-    if (row_ok && q0 + 8 <= wq && cc0 >= 0 && cc0 + 8 * s <= w && s <= 2) {
-        float8 v = s == 1 ? vload8(0, row + cc0) : vload16(0, row + cc0).even;
-        vstore8(v, 0, out);
-        return;
-    }
-    for (int j = 0; j < 8 && q0 + j < wq; j++) {
-        int ry = rr, cx = cc0 + j * s;
+    for (int q = 0; q < wq; q++) {
+        int ry = rr, cx = q * s + ph - pl;
         float v = 0.0f;
         if (ry >= 0 && cx >= 0 && ry % dil == 0 && cx % dil == 0) {
             ry /= dil;
             cx /= dil;
             if (ry < h && cx < w) v = x[((size_t)c * h + ry) * w + cx];
         }
-        out[j] = v;
+        out[q] = v;
     }
 }
 

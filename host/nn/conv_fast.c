@@ -185,7 +185,7 @@ static cr_status pad_input(cr_conv_fast *cf, mem src, int nc, int h, int w, pad_
                              sizeof(int), &h, sizeof(int), &w, sizeof(int), &g.hp, sizeof(int), &g.s,
                              sizeof(int), &g.wq, sizeof(int), &g.pt, sizeof(int), &g.pl, sizeof(int), &g.dil)))
         return st;
-    size_t global[3] = {(size_t)div_up(g.wq, 8), (size_t)g.hp * g.s, (size_t)nc};
+    size_t global[3] = {1, (size_t)g.hp * g.s, (size_t)nc}; /* a phase row per work-item */
     return cr_enqueue(cf->rt, kr, 3, global, NULL);
 }
 
