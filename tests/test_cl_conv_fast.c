@@ -358,6 +358,8 @@ int main(int argc, char **argv)
             snprintf(label, sizeof label, "tiles %d", set);
             check_fused_pair(rt, cf, 2, 5, 7, 11, 12, 7, label);
             check_fused_pair(rt, cf, 1, 3, 4, 5, 8, 1, label);
+            /* e = 18: at TM 5 the expand's block is 6, the divisor nearest it, above TM */
+            check_fused_pair(rt, cf, 1, 4, 5, 9, 18, 5, label);
         }
     }
     *t = defaults;
