@@ -9,7 +9,8 @@
  *                   [--variant register|local] [--lm MWG,NWG,KWG,MDIMC,NDIMC,VWM] [--s2dx-versus]
  * --variant: the forward / dX kernel of every class (cr_conv_tiles.fwd_variant); --lm: the
  * work-group tiled variant's tiles (docs/perf-conv.md). To time both kernels in one run,
- * give the other one as --versus, e.g. a file holding "all fwd_variant=1" (docs/tuning.md).
+ * give the other one as --versus: a file whose first line is "clrestore-conv-params 1",
+ * then one "class NAME fwd_variant=1" line per class (docs/tuning.md).
  * Times are medians (--min: the best) of N runs: wall clock around clFinish, after one
  * warm-up call. OpenBLAS (libopenblas-dev) uses its own threads; OPENBLAS_CORETYPE=SkylakeX
  * makes Debian's 0.3.21 use its AVX-512 kernels on Zen 5 (see docs/perf-conv.md).

@@ -206,7 +206,9 @@ cr_status cr_conv_params_read(const char *path, const cr_device_desc *d, int any
             continue;
         }
         if (strncmp(s, "class ", 6)) {
-            snprintf(err, sizeof err, "'%.40s' is neither a device nor a class line", s);
+            snprintf(err, sizeof err,
+                     "'%.40s' is neither a device nor a class line ('device ID' or 'class NAME field=value ...')",
+                     s);
             break;
         }
         char name[32];
