@@ -38,21 +38,21 @@ static int eb_tm2(const cr_conv_fast *cf, int e, int cout)
     return cr_conv_fast_pick_tm(cr_conv_fast_tiles_for(cf, &g2), cout);
 }
 
-int cr_conv_fast_eb_fits(const cr_conv_fast *cf, int cin, int e, int cout)
-{
-    const cr_conv_tiles *t = eb_tiles(cf, 1, cin, 1, 1, e);
-    if (t->fwd_variant != 0 || t->fwd_eb_kib <= 0 || e > EB_MAX_E || cin < 1 || cout < 1) return 0;
-    int tm2 = eb_tm2(cf, e, cout);
-    size_t bytes = ((size_t)cin * e + (size_t)e * div_up(cout, tm2) * tm2) * sizeof(float);
-    return bytes <= (size_t)t->fwd_eb_kib * 1024;
-}
-
 void cr_conv_fast_eb_scratch_need(const cr_conv_fast *cf, int cin, int e, int cout, cr_conv_scratch *out)
 {
     int tm2 = eb_tm2(cf, e, cout);
     memset(out, 0, sizeof *out);
     out->wt = (size_t)cin * e * sizeof(float);                   /* blocked by tm1, which divides e */
     out->wt2 = (size_t)e * div_up(cout, tm2) * tm2 * sizeof(float); /* padded to cout_pad */
+}
+
+int cr_conv_fast_eb_fits(const cr_conv_fast *cf, int cin, int e, int cout)
+{
+    const cr_conv_tiles *t = eb_tiles(cf, 1, cin, 1, 1, e);
+    if (t->fwd_variant != 0 || t->fwd_eb_kib <= 0 || e > EB_MAX_E || cin < 1 || cout < 1) return 0;
+    cr_conv_scratch s; /* both weight sets, which the kernel re-reads for every pixel vector */
+    cr_conv_fast_eb_scratch_need(cf, cin, e, cout, &s);
+    return s.wt + s.wt2 <= (size_t)t->fwd_eb_kib * 1024;
 }
 
 cr_status cr_conv_fast_forward_eb(cr_conv_fast *cf, int n, int h, int w, const cr_tensor *y, const cr_tensor *x,
