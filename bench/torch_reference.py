@@ -7,11 +7,16 @@ implementation used two ways.
                                      checkpoint layout of PRODUCT.md), an input,
                                      a target, the output, the MSE loss and the
                                      gradients of every v, g and b, in float64.
-  torch_reference.py bench [--threads 2] [--json]
+  torch_reference.py bench [--threads 2] [--json] [--device cuda [--tf32]]
                                      times a 1x1x1024x1024 forward and a
                                      10x1x192x192 training step (forward,
                                      backward, Adam update), as clrestore bench
-                                     compares against.
+                                     compares against. --device cuda runs it
+                                     on the GPU through cuDNN in fp32 (TF32
+                                     off unless --tf32), with cudnn.benchmark
+                                     choosing each convolution's algorithm in
+                                     the warm-up, and synchronises around
+                                     every timed call.
 
 Uses Debian's python3-torch (1.13) and python3-h5py. For the bench, PyTorch
 on 2 CPU threads is 3x faster with jemalloc (PERF-NOTES.md); this script
@@ -147,10 +152,12 @@ class WAUNet:
             x = self.up(x, up) + j
         return self.out2(F.relu(self.out1(x)))
 
-    def init(self, seed, dtype):
+    def init(self, seed, dtype, device="cpu"):
         gen = torch.Generator().manual_seed(seed)
         for c in self.layers:
             c.init(gen, dtype)
+            if device != "cpu":  # the same values as on the CPU, then moved
+                c.v, c.g, c.b = (t.detach().to(device).requires_grad_() for t in (c.v, c.g, c.b))
 
     def params(self):
         return [t for c in self.layers for t in (c.v, c.g, c.b)]
@@ -229,29 +236,50 @@ def cmd_golden(args):
 
 def cmd_bench(args):
     torch.set_num_threads(args.threads)
+    dev = args.device
+    cuda = dev.startswith("cuda")
+    if cuda:
+        # plain fp32 arithmetic as our kernels do, unless asked: PyTorch enables TF32 for
+        # cuDNN convolutions by default (10-bit mantissa products)
+        torch.backends.cudnn.allow_tf32 = args.tf32
+        torch.backends.cuda.matmul.allow_tf32 = args.tf32
+        torch.backends.cudnn.benchmark = True
+
+    def sync():
+        if cuda:
+            torch.cuda.synchronize()
+
     net = WAUNet()
     net.init(1, torch.float32)
     macs = net.macs_per_pixel(192, 192)
+    net.init(1, torch.float32, dev)
     res = {"torch": torch.__version__, "threads": args.threads,
            "jemalloc": JEMALLOC in os.environ.get("LD_PRELOAD", ""), "parameters": net.count(),
-           "macs_per_pixel": macs}
+           "macs_per_pixel": macs, "device": torch.cuda.get_device_name() if cuda else "cpu"}
+    if cuda:
+        res["cudnn"] = torch.backends.cudnn.version()
+        res["tf32"] = args.tf32
     with torch.no_grad():
-        x = torch.randn(1, 1, args.size, args.size)
-        net.forward(x)  # warm-up
+        x = torch.randn(1, 1, args.size, args.size).to(dev)
+        net.forward(x)  # warm-up (and cuDNN's algorithm search)
+        sync()
         times = []
         for _ in range(args.repeat):
             t0 = time.perf_counter()
             net.forward(x)
+            sync()
             times.append(time.perf_counter() - t0)
     fwd = sorted(times)[len(times) // 2]
     import resource
     # peak resident memory of the process so far: the model plus the 1024² forwards
     res["forward_peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    if cuda:
+        res["forward_peak_device_mib"] = torch.cuda.max_memory_allocated() / 2**20
     res["forward_size"] = args.size
     res["forward_ms"] = fwd * 1e3
     res["forward_gflops"] = 2 * macs * args.size * args.size / fwd / 1e9
     opt = torch.optim.Adam(net.params(), lr=1e-4, betas=(0.9, 0.99), eps=1e-8)
-    xb, tb = torch.randn(10, 1, 192, 192), torch.randn(10, 1, 192, 192)
+    xb, tb = torch.randn(10, 1, 192, 192).to(dev), torch.randn(10, 1, 192, 192).to(dev)
 
     def step():
         opt.zero_grad()
@@ -260,10 +288,12 @@ def cmd_bench(args):
         opt.step()
 
     step()  # warm-up
+    sync()
     times = []
     for _ in range(args.repeat):
         t0 = time.perf_counter()
         step()
+        sync()
         times.append(time.perf_counter() - t0)
     st = sorted(times)[len(times) // 2]
     res["train_step_ms"] = st * 1e3
@@ -294,6 +324,8 @@ def main(argv):
     b.add_argument("--repeat", type=int, default=3)
     b.add_argument("--json", action="store_true")
     b.add_argument("--no-jemalloc", action="store_true")
+    b.add_argument("--device", default="cpu", help="cpu, or cuda for cuDNN on an NVIDIA GPU")
+    b.add_argument("--tf32", action="store_true", help="with --device cuda: let cuDNN use TF32")
     args = p.parse_args(argv)
     return cmd_golden(args) if args.cmd == "golden" else cmd_bench(args)
 

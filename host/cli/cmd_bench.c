@@ -19,8 +19,8 @@
 #include "clrestore/waunet.h"
 
 static const char bench_usage[] =
-    "usage: clrestore bench [--params] [--fourier] [--network [--torch] [--no-jemalloc]] [--denoise] [--startup]\n"
-    "                       [--repeat N]\n\n"
+    "usage: clrestore bench [--params] [--fourier] [--network [--torch [--torch-device D]] [--no-jemalloc]]\n"
+    "                       [--denoise] [--startup] [--repeat N]\n\n"
     "Measures the device. With no section named, runs every section.\n"
     "  --params     the convolution parameters per shape class and where they come from\n"
     "               (tuning cache file of clrestore tune, built-in entry, or fallback)\n"
@@ -32,6 +32,8 @@ static const char bench_usage[] =
     "  --torch      also run bench/torch_reference.py bench --json (PyTorch, 2 threads, same\n"
     "               model and counting) and print the ratio; the script is looked up in\n"
     "               $CLRESTORE_SOURCE_DIR/bench, else in the source tree this was built from\n"
+    "  --torch-device D  where PyTorch runs: cpu, or cuda (cuDNN, fp32 without TF32); default cuda\n"
+    "               when our device is an NVIDIA GPU, else cpu (implies --torch)\n"
     "  --no-jemalloc  PyTorch with its default allocator (slower: page faults)\n"
     "  --denoise    end to end: seconds per 4096x4096 micrograph at 1.0 A/px with the default\n"
     "               settings (phase flip, 4.5 A, default network, tiles from device memory,\n"
@@ -45,6 +47,7 @@ typedef struct bench_ctx {
     cr_runtime *rt;
     int repeat;
     int torch, no_jemalloc; /* --torch, --no-jemalloc */
+    char torch_device[32];  /* --torch-device; empty: chosen from our device */
     double rt_create_s, rt_create_cpu; /* wall and CPU seconds cr_runtime_create took (--startup) */
 } bench_ctx;
 
@@ -178,7 +181,9 @@ cleanup:
 typedef struct torch_result {
     double fwd_ms, fwd_gflops, train_ms, train_gflops;
     double fwd_rss_mib; /* peak resident memory after the forwards */
+    double fwd_dev_mib; /* cuda: peak device memory allocated by the forwards; else 0 */
     char version[32];
+    char device[64]; /* "cpu" or the GPU's name */
 } torch_result;
 
 static double json_number(const char *js, const char *key)
@@ -198,7 +203,7 @@ static int run_torch(const bench_ctx *b, torch_result *r)
 #ifdef CLRESTORE_SOURCE_DIR
     if (!dir) dir = CLRESTORE_SOURCE_DIR;
 #endif
-    char script[1024], cmd[1400], line[4096] = "";
+    char script[1024], cmd[1500], line[4096] = "";
     if (!dir) {
         printf("  PyTorch: skipped (set CLRESTORE_SOURCE_DIR to the source tree)\n");
         return 0;
@@ -216,8 +221,8 @@ static int run_torch(const bench_ctx *b, torch_result *r)
     const char *pythons[2] = {env_py ? env_py : "python3", env_py ? NULL : "/usr/bin/python3"};
     int rc = -1;
     for (int i = 0; i < 2 && pythons[i] && !line[0]; i++) {
-        snprintf(cmd, sizeof cmd, "'%s' '%s' bench --json --repeat %d%s 2>/dev/null", pythons[i], script,
-                 b->repeat, b->no_jemalloc ? " --no-jemalloc" : "");
+        snprintf(cmd, sizeof cmd, "'%s' '%s' bench --json --repeat %d --device %s%s 2>/dev/null", pythons[i], script,
+                 b->repeat, b->torch_device, b->no_jemalloc ? " --no-jemalloc" : "");
         FILE *pp = popen(cmd, "r");
         if (!pp) continue;
         char buf[4096];
@@ -236,8 +241,12 @@ static int run_torch(const bench_ctx *b, torch_result *r)
     r->train_ms = json_number(line, "train_step_ms");
     r->train_gflops = json_number(line, "train_gflops");
     r->fwd_rss_mib = json_number(line, "forward_peak_rss_mib");
+    r->fwd_dev_mib = strstr(line, "forward_peak_device_mib") ? json_number(line, "forward_peak_device_mib") : 0;
     const char *v = strstr(line, "\"torch\": \"");
     snprintf(r->version, sizeof r->version, "%s", "?");
+    snprintf(r->device, sizeof r->device, "%s", "?");
+    const char *dv = strstr(line, "\"device\": \"");
+    if (dv) sscanf(dv + 11, "%63[^\"]", r->device);
     if (v) sscanf(v + 10, "%31[^\"]", r->version);
     if (r->fwd_ms <= 0 || r->train_ms <= 0) {
         printf("  PyTorch: skipped (unexpected output: %.200s)\n", line);
@@ -289,7 +298,12 @@ static cr_status bench_network(bench_ctx *b)
         if (have_torch) printf(" %12.1f %9.1f %6.2fx", tms[i], tgf[i], tms[i] / rs[i]->ms);
         printf("\n");
     }
-    if (have_torch) {
+    if (have_torch && strcmp(b->torch_device, "cpu")) {
+        printf("  PyTorch %s on %s (%s: cuDNN, fp32, TF32 off); speed = PyTorch time / ours\n", t.version, t.device,
+               b->torch_device);
+        printf("  memory of the 1024^2 forward: ours %.0f MiB peak on the device, PyTorch %.0f MiB peak allocated\n",
+               (double)fwd.peak_bytes / (1 << 20), t.fwd_dev_mib);
+    } else if (have_torch) {
         printf("  PyTorch %s, 2 threads, %s; speed = PyTorch time / ours\n", t.version,
                b->no_jemalloc ? "default allocator" : "jemalloc");
         printf("  memory of the 1024^2 forward: ours %.0f MiB peak on the device, PyTorch %.0f MiB peak resident\n",
@@ -469,22 +483,30 @@ static const bench_section bench_sections[] = {
 
 static int run_bench(int argc, char **argv, const cr_global_opts *g)
 {
-    enum { OPT_TORCH = 1000, OPT_NO_JEMALLOC, OPT_REPEAT, OPT_SECTION }; /* section s: OPT_SECTION + s */
-    struct option longopts[BENCH_NSECTIONS + 4] = {
+    enum { OPT_TORCH = 1000, OPT_TORCH_DEVICE, OPT_NO_JEMALLOC, OPT_REPEAT, OPT_SECTION }; /* section s: OPT_SECTION + s */
+    struct option longopts[BENCH_NSECTIONS + 5] = {
         {"torch", no_argument, NULL, OPT_TORCH},
+        {"torch-device", required_argument, NULL, OPT_TORCH_DEVICE},
         {"no-jemalloc", no_argument, NULL, OPT_NO_JEMALLOC},
         {"repeat", required_argument, NULL, OPT_REPEAT},
     };
     for (int s = 0; s < BENCH_NSECTIONS; s++)
-        longopts[3 + s] = (struct option){bench_sections[s].option, no_argument, NULL, OPT_SECTION + s};
+        longopts[4 + s] = (struct option){bench_sections[s].option, no_argument, NULL, OPT_SECTION + s};
     int chosen[BENCH_NSECTIONS] = {0}, any = 0, c;
-    bench_ctx b = {NULL, 3, 0, 0, 0, 0};
+    bench_ctx b;
+    memset(&b, 0, sizeof b);
+    b.repeat = 3;
     optind = 1;
     opterr = 0;
     while ((c = cr_cli_getopt(argc, argv, ":", longopts, NULL)) != -1) {
         if (c >= OPT_SECTION && c < OPT_SECTION + BENCH_NSECTIONS) {
             chosen[c - OPT_SECTION] = any = 1;
         } else if (c == OPT_TORCH) {
+            b.torch = 1;
+        } else if (c == OPT_TORCH_DEVICE) {
+            if (strcmp(optarg, "cpu") && strncmp(optarg, "cuda", 4))
+                return cr_cli_usage_error("bench", "--torch-device wants cpu or cuda[:N], not '%s'", optarg);
+            snprintf(b.torch_device, sizeof b.torch_device, "%s", optarg);
             b.torch = 1;
         } else if (c == OPT_NO_JEMALLOC) {
             b.torch = b.no_jemalloc = 1;
@@ -504,6 +526,9 @@ static int run_bench(int argc, char **argv, const cr_global_opts *g)
     if (cr_runtime_create(g->device, &b.rt) != CR_OK) return cr_cli_fail();
     bench_clock(&w1, &c1);
     b.rt_create_s = w1 - w0, b.rt_create_cpu = c1 - c0;
+    if (!b.torch_device[0]) /* PyTorch on the same kind of device: cuDNN beside an NVIDIA GPU */
+        snprintf(b.torch_device, sizeof b.torch_device, "%s",
+                 (b.rt->dev.type & CL_DEVICE_TYPE_GPU) && strstr(b.rt->dev.vendor, "NVIDIA") ? "cuda" : "cpu");
     int rc = CR_EXIT_OK;
     for (int s = 0; s < BENCH_NSECTIONS && rc == CR_EXIT_OK; s++) {
         if (any && !chosen[s]) continue;

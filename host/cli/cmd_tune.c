@@ -22,7 +22,7 @@ static const char tune_usage[] =
     "  -p, --model FILE     tune for this checkpoint's architecture\n"
     "  --levels N (3)  --blocks N (4)  --filters N (32)  --expansion N (4)\n"
     "  --quick              one candidate besides the current parameters per class, small problem\n"
-    "  --time-budget D      stop trying candidates after D (e.g. 300, 5m); each class keeps its best\n"
+    "  --time-budget D      stop trying candidates after D (e.g. 90s, 5m; a bare number is minutes, as in Slurm); each class keeps its best\n"
     "  --size N             image side of the problem at full resolution (192; quick 32)\n"
     "  --batch N            images per problem (4; quick 1)\n"
     "  --dry-run            search and report, write nothing\n";

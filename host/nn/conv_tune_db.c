@@ -89,9 +89,9 @@ void cr_conv_fallback(const cr_device_desc *d, cr_conv_tiles *t, char *why, size
          * work-items with 4 x 4 each and 16-deep slices (8.4 KiB of local memory) is a common
          * GPU starting point, untuned (no GPU has run it yet); CPUs: the register tiles */
         .fwd_variant = gpu ? 1 : 0,
-        .fwd_tm = 16,
+        .fwd_tm = gpu ? 8 : 16, /* GPUs, when the local variant cannot run: 64 accumulators */
         .fwd_tm_fit = 1,
-        .fwd_vw = 16,
+        .fwd_vw = gpu ? 8 : 16,
         .fwd_local = 16,
         .fwd_wblock = 1,
         /* CPUs: fuse every inference expand + bottleneck (up to 512 expanded channels). Session 8,
@@ -99,9 +99,11 @@ void cr_conv_fallback(const cr_device_desc *d, cr_conv_tiles *t, char *why, size
          * forward from 4370 to 3890 ms; adding the 128 -> 512 -> 102 up blocks (458 KiB, from L2)
          * 3850 -> 3615 ms (AVX-512), 5357 -> 5040 ms (AVX2 code). GPUs: untested, off. */
         .fwd_eb_kib = gpu ? 0 : 1024,
-        .dw_tm = 4,
-        .dw_tn = 6,
-        .dw_vw = 16,
+        /* GPUs: 2 x 4 x float8 = 64 accumulators per work-item (4 x 6 x float16 would be 384
+         * floats, beyond a GPU thread's 255 registers) */
+        .dw_tm = gpu ? 2 : 4,
+        .dw_tn = gpu ? 4 : 6,
+        .dw_vw = gpu ? 8 : 16,
         .dw_local = gpu ? 32 : 1,
         .dw_items_per_cu = gpu ? 256 : 16,
         .dw_chunk_px = gpu ? 1 << 16 : 8192,

@@ -15,6 +15,7 @@
 #include "clrestore/log.h"
 #include "clrestore/nn_params.h"
 #include "clrestore/tune.h"
+#include "conv_local.h"
 #include "conv_tune.h"
 #include "nn_internal.h"
 
@@ -263,17 +264,71 @@ static double confirm(search *s, problem *p, int cls, const cr_conv_tiles *base,
     return t[0][3];
 }
 
+/* The work-group tiled variant's candidate (lm_vwm: the widest of 4, 2, 1 that splits the
+ * weight slice evenly), or 0 when the device or the divisibility rules refuse it. */
+static int local_candidate(const cr_conv_tiles *from, const int g[5], const cr_device_desc *d, cr_conv_tiles *t)
+{
+    static const int vwms[] = {4, 2, 1};
+    for (int i = 0; i < 3; i++) {
+        *t = *from;
+        t->fwd_variant = 1;
+        t->lm_mwg = g[0], t->lm_nwg = g[1], t->lm_mdimc = g[2], t->lm_ndimc = g[3], t->lm_kwg = g[4];
+        t->lm_vwm = vwms[i];
+        cr_status st = cr_conv_local_check(t, d);
+        cr_error_clear();
+        if (st == CR_OK) return 1;
+    }
+    return 0;
+}
+
+/* The forward search of the work-group tiled variant (GPUs; any device whose set already
+ * uses it): tiles of MWG channels x NWG pixels by MDIMC x NDIMC work-items, KWG-deep
+ * slices, from narrow (the 1-, 25- and 32-channel layers) to CLBlast-sized 128 x 128, then
+ * slice depths around the best and the register variant once. */
+static void tune_local(search *s, problem *p, int cls, cr_conv_tiles *best, double *best_s)
+{
+    static const int grid[][5] = {
+        {32, 64, 8, 16, 16},  {32, 128, 8, 16, 16},  {64, 64, 16, 16, 16}, {64, 128, 16, 16, 16},
+        {64, 128, 8, 16, 16}, {128, 64, 16, 16, 16}, {128, 128, 16, 16, 16}, {32, 256, 8, 32, 16},
+        {16, 128, 4, 32, 16}, {8, 256, 2, 64, 16},   {16, 64, 4, 16, 16},    {128, 128, 16, 16, 8},
+    }, grid_q[][5] = {{16, 64, 4, 16, 16}};
+    const int(*G)[5] = s->o->quick ? grid_q : grid;
+    int ng = s->o->quick ? 1 : (int)(sizeof grid / sizeof grid[0]), n = 0;
+    const cr_device_desc *d = &s->rt->dev;
+    cr_conv_tiles c[MAXC];
+    for (int i = 0; i < ng; i++)
+        if (local_candidate(best, G[i], d, &c[n])) n++;
+    if (!s->o->quick) { /* the register-tiled variant with the set's register tiles */
+        c[n] = *best;
+        c[n++].fwd_variant = 0;
+    }
+    try_list(s, p, cls, c, n, 0, best, best_s);
+    if (s->o->quick || best->fwd_variant != 1) return;
+    n = 0;
+    static const int kwgs[] = {8, 32};
+    for (int i = 0; i < 2; i++) {
+        int g[5] = {best->lm_mwg, best->lm_nwg, best->lm_mdimc, best->lm_ndimc, kwgs[i]};
+        if (kwgs[i] != best->lm_kwg && local_candidate(best, g, d, &c[n])) n++;
+    }
+    try_list(s, p, cls, c, n, 0, best, best_s);
+}
+
 static void tune_class(search *s, problem *p, int cls, const cr_conv_isa *isa)
 {
     tune_state *r = s->res;
     cr_conv_tiles base = r->params.cls[cls], best = base, c[MAXC];
     int vec = isa->vec_floats, regs = isa->registers, n;
-    /* forward: the baseline, then TM x VW within 1.25 x the registers */
+    int gpu = (s->rt->dev.type & CL_DEVICE_TYPE_GPU) != 0, local = gpu || base.fwd_variant == 1;
     double best_s = evaluate(s, p, cls, &base, 0);
     r->base_s[cls][0] = best_s;
     static const int tms[] = {4, 8, 12, 16, 24}, vws[] = {8, 16}, tms_q[] = {8}, vws_q[] = {8};
     const int *TM = s->o->quick ? tms_q : tms, *VW = s->o->quick ? vws_q : vws;
     int ntm = s->o->quick ? 1 : 5, nvw = s->o->quick ? 1 : 2;
+    if (local) {
+        tune_local(s, p, cls, &best, &best_s);
+        goto confirm_forward;
+    }
+    /* forward: the baseline, then TM x VW within 1.25 x the registers */
     n = 0;
     for (int i = 0; i < ntm; i++)
         for (int j = 0; j < nvw; j++) {
@@ -306,6 +361,7 @@ static void tune_class(search *s, problem *p, int cls, const cr_conv_isa *isa)
         }
         try_list(s, p, cls, c, n, 0, &best, &best_s);
     }
+confirm_forward:
     best_s = confirm(s, p, cls, &base, &best, 0, best_s);
     r->best_s[cls][0] = best_s;
     /* weight gradient: tiles, then the pixel split */
@@ -320,7 +376,10 @@ static void tune_class(search *s, problem *p, int cls, const cr_conv_isa *isa)
         for (int j = 0; j < nvw; j++) {
             cr_conv_tiles t = best;
             t.dw_tm = DT[i][0], t.dw_tn = DT[i][1], t.dw_vw = s->o->quick ? 8 : vws[j];
-            if (dw_live(&t, vec) * 10 <= regs * 11 && n < MAXC) c[n++] = t;
+            /* GPUs: at most 128 accumulators per work-item (NVIDIA allows 255 registers of a
+             * thread, and the occupancy falls well before); CPUs: 1.1 x the vector registers */
+            int fits = gpu ? t.dw_tm * t.dw_tn * t.dw_vw <= 128 : dw_live(&t, vec) * 10 <= regs * 11;
+            if (fits && n < MAXC) c[n++] = t;
         }
     try_list(s, p, cls, c, n, 1, &best, &dbest);
     if (!s->o->quick) {
@@ -420,7 +479,8 @@ cr_status cr_conv_tune(cr_runtime *rt, const cr_arch *a, const cr_conv_tune_opts
     ts->params = *cr_conv_fast_params(s.cf);
     cr_conv_isa isa = cr_conv_isa_of(&rt->dev);
     /* the progress total: the grid sizes above (an upper bound; pruned ones are skipped) */
-    int per_class = o->quick ? 4 : 2 + 10 + 5 + 12 + 4, nclasses = 0;
+    int gpu_grid = ts->params.cls[0].fwd_variant == 1 || (rt->dev.type & CL_DEVICE_TYPE_GPU);
+    int per_class = o->quick ? 4 : 2 + (gpu_grid ? 15 : 10 + 5) + 12 + 4, nclasses = 0;
     for (int k = 0; k < CR_CONV_NCLASSES; k++) nclasses += rep[k] >= 0;
     cr_progress_begin(&s.prog, "tune", "candidates", (int64_t)per_class * nclasses);
     for (int k = 0, left = nclasses; k < CR_CONV_NCLASSES; k++) {
