@@ -28,6 +28,14 @@ has "cache header" "$(head -1 "$cache")" "clrestore-conv-params 1"
 ls "$XDG_CACHE_HOME"/clrestore/tune/ | grep -q tmp; check "no temporary file left" 1 $?
 has "devices -v names the cache" "$("$BIN" devices -v)" "from cache $cache"
 has "bench --params names the cache" "$("$BIN" bench --params)" "from cache $cache"
+# the GPU search (the work-group tiled variant's tiles, tune_local) where a device's set uses
+# that variant: every candidate matches the reference kernels and every class keeps it
+out=$(CLRESTORE_CONV_VARIANT=local "$BIN" tune --quick --dry-run -p model.h5 --quiet 2>&1)
+check "tune --quick, work-group tiled variant" 0 $?
+has "work-group tiled candidates all match the reference" "$out" " 0 rejected"
+nc=$(printf '%s\n' "$out" | grep -c '^  fwd_variant=')
+nl=$(printf '%s\n' "$out" | grep -c '^  fwd_variant=1 ')
+[ "$nc" -ge 1 ] && [ "$nl" = "$nc" ]; check "every tuned class keeps the work-group tiled variant ($nl of $nc)" 0 $?
 
 # float32 pixels of two MRC files: max |a - b| / max |b| below 1e-4
 close() {
@@ -60,7 +68,13 @@ printf 'clrestore-conv-params 1\nclass tiny fwd_tm=\n' > "$cache"
 has "warning names the file" "$(cat err.txt)" "$cache"
 check "one warning line" 1 "$(wc -l < err.txt)"
 e=$(close corrupt/restore_small_in_denoised.mrc ref/restore_small_in_denoised.mrc); check "corrupt cache = reference ($e)" 0 $?
-has "devices -v falls back" "$("$BIN" devices -v 2>/dev/null)" "from built-in"
+# a device with an entry (PoCL) falls back to it, one without (a GPU not in the database)
+# to the fallback rules: either way no class comes from the corrupt cache
+dv=$("$BIN" devices -v 2>/dev/null)
+case "$dv" in *"from built-in"* | *"from fallback"*) b=yes ;; *) b=no ;; esac
+check "devices -v falls back to the database or the fallback rules" yes $b
+case "$dv" in *"from cache"*) b=yes ;; *) b=no ;; esac
+check "devices -v: no class from the corrupt cache" no $b
 
 echo "cli_tune: $checks checks, $((checks - fail)) passed, $fail failed"
 [ $fail -eq 0 ]

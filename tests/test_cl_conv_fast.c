@@ -333,6 +333,12 @@ int main(int argc, char **argv)
     for (int set = tiny ? 4 : kc ? 1 : 0; set < (s2 ? 1 : kc ? 2 : 5); set++) {
         *t = defaults;
         if (set >= 3) t->fwd_variant = 1; /* work-group tiled (conv_local.cl): forward and dX */
+        /* the bias gradient by work-groups (conv_db_wg, a GPU's default): set 2, 4 work-items, so
+         * that a channel of 77 to 273 pixels spreads over 2 to 5 groups; set 3, 256, more work-items
+         * than a channel has pixels (the local-memory tree over idle ones) */
+        if (set == 2) t->db_local = 4;
+        if (set == 3) t->db_local = 256;
+        if (set == 4) t->db_local = 4; /* the tiny shapes (oclgrind: a two-level tree in one group) */
         if (set == 4) { /* tiles that no test shape fills: 24 x 20, slices of 5, 4 x 5 items, float2 */
             t->lm_mwg = 24, t->lm_nwg = 20, t->lm_kwg = 5, t->lm_mdimc = 4, t->lm_ndimc = 5, t->lm_vwm = 2;
         }

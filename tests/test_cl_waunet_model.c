@@ -169,14 +169,19 @@ static void test_batch(cr_nn *nn)
 }
 
 /* Every class's fwd_eb_kib: 0 turns fusion off; 1024 fuses every pair of the default
- * network on any device (a GPU's default is 0). */
+ * network on any device (a GPU's default is 0). The fused kernel is the register-tiled
+ * variant's (conv_fuse.c), so fusion on also selects that variant (a GPU's default is the
+ * work-group tiled one, which has no fused pair: the H200 run of session 10). */
 static void set_fusion(cr_nn *nn, int kib)
 {
     cr_conv_fast *cf = NULL;
     CHECK_OK(cr_nn_conv_fast(nn, &cf));
     if (!cf) return;
     cr_conv_params *p = cr_conv_fast_params(cf);
-    for (int c = 0; c < CR_CONV_NCLASSES; c++) p->cls[c].fwd_eb_kib = kib;
+    for (int c = 0; c < CR_CONV_NCLASSES; c++) {
+        p->cls[c].fwd_eb_kib = kib;
+        if (kib > 0) p->cls[c].fwd_variant = 0;
+    }
 }
 
 static void test_memory(cr_runtime *rt, int fuse)

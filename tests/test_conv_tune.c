@@ -47,6 +47,8 @@ int main(void)
     cr_device_desc pipe = dev("rusticl", "Mesa", "llvmpipe (LLVM 15.0.6, 256 bits)", CL_DEVICE_TYPE_CPU, 2, 8);
     cr_device_desc gpu = dev("NVIDIA CUDA", "NVIDIA Corporation", "NVIDIA A100", CL_DEVICE_TYPE_GPU, 108, 1);
     cr_device_desc sse = dev("Other", "Other", "some cpu", CL_DEVICE_TYPE_CPU, 2, 4);
+    /* as NVIDIA's OpenCL named the lent H200 (session 10's devices -v) */
+    cr_device_desc h200 = dev("NVIDIA CUDA", "NVIDIA Corporation", "NVIDIA H200", CL_DEVICE_TYPE_GPU, 132, 1);
 
     /* database: by platform + device name; not by a name it does not contain */
     const cr_conv_db_entry *e = cr_conv_db_match(&x512);
@@ -55,6 +57,11 @@ int main(void)
     CHECK(e && !strcmp(e->name, "pocl3-haswell"));
     CHECK(cr_conv_db_match(&zen4) == NULL);
     CHECK(cr_conv_db_match(&pipe) == NULL && cr_conv_db_match(&gpu) == NULL);
+    e = cr_conv_db_match(&h200); /* the H200 entry is not any NVIDIA GPU's (the A100 above) */
+    CHECK(e && !strcmp(e->name, "nvidia-h200"));
+    cr_device_desc h200_cpu = h200; /* a device type must match too */
+    h200_cpu.type = CL_DEVICE_TYPE_CPU;
+    CHECK(cr_conv_db_match(&h200_cpu) == NULL);
     cr_device_desc other_platform = x512; /* the same name on another platform is not PoCL's */
     snprintf(other_platform.platform_name, sizeof other_platform.platform_name, "rusticl");
     CHECK(cr_conv_db_match(&other_platform) == NULL);
@@ -83,9 +90,13 @@ int main(void)
     cr_conv_fallback(&pipe, &t, why, sizeof why); /* no known CPU in the name: preferred width 8 */
     CHECK(t.fwd_tm == 12 && t.fwd_vw == 8 && strstr(why, "preferred float vector 8"));
     cr_conv_fallback(&sse, &t, why, sizeof why);
-    CHECK(t.fwd_vw == 4 && t.dw_vw == 4);
+    CHECK(t.fwd_vw == 4 && t.dw_vw == 4 && t.db_local == 1);
     cr_conv_fallback(&gpu, &t, why, sizeof why);
     CHECK(t.dw_local == 32 && t.dw_items_per_cu == 256 && t.dw_chunk_px == 65536 && strstr(why, "GPU"));
+    /* a GPU thread has at most 255 registers: 64 accumulators for dW and the register forward;
+     * the bias gradient by 256-item work-groups (one item per channel took the H200's 10 x
+     * 192^2 backward to 670 ms), one item per channel on CPUs */
+    CHECK(t.dw_tm * t.dw_tn * t.dw_vw == 64 && t.fwd_tm * t.fwd_vw == 64 && t.db_local == 256);
     /* GPUs get the work-group tiled forward: 64 x 64 tiles, 16 x 16 items, 16-deep slices */
     CHECK(t.fwd_variant == 1 && t.lm_mwg == 64 && t.lm_nwg == 64 && t.lm_kwg == 16 && t.lm_mdimc == 16 &&
           t.lm_ndimc == 16 && t.lm_vwm == 4);

@@ -339,6 +339,19 @@ typedef struct dw_plan {
     pad_geom g; /* for k > 1 or stride > 1 */
 } dw_plan;
 
+/* Work-groups per channel of conv_db_wg: about 16 pixels of an image per work-item, so that
+ * a level-0 channel (192^2) spreads over 9 groups and a 24^2 one takes one. */
+static int db_groups(const cr_conv_tiles *t, int pix)
+{
+    int g = div_up(pix, t->db_local * 16);
+    return g < 1 ? 1 : g > 1024 ? 1024 : g;
+}
+
+static size_t db_part_bytes(const cr_conv_tiles *t, int cout, int pix)
+{
+    return t->db_local > 1 ? (size_t)db_groups(t, pix) * cout * sizeof(float) : 0;
+}
+
 static dw_plan plan_dw(const cr_conv_tiles *t, int compute_units, const cr_conv_geom *G)
 {
     dw_plan d;
@@ -397,20 +410,43 @@ void cr_conv_fast_scratch_need(const cr_conv_fast *cf, int pass, const cr_conv_g
         dw_plan d = plan_dw(t, (int)cf->rt->dev.compute_units, G);
         if (!plain) out->pad = (size_t)n * cin * d.g.hp * d.g.s * d.g.wq * sizeof(float);
         if (d.chunks > 1) out->part = (size_t)d.chunks * cout * cin * kk * sizeof(float);
+        size_t dbp = db_part_bytes(t, cout, ho * wo); /* the bias gradient's, in the same buffer */
+        if (dbp > out->part) out->part = dbp;
     }
 }
 
-/* db (cout) += sum over images and pixels of dy. */
-static cr_status backward_bias(cr_conv_fast *cf, mem db, mem dy, int n, int cout, int pix)
+/* db (cout) += sum over images and pixels of dy: one work-item per channel (conv_db), or
+ * work-groups over slices of each channel whose sums conv_reduce_add folds (conv_db_wg).
+ * The partial sums use the dW scratch (cf->part): this queue is in order, and dW's
+ * conv_dw only writes it after the fold has read it. */
+static cr_status backward_bias(cr_conv_fast *cf, const cr_conv_tiles *t, mem db, mem dy, int n, int cout, int pix)
 {
     cr_status st;
     cl_kernel kr;
     int db_off = (int)db.off, dy_off = (int)dy.off;
-    if ((st = get_kernel(cf, "conv_db", simple_opts, &kr)) ||
-        (st = cr_kernel_args(kr, 7, sizeof(cl_mem), &db.buf, sizeof(int), &db_off, sizeof(cl_mem), &dy.buf,
-                             sizeof(int), &dy_off, sizeof(int), &n, sizeof(int), &cout, sizeof(int), &pix)))
+    if (t->db_local <= 1) {
+        if ((st = get_kernel(cf, "conv_db", simple_opts, &kr)) ||
+            (st = cr_kernel_args(kr, 7, sizeof(cl_mem), &db.buf, sizeof(int), &db_off, sizeof(cl_mem), &dy.buf,
+                                 sizeof(int), &dy_off, sizeof(int), &n, sizeof(int), &cout, sizeof(int), &pix)))
+            return st;
+        size_t g1 = (size_t)cout;
+        return cr_enqueue(cf->rt, kr, 1, &g1, NULL);
+    }
+    int groups = db_groups(t, pix), len = cout;
+    char opts[32];
+    snprintf(opts, sizeof opts, "-DDB_LOCAL=%d", t->db_local);
+    if ((st = scratch(cf, &cf->part, &cf->part_bytes, db_part_bytes(t, cout, pix), "conv dB partial sums")) ||
+        (st = get_kernel(cf, "conv_db_wg", opts, &kr)) ||
+        (st = cr_kernel_args(kr, 6, sizeof(cl_mem), &cf->part, sizeof(cl_mem), &dy.buf, sizeof(int), &dy_off,
+                             sizeof(int), &n, sizeof(int), &cout, sizeof(int), &pix)))
         return st;
-    size_t g1 = (size_t)cout;
+    size_t global[2] = {(size_t)groups * t->db_local, (size_t)cout}, local[2] = {(size_t)t->db_local, 1};
+    if ((st = cr_enqueue(cf->rt, kr, 2, global, local))) return st;
+    if ((st = get_kernel(cf, "conv_reduce_add", simple_opts, &kr)) ||
+        (st = cr_kernel_args(kr, 5, sizeof(cl_mem), &db.buf, sizeof(int), &db_off, sizeof(cl_mem), &cf->part,
+                             sizeof(int), &len, sizeof(int), &groups)))
+        return st;
+    size_t g1 = (size_t)len;
     return cr_enqueue(cf->rt, kr, 1, &g1, NULL);
 }
 
@@ -427,7 +463,7 @@ cr_status cr_conv_fast_backward_weights(cr_conv_fast *cf, const cr_conv_geom *G,
         (st = check_mem(dy, (size_t)n * cout * ho * wo, "dy")) ||
         (st = check_mem(x, (size_t)n * cin * h * w_, "x")))
         return st;
-    if (db.buf && (st = backward_bias(cf, db, dy, n, cout, ho * wo))) return st;
+    if (db.buf && (st = backward_bias(cf, t, db, dy, n, cout, ho * wo))) return st;
     if (!dw.buf) return CR_OK;
     mem xsrc = x;
     dw_plan d = plan_dw(t, (int)cf->rt->dev.compute_units, G);

@@ -47,6 +47,9 @@ typedef struct cr_conv_tiles {
     int dw_items_per_cu; /* split the pixel reduction until this many work-items per compute unit */
     int dw_chunk_px;  /* ... and until no chunk has more pixels than this (cache reuse) */
     int dw_max_partial_mib; /* cap on the partial-sum buffer that chunks need, MiB */
+    int db_local;     /* bias gradient: work-items summing one channel (a power of two). 1: one
+                         work-item per channel (conv_db: CPUs); more: work-groups of this many
+                         reduce slices of a channel in local memory (conv_db_wg: GPUs) */
     /* ---- work-group tiled variant (fwd_variant 1: kernels/conv_local.cl, host/nn/conv_local.c);
      * forward and backward input; the weight gradient stays register-tiled. The GEMM is
      * (output channels M) x (output pixels N) x (input channel, tap: K) per image. ---- */

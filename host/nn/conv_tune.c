@@ -33,6 +33,7 @@ const cr_conv_field cr_conv_fields[] = {
     F(dw_items_per_cu, 1, 65536, 0),
     F(dw_chunk_px, 16, 1 << 22, 0),
     F(dw_max_partial_mib, 1, 4096, 0),
+    F(db_local, 1, 1024, 1),
     F(lm_mwg, 1, 256, 0),
     F(lm_nwg, 1, 256, 0),
     F(lm_kwg, 1, 256, 0),

@@ -39,6 +39,18 @@ const cr_conv_db_entry cr_conv_db[] = {
       "kxk-narrow fwd_tm=4 fwd_vw=16 fwd_local=32 dw_tm=4 dw_tn=3 dw_vw=8 dw_items_per_cu=4 dw_chunk_px=8192",
       "kxk-wide fwd_tm=6 fwd_vw=16 fwd_local=16 dw_tm=4 dw_tn=3 dw_vw=8 dw_items_per_cu=16 dw_chunk_px=16384",
       "stride2 fwd_tm=4 fwd_vw=16 dw_tm=4 dw_tn=3 dw_vw=8 dw_chunk_px=4096", NULL}},
+    {"nvidia-h200", "NVIDIA CUDA", "NVIDIA", "H200", CL_DEVICE_TYPE_GPU,
+     "clrestore tune --time-budget 100s + bench --network, NVIDIA OpenCL 3.0 (CUDA 13.0, driver 580.159.04), "
+     "H200, 132 compute units (session 10)",
+     /* one tune on the lent H200 (143 candidates, 85 s, none rejected), then bench --network
+      * with its cache: 1024^2 forward 51.4 -> 43.0 ms, training step 778.9 -> 702.4 ms against
+      * the GPU fallback (docs/tuning.md). The register variant won the 25 -> 32 kxk and the
+      * stride-2 forwards; 4 x 3-4 dW tiles in 1024-pixel chunks won every dW but kxk-wide's */
+     {"all fwd_variant=1 fwd_tm=8 fwd_vw=8 fwd_local=16 fwd_eb_kib=0 dw_tm=4 dw_tn=3 dw_vw=8 dw_local=32 "
+      "dw_items_per_cu=256 dw_chunk_px=1024 lm_mwg=64 lm_nwg=64 lm_kwg=16 lm_mdimc=16 lm_ndimc=16 lm_vwm=4",
+      "1x1-narrow dw_tn=4 lm_mwg=32 lm_kwg=8 lm_mdimc=8 lm_vwm=2", "1x1-wide dw_tn=4 lm_kwg=8 lm_vwm=2",
+      "1x1-deep dw_tn=4", "kxk-narrow fwd_variant=0", "kxk-wide dw_chunk_px=65536 lm_mwg=128 lm_kwg=32",
+      "stride2 fwd_variant=0", NULL}},
 };
 const int cr_conv_db_count = (int)(sizeof cr_conv_db / sizeof cr_conv_db[0]);
 
@@ -108,6 +120,10 @@ void cr_conv_fallback(const cr_device_desc *d, cr_conv_tiles *t, char *why, size
         .dw_items_per_cu = gpu ? 256 : 16,
         .dw_chunk_px = gpu ? 1 << 16 : 8192,
         .dw_max_partial_mib = 64,
+        /* GPUs: one work-item per channel summed 368640 pixels alone in each bias gradient of
+         * the 10 x 192^2 training step, latency-bound (the H200's training backward: 670 ms);
+         * 256-item work-groups over slices of a channel (conv_db_wg) */
+        .db_local = gpu ? 256 : 1,
         .lm_mwg = 64,
         .lm_nwg = 64,
         .lm_kwg = 16,

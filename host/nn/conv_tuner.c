@@ -33,8 +33,8 @@ typedef struct problem {
     cr_conv_geom g;
     cr_conv2d cv;
     cr_tensor x, w, b, y, dy, dx, dw, db;
-    float *ref[3];       /* forward y, dx, dw from the reference engine */
-    size_t count[3];
+    float *ref[4];       /* forward y, dx, dw, db from the reference engine */
+    size_t count[4];
     float *got;          /* download buffer, the largest count */
 } problem;
 
@@ -63,7 +63,7 @@ static void problem_free(cr_nn *nn, problem *p)
 {
     cr_tensor *ts[] = {&p->x, &p->w, &p->b, &p->y, &p->dy, &p->dx, &p->dw, &p->db};
     for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) cr_tensor_release(nn, ts[i]);
-    for (int i = 0; i < 3; i++) free(p->ref[i]);
+    for (int i = 0; i < 4; i++) free(p->ref[i]);
     free(p->got);
     memset(p, 0, sizeof *p);
 }
@@ -88,14 +88,15 @@ static cr_status problem_make(cr_nn *nn, const cr_conv_spec *c, int size, int ba
     CR_TRY(upload_random(nn, &p->w, 12, 1.0 / sqrt((double)c->cin * c->k * c->k)));
     CR_TRY(upload_random(nn, &p->b, 13, 0.1));
     CR_TRY(upload_random(nn, &p->dy, 14, 1.0));
-    /* the references: forward (bias, no epilogue), dX and dW from zero */
-    const cr_tensor *outs[3] = {&p->y, &p->dx, &p->dw};
+    /* the references: forward (bias, no epilogue), dX, and dW and db from zero */
+    const cr_tensor *outs[4] = {&p->y, &p->dx, &p->dw, &p->db};
     CR_TRY(cr_conv2d_forward(nn, &p->y, &p->x, NULL, &p->w, &p->b, &p->cv));
     CR_TRY(cr_nn_fill(nn, &p->dw, 0.0)); /* the backward accumulates */
     CR_TRY(cr_nn_fill(nn, &p->dx, 0.0));
-    CR_TRY(cr_conv2d_backward(nn, &p->dx, &p->dw, NULL, NULL, &p->dy, NULL, &p->x, NULL, &p->w, &p->cv));
+    CR_TRY(cr_nn_fill(nn, &p->db, 0.0));
+    CR_TRY(cr_conv2d_backward(nn, &p->dx, &p->dw, &p->db, NULL, &p->dy, NULL, &p->x, NULL, &p->w, &p->cv));
     size_t most = 0;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         p->count[i] = cr_tensor_count(outs[i]);
         if (p->count[i] > most) most = p->count[i];
         p->ref[i] = malloc(p->count[i] * sizeof(float));
@@ -115,25 +116,38 @@ static cr_status run_pass(cr_conv_fast *cf, problem *p, int pass)
 {
     if (pass == P_FWD) return cr_conv_fast_forward(cf, &p->g, &p->y, &p->x, &p->w, &p->b, NULL, 0);
     if (pass == P_DX) return cr_conv_fast_backward_input(cf, &p->g, &p->dx, &p->dy, &p->w, 0);
-    return cr_conv_fast_backward_weights(cf, &p->g, &p->dw, NULL, &p->dy, &p->x);
+    return cr_conv_fast_backward_weights(cf, &p->g, &p->dw, &p->db, &p->dy, &p->x);
 }
 
-/* max |got - ref| / max |ref| after one run (dW from zero); the references are float
- * sums in another order, so agreement is to rounding, far below what a wrong index gives. */
+/* max |got - ref| / max |ref| of one output after one run */
+static double rel_error(const float *got, const float *ref, size_t n)
+{
+    double worst = 0, mag = 1e-30;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - ref[i]), m = fabs((double)ref[i]);
+        if (!(d <= worst)) worst = d; /* NaN counts as the worst */
+        if (m > mag) mag = m;
+    }
+    return worst / mag;
+}
+
+/* The relative error of a pass's outputs after one run (dW and db from zero; the worse of
+ * the two); the references are float sums in another order, so agreement is to rounding,
+ * far below what a wrong index gives. */
 static cr_status check_pass(cr_nn *nn, cr_conv_fast *cf, problem *p, int pass, double *err)
 {
     cr_status st;
     const cr_tensor *outs[3] = {&p->y, &p->dx, &p->dw};
     if (pass == P_DW) CR_TRY(cr_nn_fill(nn, &p->dw, 0.0));
+    if (pass == P_DW) CR_TRY(cr_nn_fill(nn, &p->db, 0.0));
     CR_TRY(run_pass(cf, p, pass));
     CR_TRY(cr_tensor_read_f32(nn, outs[pass], p->got));
-    double worst = 0, mag = 1e-30;
-    for (size_t i = 0; i < p->count[pass]; i++) {
-        double d = fabs((double)p->got[i] - p->ref[pass][i]), m = fabs((double)p->ref[pass][i]);
-        if (!(d <= worst)) worst = d; /* NaN counts as the worst */
-        if (m > mag) mag = m;
+    *err = rel_error(p->got, p->ref[pass], p->count[pass]);
+    if (pass == P_DW) {
+        CR_TRY(cr_tensor_read_f32(nn, &p->db, p->got));
+        double e = rel_error(p->got, p->ref[3], p->count[3]);
+        if (!(e <= *err)) *err = e;
     }
-    *err = worst / mag;
 cleanup:
     return st;
 }
@@ -395,6 +409,12 @@ confirm_forward:
             cr_conv_tiles t = best;
             t.dw_chunk_px = chunk[i];
             if (t.dw_chunk_px != best.dw_chunk_px) c[n++] = t;
+        }
+        static const int db_locals[] = {1, 64, 256}; /* the bias gradient, a GPU's concern */
+        for (int i = 0; gpu && i < 3; i++) {
+            cr_conv_tiles t = best;
+            t.db_local = db_locals[i];
+            if (t.db_local != best.db_local) c[n++] = t;
         }
         try_list(s, p, cls, c, n, 1, &best, &dbest);
     }
