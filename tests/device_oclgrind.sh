@@ -4,7 +4,8 @@
 # data races (--data-races) and API misuse (--check-api), on the tiny cases
 # of test_cl_tiny_kernels, whose own checks must pass there too, and the
 # work-group tiled convolution (kernels/conv_local.cl, local memory and
-# barriers) and the bias gradient by work-groups (conv_db_wg, a local-memory tree)
+# barriers), its weight gradient (kernels/conv_ldw.cl) and the bias gradient by
+# work-groups (conv_db_wg, a local-memory tree)
 # on the two tiny shapes of `test_cl_conv_fast local`, and the
 # phase-split stride-2 dX (kernels/conv_s2.cl) on the two of `test_cl_conv_fast s2`
 # (k = 3 and 4, odd and even sizes), and the 1x1 forward with all channels per

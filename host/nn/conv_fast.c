@@ -406,6 +406,10 @@ void cr_conv_fast_scratch_need(const cr_conv_fast *cf, int pass, const cr_conv_g
     } else if (pass == 1) {
         out->wt = (size_t)cout * kk * round_up(cin, cr_conv_fast_pick_tm(t, cin)) * sizeof(float);
         if (!plain) out->pad = (size_t)n * cout * (h + k - 1) * (round_up(w_, t->fwd_vw) + k - 1) * sizeof(float);
+    } else if (t->dw_variant == 1) {
+        cr_conv_ldw_scratch_need(t, (int)cf->rt->dev.compute_units, G, out);
+        size_t dbp = db_part_bytes(t, cout, ho * wo);
+        if (dbp > out->part) out->part = dbp;
     } else {
         dw_plan d = plan_dw(t, (int)cf->rt->dev.compute_units, G);
         if (!plain) out->pad = (size_t)n * cin * d.g.hp * d.g.s * d.g.wq * sizeof(float);
@@ -465,6 +469,7 @@ cr_status cr_conv_fast_backward_weights(cr_conv_fast *cf, const cr_conv_geom *G,
         return st;
     if (db.buf && (st = backward_bias(cf, t, db, dy, n, cout, ho * wo))) return st;
     if (!dw.buf) return CR_OK;
+    if (t->dw_variant == 1) return cr_conv_local_backward_weights(cf, t, G, dwt, dyt, xt);
     mem xsrc = x;
     dw_plan d = plan_dw(t, (int)cf->rt->dev.compute_units, G);
     int hout = d.hout, wout = d.wout, hp = 1, wq = h * w_, vw = d.vw; /* the direct 1x1 view */
@@ -550,6 +555,13 @@ cr_status cr_conv_fast_weights_blocked(cr_conv_fast *cf, int slot, const cr_tens
 {
     cr_status st = prep_weights_into(cf, slot, mem_of(w), cout, cin, 1, cout_pad, 0, blk);
     *out = slot ? cf->wt2 : cf->wt;
+    return st;
+}
+
+cr_status cr_conv_fast_part_scratch(cr_conv_fast *cf, size_t bytes, cl_mem *out)
+{
+    cr_status st = scratch(cf, &cf->part, &cf->part_bytes, bytes, "conv dW partial sums");
+    *out = cf->part;
     return st;
 }
 

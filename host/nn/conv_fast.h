@@ -60,6 +60,15 @@ typedef struct cr_conv_tiles {
     int lm_ndimc; /* work-items along the pixels (local size dim 0); lm_nwg / lm_ndimc each: LM_NDIMC */
     int lm_vwm;   /* channels per vector load staging the weights, 1/2/4/8: LM_VWM */
     /* ---- end of the work-group tiled variant ---- */
+    /* ---- the weight gradient's work-group tiled variant (dw_variant 1: kernels/conv_ldw.cl,
+     * host/nn/conv_local.c): per pixel chunk (dw_items_per_cu, dw_chunk_px, dw_max_partial_mib
+     * as above) the GEMM (output channels M) x (input channel, tap: N) x (pixels: K) ---- */
+    int dw_variant; /* 0: register tiles (conv_dw); 1: work-group tiles in local memory (conv_ldw) */
+    int ld_mwg;     /* output channels per work-group tile: LD_MWG */
+    int ld_nwg;     /* (input channel, tap) rows per work-group tile: LD_NWG */
+    int ld_kwg;     /* pixels per local-memory slice: LD_KWG (divides ld_mdimc * ld_ndimc) */
+    int ld_mdimc;   /* work-items along the channels (local size dim 1): LD_MDIMC */
+    int ld_ndimc;   /* work-items along the rows (local size dim 0): LD_NDIMC */
 } cr_conv_tiles;
 
 /* One convolution on one batch shape: the one place its output size and padding

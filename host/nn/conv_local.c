@@ -53,8 +53,9 @@ cr_status cr_conv_local_variant_from_env(cr_conv_tiles *t)
 {
     const char *v = getenv("CLRESTORE_CONV_VARIANT");
     if (!v || !*v || !strcmp(v, "register")) return CR_OK; /* the configured (default) variant */
-    if (!strcmp(v, "local")) {
+    if (!strcmp(v, "local")) { /* forward, dX and dW */
         t->fwd_variant = 1;
+        t->dw_variant = 1;
         return CR_OK;
     }
     return cr_fail(CR_ERR_ARG, "CLRESTORE_CONV_VARIANT=%s: expected \"register\" or \"local\"", v);
@@ -156,4 +157,133 @@ cr_status cr_conv_local_backward_input(cr_conv_fast *cf, const cr_conv_tiles *t,
                                         k - 1 - G->pad_x, s, &pad)))
         return st;
     return run_lfwd(cf, t, dx, pad, 0, wt, NULL, res, flags, n, cout, cin, cin_pad, h, w_, hp, wq, k, 1);
+}
+
+/* ---- the weight gradient by work-group tiles (dw_variant 1, kernels/conv_ldw.cl) ---- */
+
+#define CL_FILE_LDW "conv_ldw.cl"
+
+static size_t ldw_lmem_bytes(const cr_conv_tiles *t)
+{
+    /* conv_ldw's two __local slices, one padding word per pixel each */
+    return (size_t)t->ld_kwg * (t->ld_mwg + 1 + t->ld_nwg + 1) * sizeof(float);
+}
+
+cr_status cr_conv_ldw_check(const cr_conv_tiles *t, const cr_device_desc *dev)
+{
+    int mwg = t->ld_mwg, nwg = t->ld_nwg, kwg = t->ld_kwg, md = t->ld_mdimc, nd = t->ld_ndimc;
+    if (mwg < 1 || nwg < 1 || kwg < 1 || md < 1 || nd < 1)
+        return cr_fail(CR_ERR_ARG, "conv local dW: tunables must be positive (ld_mwg %d ld_nwg %d ld_kwg %d ld_mdimc %d "
+                       "ld_ndimc %d)", mwg, nwg, kwg, md, nd);
+    long nt = (long)md * nd;
+    if (mwg % md || nwg % nd)
+        return cr_fail(CR_ERR_ARG, "conv local dW: ld_mwg %d must be a multiple of ld_mdimc %d and ld_nwg %d of "
+                       "ld_ndimc %d", mwg, md, nwg, nd);
+    /* each work-item stages one pixel column of nt / kwg rows per pass */
+    if (nt % kwg || mwg % (nt / kwg) || nwg % (nt / kwg))
+        return cr_fail(CR_ERR_ARG, "conv local dW: ld_kwg %d must divide the %ld work-items, and ld_mwg %d and ld_nwg "
+                       "%d must be multiples of their quotient", kwg, nt, mwg, nwg);
+    if ((mwg / md) * (nwg / nd) > 256)
+        return cr_fail(CR_ERR_ARG, "conv local dW: %d x %d accumulators per work-item is more than 256", mwg / md,
+                       nwg / nd);
+    if (dev && (size_t)nt > dev->max_work_group)
+        return cr_fail(CR_ERR_ARG, "conv local dW: work-groups of %ld work-items, device %s allows %zu", nt,
+                       dev->device_name, dev->max_work_group);
+    if (dev && ldw_lmem_bytes(t) > dev->local_mem)
+        return cr_fail(CR_ERR_ARG, "conv local dW: a work-group needs %zu bytes of local memory, device %s has %lu",
+                       ldw_lmem_bytes(t), dev->device_name, (unsigned long)dev->local_mem);
+    return CR_OK;
+}
+
+/* Pixel chunks: enough work-groups for the device (dw_items_per_cu work-items per compute
+ * unit), none longer than dw_chunk_px, partial sums within dw_max_partial_mib; a chunk is a
+ * whole number of slices. */
+typedef struct ldw_plan {
+    int chunks, chunk_px, npix;
+    int hp, wq; /* conv_pad's geometry (k > 1 or stride 2) */
+} ldw_plan;
+
+static ldw_plan plan_ldw(const cr_conv_tiles *t, int compute_units, const cr_conv_geom *G)
+{
+    ldw_plan d;
+    int R = G->cin * G->k * G->k, kwg = t->ld_kwg;
+    d.npix = G->n * G->ho * G->wo;
+    d.hp = (G->ho - 1) * G->s + G->k, d.wq = G->wo + (G->k - 1) / G->s;
+    size_t tiles = (size_t)div_up(R, t->ld_nwg) * div_up(G->cout, t->ld_mwg);
+    size_t nt = (size_t)t->ld_mdimc * t->ld_ndimc;
+    size_t groups = ((size_t)t->dw_items_per_cu * (compute_units > 0 ? compute_units : 1) + nt - 1) / nt;
+    size_t chunks = (groups + tiles - 1) / tiles;
+    size_t by_px = (size_t)div_up(d.npix, t->dw_chunk_px > 0 ? t->dw_chunk_px : 1);
+    if (by_px > chunks) chunks = by_px;
+    size_t cap = ((size_t)t->dw_max_partial_mib << 20) / ((size_t)G->cout * R * sizeof(float));
+    if (chunks > cap) chunks = cap;
+    if (chunks > (size_t)div_up(d.npix, kwg)) chunks = (size_t)div_up(d.npix, kwg);
+    if (chunks < 1) chunks = 1;
+    d.chunk_px = round_up(div_up(d.npix, (int)chunks), kwg);
+    d.chunks = div_up(d.npix, d.chunk_px);
+    return d;
+}
+
+void cr_conv_ldw_scratch_need(const cr_conv_tiles *t, int compute_units, const cr_conv_geom *G, cr_conv_scratch *out)
+{
+    ldw_plan d = plan_ldw(t, compute_units, G);
+    memset(out, 0, sizeof *out);
+    if (!(G->k == 1 && G->s == 1)) out->pad = (size_t)G->n * G->cin * d.hp * G->s * d.wq * sizeof(float);
+    if (d.chunks > 1) out->part = (size_t)d.chunks * G->cout * G->cin * G->k * G->k * sizeof(float);
+}
+
+cr_status cr_conv_local_backward_weights(cr_conv_fast *cf, const cr_conv_tiles *t, const cr_conv_geom *G,
+                                         const cr_tensor *dw, const cr_tensor *dy, const cr_tensor *x)
+{
+    cr_runtime *rt = cr_conv_fast_runtime(cf);
+    int n = G->n, cin = G->cin, h = G->h, w_ = G->w, cout = G->cout, k = G->k, s = G->s;
+    cr_status st = cr_conv_ldw_check(t, &rt->dev);
+    if (st) return st;
+    ldw_plan d = plan_ldw(t, (int)rt->dev.compute_units, G);
+    /* the input as conv_lfwd reads it: raw for 1x1 stride 1, else conv_pad's copy */
+    cl_mem xbuf = x->buf;
+    int x_off = (int)x->off, hout = G->ho, wout = G->wo, hp = d.hp, wq = d.wq;
+    if (k == 1 && s == 1) {
+        hout = 1, wout = h * w_, hp = 1, wq = h * w_;
+    } else {
+        if ((st = cr_conv_fast_padded_input(cf, x, n * cin, h, w_, d.hp, s, d.wq, G->pad_y, G->pad_x, 1, &xbuf)))
+            return st;
+        x_off = 0;
+    }
+    int R = cin * k * k, direct = d.chunks == 1, len = cout * R, dw_off = (int)dw->off;
+    cl_mem out = dw->buf, part = NULL;
+    int out_off = dw_off;
+    if (!direct) {
+        if ((st = cr_conv_fast_part_scratch(cf, (size_t)d.chunks * len * sizeof(float), &part))) return st;
+        out = part, out_off = 0;
+    }
+    char opts[160];
+    snprintf(opts, sizeof opts, "-DCONV_K=%d -DCONV_S=%d -DLD_MWG=%d -DLD_NWG=%d -DLD_KWG=%d -DLD_MDIMC=%d -DLD_NDIMC=%d",
+             k, s, t->ld_mwg, t->ld_nwg, t->ld_kwg, t->ld_mdimc, t->ld_ndimc);
+    cl_kernel kr;
+    if ((st = cr_kernel_get(rt, CL_FILE_LDW, "conv_ldw", opts, &kr))) return st;
+    size_t kwg_max = 0, nt = (size_t)t->ld_mdimc * t->ld_ndimc;
+    cl_int err = clGetKernelWorkGroupInfo(kr, rt->dev.device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kwg_max, &kwg_max,
+                                          NULL);
+    if (err != CL_SUCCESS) return cr_fail_cl(err, "clGetKernelWorkGroupInfo", "conv_ldw", __FILE__, __LINE__);
+    if (nt > kwg_max)
+        return cr_fail(CR_ERR_ARG, "conv local dW: work-groups of %zu work-items, conv_ldw (%s) allows %zu on %s", nt,
+                       opts, kwg_max, rt->dev.device_name);
+    int dy_off = (int)dy->off;
+    if ((st = cr_kernel_args(kr, 15, sizeof(cl_mem), &out, sizeof(int), &out_off, sizeof(cl_mem), &dy->buf,
+                             sizeof(int), &dy_off, sizeof(cl_mem), &xbuf, sizeof(int), &x_off, sizeof(int), &direct,
+                             sizeof(int), &cin, sizeof(int), &cout, sizeof(int), &hout, sizeof(int), &wout,
+                             sizeof(int), &hp, sizeof(int), &wq, sizeof(int), &d.npix, sizeof(int), &d.chunk_px)))
+        return st;
+    size_t global[3] = {(size_t)div_up(R, t->ld_nwg) * t->ld_ndimc, (size_t)div_up(cout, t->ld_mwg) * t->ld_mdimc,
+                        (size_t)d.chunks};
+    size_t local[3] = {(size_t)t->ld_ndimc, (size_t)t->ld_mdimc, 1};
+    if ((st = cr_enqueue(rt, kr, 3, global, local))) return st;
+    if (direct) return CR_OK;
+    if ((st = cr_kernel_get(rt, "conv_gemm.cl", "conv_reduce_add", "", &kr)) ||
+        (st = cr_kernel_args(kr, 5, sizeof(cl_mem), &dw->buf, sizeof(int), &dw_off, sizeof(cl_mem), &part,
+                             sizeof(int), &len, sizeof(int), &d.chunks)))
+        return st;
+    size_t g1 = (size_t)len, l1 = 64;
+    return cr_enqueue(rt, kr, 1, &g1, &l1);
 }

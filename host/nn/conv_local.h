@@ -26,7 +26,18 @@ size_t cr_conv_local_lmem_bytes(const cr_conv_tiles *t);
 /* Scratch needs of passes 0 (forward) and 1 (backward input), as cr_conv_fast_scratch_need. */
 void cr_conv_local_scratch_need(const cr_conv_tiles *t, int pass, const cr_conv_geom *g, cr_conv_scratch *out);
 
-/* The one reader of CLRESTORE_CONV_VARIANT (unset or "register": fwd_variant 0; "local": 1);
+/* The weight gradient by work-group tiles (dw_variant 1): dw += the gradient of x's
+ * convolution (the bias gradient is the caller's), as cr_conv_fast_backward_weights. */
+cr_status cr_conv_local_backward_weights(cr_conv_fast *cf, const cr_conv_tiles *t, const cr_conv_geom *g,
+                                         const cr_tensor *dw, const cr_tensor *dy, const cr_tensor *x);
+/* CR_ERR_ARG naming the broken constraint when t's ld_* tunables cannot run on dev. */
+cr_status cr_conv_ldw_check(const cr_conv_tiles *t, const cr_device_desc *dev);
+/* Scratch needs of that weight gradient (padded input, partial sums), as pass 2 of
+ * cr_conv_fast_scratch_need; compute_units as the device reports. */
+void cr_conv_ldw_scratch_need(const cr_conv_tiles *t, int compute_units, const cr_conv_geom *g, cr_conv_scratch *out);
+
+/* The one reader of CLRESTORE_CONV_VARIANT (unset or "register": the configured variants;
+ * "local": fwd_variant and dw_variant 1);
  * cr_conv_fast_create calls it. Another value is CR_ERR_ARG. */
 cr_status cr_conv_local_variant_from_env(cr_conv_tiles *t);
 
@@ -35,6 +46,9 @@ cr_status cr_conv_local_variant_from_env(cr_conv_tiles *t);
  * padded input (hp rows, s phases of wq columns, padding pt/pl before, zero insertion dil),
  * each written into the handle's scratch buffer, which *out names afterwards. */
 cr_runtime *cr_conv_fast_runtime(cr_conv_fast *cf);
+/* The handle's partial-sum scratch (shared with the register dW and the bias gradient), grown
+ * to at least bytes. */
+cr_status cr_conv_fast_part_scratch(cr_conv_fast *cf, size_t bytes, cl_mem *out);
 cr_status cr_conv_fast_gemm_weights(cr_conv_fast *cf, const cr_tensor *w, int cout, int cin, int k, int cout_pad,
                                     int mode, cl_mem *out);
 /* 1x1 forward weights blocked by blk output channels (conv_prep_weights, CONV_WBLK) into

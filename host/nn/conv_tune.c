@@ -40,6 +40,12 @@ const cr_conv_field cr_conv_fields[] = {
     F(lm_mdimc, 1, 256, 0),
     F(lm_ndimc, 1, 256, 0),
     F(lm_vwm, 1, 8, 1),
+    F(dw_variant, 0, 1, 0),
+    F(ld_mwg, 1, 256, 0),
+    F(ld_nwg, 1, 256, 0),
+    F(ld_kwg, 1, 256, 0),
+    F(ld_mdimc, 1, 256, 0),
+    F(ld_ndimc, 1, 256, 0),
 };
 #undef F
 const int cr_conv_nfields = (int)(sizeof cr_conv_fields / sizeof cr_conv_fields[0]);

@@ -130,6 +130,14 @@ void cr_conv_fallback(const cr_device_desc *d, cr_conv_tiles *t, char *why, size
         .lm_mdimc = 16,
         .lm_ndimc = 16,
         .lm_vwm = 4,
+        /* the weight gradient's work-group tiles (dw_variant 1, conv_ldw.cl): written after the
+         * H200 lease, not measured on a GPU, so off until a tune or an entry chooses them */
+        .dw_variant = 0,
+        .ld_mwg = 64,
+        .ld_nwg = 64,
+        .ld_kwg = 16,
+        .ld_mdimc = 16,
+        .ld_ndimc = 16,
     };
     if (gpu) {
         /* the variant's own check against the device (work-group size, local memory,

@@ -327,6 +327,28 @@ static void tune_local(search *s, problem *p, int cls, cr_conv_tiles *best, doub
     try_list(s, p, cls, c, n, 0, best, best_s);
 }
 
+/* The weight gradient's work-group tiled candidates (conv_ldw.cl): MWG channels x NWG
+ * (input channel, tap) rows by MDIMC x NDIMC work-items in KWG-pixel slices, those that
+ * cr_conv_ldw_check passes on the device. Returns how many it wrote (at most room). */
+static int ldw_candidates(search *s, const cr_conv_tiles *from, cr_conv_tiles *c, int room)
+{
+    static const int grid[][5] = {
+        {64, 64, 16, 16, 16}, {32, 64, 16, 8, 16},  {64, 128, 16, 16, 16}, {128, 64, 16, 16, 16},
+        {32, 32, 16, 8, 8},   {128, 128, 16, 16, 16}, {64, 64, 32, 16, 16}, {32, 128, 16, 8, 16},
+    }, grid_q[][5] = {{16, 16, 8, 4, 4}};
+    const int(*G)[5] = s->o->quick ? grid_q : grid;
+    int ng = s->o->quick ? 1 : (int)(sizeof grid / sizeof grid[0]), n = 0;
+    for (int i = 0; i < ng && n < room; i++) {
+        cr_conv_tiles t = *from;
+        t.dw_variant = 1;
+        t.ld_mwg = G[i][0], t.ld_nwg = G[i][1], t.ld_kwg = G[i][2], t.ld_mdimc = G[i][3], t.ld_ndimc = G[i][4];
+        cr_status st = cr_conv_ldw_check(&t, &s->rt->dev);
+        cr_error_clear();
+        if (st == CR_OK) c[n++] = t;
+    }
+    return n;
+}
+
 static void tune_class(search *s, problem *p, int cls, const cr_conv_isa *isa)
 {
     tune_state *r = s->res;
@@ -389,12 +411,15 @@ confirm_forward:
     for (int i = 0; i < ndt; i++)
         for (int j = 0; j < nvw; j++) {
             cr_conv_tiles t = best;
+            t.dw_variant = 0;
             t.dw_tm = DT[i][0], t.dw_tn = DT[i][1], t.dw_vw = s->o->quick ? 8 : vws[j];
             /* GPUs: at most 128 accumulators per work-item (NVIDIA allows 255 registers of a
              * thread, and the occupancy falls well before); CPUs: 1.1 x the vector registers */
             int fits = gpu ? t.dw_tm * t.dw_tn * t.dw_vw <= 128 : dw_live(&t, vec) * 10 <= regs * 11;
             if (fits && n < MAXC) c[n++] = t;
         }
+    if (local) /* and the weight gradient's work-group tiles */
+        n += ldw_candidates(s, &best, c + n, MAXC - n);
     try_list(s, p, cls, c, n, 1, &best, &dbest);
     if (!s->o->quick) {
         n = 0;
@@ -500,7 +525,7 @@ cr_status cr_conv_tune(cr_runtime *rt, const cr_arch *a, const cr_conv_tune_opts
     cr_conv_isa isa = cr_conv_isa_of(&rt->dev);
     /* the progress total: the grid sizes above (an upper bound; pruned ones are skipped) */
     int gpu_grid = ts->params.cls[0].fwd_variant == 1 || (rt->dev.type & CL_DEVICE_TYPE_GPU);
-    int per_class = o->quick ? 4 : 2 + (gpu_grid ? 15 : 10 + 5) + 12 + 4, nclasses = 0;
+    int per_class = o->quick ? (gpu_grid ? 5 : 4) : 2 + (gpu_grid ? 15 + 8 + 3 : 10 + 5) + 12 + 4, nclasses = 0;
     for (int k = 0; k < CR_CONV_NCLASSES; k++) nclasses += rep[k] >= 0;
     cr_progress_begin(&s.prog, "tune", "candidates", (int64_t)per_class * nclasses);
     for (int k = 0, left = nclasses; k < CR_CONV_NCLASSES; k++) {
