@@ -301,6 +301,7 @@ static int local_candidate(const cr_conv_tiles *from, const int g[5], const cr_d
  * slice depths around the best and the register variant once. */
 static void tune_local(search *s, problem *p, int cls, cr_conv_tiles *best, double *best_s)
 {
+    /* {lm_mwg, lm_nwg, lm_mdimc, lm_ndimc, lm_kwg} */
     static const int grid[][5] = {
         {32, 64, 8, 16, 16},  {32, 128, 8, 16, 16},  {64, 64, 16, 16, 16}, {64, 128, 16, 16, 16},
         {64, 128, 8, 16, 16}, {128, 64, 16, 16, 16}, {128, 128, 16, 16, 16}, {32, 256, 8, 32, 16},
@@ -332,6 +333,7 @@ static void tune_local(search *s, problem *p, int cls, cr_conv_tiles *best, doub
  * cr_conv_ldw_check passes on the device. Returns how many it wrote (at most room). */
 static int ldw_candidates(search *s, const cr_conv_tiles *from, cr_conv_tiles *c, int room)
 {
+    /* {ld_mwg, ld_nwg, ld_kwg, ld_mdimc, ld_ndimc} */
     static const int grid[][5] = {
         {64, 64, 16, 16, 16}, {32, 64, 16, 8, 16},  {64, 128, 16, 16, 16}, {128, 64, 16, 16, 16},
         {32, 32, 16, 8, 8},   {128, 128, 16, 16, 16}, {64, 64, 32, 16, 16}, {32, 128, 16, 8, 16},
