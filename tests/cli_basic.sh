@@ -57,7 +57,8 @@ checks=$((checks + 1)); [ "$n_verbose" -gt "$n_info" ] || { echo "FAIL: -v among
 # the commands that once parsed by hand: unknown options, missing values
 for c in "denoise -p m.h5 --tta=1 x.mrc" "denoise -p m.h5 --bogus x.mrc" "denoise -p" "bench --bogus" \
          "bench --repeat" "star-merge -o" "star-merge -o o.star --bogus a.star" "import-restore --bogus" \
-         "import-restore --no-phaseflip=1 a.hdf5 -o b.h5"; do
+         "import-restore --no-phaseflip=1 a.hdf5 -o b.h5" "bench --torch-device gpu" \
+         "bench --torch-device cuda:0;true" "bench --torch-device cuda:"; do
   "$BIN" $c >/dev/null 2>&1; check "$c" 2 $?
 done
 

@@ -504,8 +504,11 @@ static int run_bench(int argc, char **argv, const cr_global_opts *g)
         } else if (c == OPT_TORCH) {
             b.torch = 1;
         } else if (c == OPT_TORCH_DEVICE) {
-            if (strcmp(optarg, "cpu") && strncmp(optarg, "cuda", 4))
-                return cr_cli_usage_error("bench", "--torch-device wants cpu or cuda[:N], not '%s'", optarg);
+            /* it reaches a shell command line: only these spellings */
+            size_t digits = !strncmp(optarg, "cuda:", 5) ? strspn(optarg + 5, "0123456789") : 0;
+            int ok = !strcmp(optarg, "cpu") || !strcmp(optarg, "cuda") ||
+                     (digits > 0 && digits < 4 && optarg[5 + digits] == '\0');
+            if (!ok) return cr_cli_usage_error("bench", "--torch-device wants cpu, cuda or cuda:N, not '%s'", optarg);
             snprintf(b.torch_device, sizeof b.torch_device, "%s", optarg);
             b.torch = 1;
         } else if (c == OPT_NO_JEMALLOC) {
