@@ -340,12 +340,13 @@ int main(int argc, char **argv)
         if (set == 2) t->db_local = 4;
         if (set == 3) t->db_local = 256;
         if (set == 4) t->db_local = 4; /* the tiny shapes (oclgrind: a two-level tree in one group) */
-        /* the weight gradient by work-group tiles (conv_ldw.cl): set 3 the default 64 x 64 tiles
-         * in 40-pixel chunks (rounded to whole 16-pixel slices: partial sums); set 4 tiles
-         * that no shape fills, 12 x 10 by 4 x 2 items in 4-pixel slices */
-        if (set >= 3) t->dw_variant = 1;
-        if (set == 3) t->dw_chunk_px = 40;
-        if (set == 4) t->ld_mwg = 12, t->ld_nwg = 10, t->ld_kwg = 4, t->ld_mdimc = 4, t->ld_ndimc = 2;
+        /* the weight gradient by work-group tiles (conv_ldw.cl): set 4, tiles that no shape
+         * fills, 12 x 10 by 4 x 2 items in 4-pixel slices, in 2 to 4 chunks (partial sums); the
+         * default 64 x 64 tiles run in the _local network tests (CLRESTORE_CONV_VARIANT=local) */
+        if (set == 4) {
+            t->dw_variant = 1;
+            t->ld_mwg = 12, t->ld_nwg = 10, t->ld_kwg = 4, t->ld_mdimc = 4, t->ld_ndimc = 2;
+        }
         if (set == 4) { /* tiles that no test shape fills: 24 x 20, slices of 5, 4 x 5 items, float2 */
             t->lm_mwg = 24, t->lm_nwg = 20, t->lm_kwg = 5, t->lm_mdimc = 4, t->lm_ndimc = 5, t->lm_vwm = 2;
         }

@@ -440,7 +440,7 @@ static cr_status backward_bias(cr_conv_fast *cf, const cr_conv_tiles *t, mem db,
     char opts[32];
     snprintf(opts, sizeof opts, "-DDB_LOCAL=%d", t->db_local);
     if ((st = scratch(cf, &cf->part, &cf->part_bytes, db_part_bytes(t, cout, pix), "conv dB partial sums")) ||
-        (st = get_kernel(cf, "conv_db_wg", opts, &kr)) ||
+        (st = cr_kernel_get(cf->rt, "conv_db.cl", "conv_db_wg", opts, &kr)) ||
         (st = cr_kernel_args(kr, 6, sizeof(cl_mem), &cf->part, sizeof(cl_mem), &dy.buf, sizeof(int), &dy_off,
                              sizeof(int), &n, sizeof(int), &cout, sizeof(int), &pix)))
         return st;
