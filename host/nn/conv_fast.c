@@ -339,6 +339,25 @@ typedef struct dw_plan {
     pad_geom g; /* for k > 1 or stride > 1 */
 } dw_plan;
 
+/* out[i] += sum over the chunks c of part[c * len + i] (conv_reduce_add): the fold of the
+ * partial sums of the weight gradients (both variants) and of the bias gradient. */
+static cr_status fold_partials(cr_conv_fast *cf, cl_mem out, int out_off, cl_mem part, int len, int chunks)
+{
+    cl_kernel kr;
+    cr_status st;
+    if ((st = get_kernel(cf, "conv_reduce_add", simple_opts, &kr)) ||
+        (st = cr_kernel_args(kr, 5, sizeof(cl_mem), &out, sizeof(int), &out_off, sizeof(cl_mem), &part, sizeof(int),
+                             &len, sizeof(int), &chunks)))
+        return st;
+    size_t g1 = (size_t)len, l1 = 64;
+    return cr_enqueue(cf->rt, kr, 1, &g1, &l1);
+}
+
+cr_status cr_conv_fast_fold_partials(cr_conv_fast *cf, const cr_tensor *out, cl_mem part, int len, int chunks)
+{
+    return fold_partials(cf, out->buf, (int)out->off, part, len, chunks);
+}
+
 /* Work-groups per channel of conv_db_wg: about 16 pixels of an image per work-item, so that
  * a level-0 channel (192^2) spreads over 9 groups and a 24^2 one takes one. */
 static int db_groups(const cr_conv_tiles *t, int pix)
@@ -406,14 +425,14 @@ void cr_conv_fast_scratch_need(const cr_conv_fast *cf, int pass, const cr_conv_g
     } else if (pass == 1) {
         out->wt = (size_t)cout * kk * round_up(cin, cr_conv_fast_pick_tm(t, cin)) * sizeof(float);
         if (!plain) out->pad = (size_t)n * cout * (h + k - 1) * (round_up(w_, t->fwd_vw) + k - 1) * sizeof(float);
-    } else if (t->dw_variant == 1) {
-        cr_conv_ldw_scratch_need(t, (int)cf->rt->dev.compute_units, G, out);
-        size_t dbp = db_part_bytes(t, cout, ho * wo);
-        if (dbp > out->part) out->part = dbp;
     } else {
-        dw_plan d = plan_dw(t, (int)cf->rt->dev.compute_units, G);
-        if (!plain) out->pad = (size_t)n * cin * d.g.hp * d.g.s * d.g.wq * sizeof(float);
-        if (d.chunks > 1) out->part = (size_t)d.chunks * cout * cin * kk * sizeof(float);
+        if (t->dw_variant == 1) {
+            cr_conv_ldw_scratch_need(t, (int)cf->rt->dev.compute_units, G, out);
+        } else {
+            dw_plan d = plan_dw(t, (int)cf->rt->dev.compute_units, G);
+            if (!plain) out->pad = (size_t)n * cin * d.g.hp * d.g.s * d.g.wq * sizeof(float);
+            if (d.chunks > 1) out->part = (size_t)d.chunks * cout * cin * kk * sizeof(float);
+        }
         size_t dbp = db_part_bytes(t, cout, ho * wo); /* the bias gradient's, in the same buffer */
         if (dbp > out->part) out->part = dbp;
     }
@@ -436,7 +455,7 @@ static cr_status backward_bias(cr_conv_fast *cf, const cr_conv_tiles *t, mem db,
         size_t g1 = (size_t)cout;
         return cr_enqueue(cf->rt, kr, 1, &g1, NULL);
     }
-    int groups = db_groups(t, pix), len = cout;
+    int groups = db_groups(t, pix);
     char opts[32];
     snprintf(opts, sizeof opts, "-DDB_LOCAL=%d", t->db_local);
     if ((st = scratch(cf, &cf->part, &cf->part_bytes, db_part_bytes(t, cout, pix), "conv dB partial sums")) ||
@@ -446,12 +465,7 @@ static cr_status backward_bias(cr_conv_fast *cf, const cr_conv_tiles *t, mem db,
         return st;
     size_t global[2] = {(size_t)groups * t->db_local, (size_t)cout}, local[2] = {(size_t)t->db_local, 1};
     if ((st = cr_enqueue(cf->rt, kr, 2, global, local))) return st;
-    if ((st = get_kernel(cf, "conv_reduce_add", simple_opts, &kr)) ||
-        (st = cr_kernel_args(kr, 5, sizeof(cl_mem), &db.buf, sizeof(int), &db_off, sizeof(cl_mem), &cf->part,
-                             sizeof(int), &len, sizeof(int), &groups)))
-        return st;
-    size_t g1 = (size_t)len;
-    return cr_enqueue(cf->rt, kr, 1, &g1, NULL);
+    return fold_partials(cf, db.buf, db_off, cf->part, cout, groups);
 }
 
 cr_status cr_conv_fast_backward_weights(cr_conv_fast *cf, const cr_conv_geom *G, const cr_tensor *dwt,
@@ -500,16 +514,7 @@ cr_status cr_conv_fast_backward_weights(cr_conv_fast *cf, const cr_conv_geom *G,
     size_t global[3] = {(size_t)div_up(kw_total, t->dw_tn), (size_t)div_up(cout, t->dw_tm), (size_t)chunks};
     size_t local[3] = {(size_t)t->dw_local, 1, 1};
     if ((st = cr_enqueue(cf->rt, kr, 3, global, t->dw_local > 0 ? local : NULL))) return st;
-    if (!direct) {
-        int len = cout * kw_total, dw_off = (int)dw.off;
-        if ((st = get_kernel(cf, "conv_reduce_add", simple_opts, &kr)) ||
-            (st = cr_kernel_args(kr, 5, sizeof(cl_mem), &dw.buf, sizeof(int), &dw_off, sizeof(cl_mem), &cf->part,
-                                 sizeof(int), &len, sizeof(int), &chunks)))
-            return st;
-        size_t g1 = (size_t)len, l1 = 64;
-        if ((st = cr_enqueue(cf->rt, kr, 1, &g1, &l1))) return st;
-    }
-    return CR_OK;
+    return direct ? CR_OK : fold_partials(cf, dw.buf, (int)dw.off, cf->part, cout * kw_total, chunks);
 }
 
 cr_status cr_conv_fast_relu_mask(cr_conv_fast *cf, const cr_tensor *dzt, const cr_tensor *drest,

@@ -75,6 +75,21 @@ void cr_conv_local_scratch_need(const cr_conv_tiles *t, int pass, const cr_conv_
     }
 }
 
+/* The built kernel may allow fewer work-items per group than the device (registers, local
+ * memory): CR_ERR_ARG naming the kernel and its options when nt is more. */
+static cr_status kernel_fits(cr_runtime *rt, cl_kernel kr, size_t nt, const char *what, const char *name,
+                             const char *opts)
+{
+    size_t kwg_max = 0;
+    cl_int err = clGetKernelWorkGroupInfo(kr, rt->dev.device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kwg_max, &kwg_max,
+                                          NULL);
+    if (err != CL_SUCCESS) return cr_fail_cl(err, "clGetKernelWorkGroupInfo", name, __FILE__, __LINE__);
+    if (nt > kwg_max)
+        return cr_fail(CR_ERR_ARG, "%s: work-groups of %zu work-items, %s (%s) allows %zu on %s", what, nt, name, opts,
+                       kwg_max, rt->dev.device_name);
+    return CR_OK;
+}
+
 /* conv_lfwd over a prepared input: the raw one (1x1 stride 1: hout = 1, wout = h*w, hp = 1,
  * wq = h*w) or conv_pad's copy. wt holds cin x k*k rows of cout_pad channels. */
 static cr_status run_lfwd(cr_conv_fast *cf, const cr_conv_tiles *t, const cr_tensor *y, cl_mem xbuf, size_t xoff, cl_mem wt,
@@ -88,17 +103,8 @@ static cr_status run_lfwd(cr_conv_fast *cf, const cr_conv_tiles *t, const cr_ten
              s, t->lm_mwg, t->lm_nwg, t->lm_kwg, t->lm_mdimc, t->lm_ndimc, t->lm_vwm);
     cl_kernel kr;
     cr_status st = cr_kernel_get(rt, CL_FILE_LOCAL, "conv_lfwd", opts, &kr);
-    if (st) return st;
-    /* The compiled kernel may allow less than the device (registers, local memory). */
-    size_t kwg_max = 0;
-    cl_int err = clGetKernelWorkGroupInfo(kr, rt->dev.device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kwg_max, &kwg_max,
-                                          NULL);
-    if (err != CL_SUCCESS)
-        return cr_fail_cl(err, "clGetKernelWorkGroupInfo", "conv_lfwd", __FILE__, __LINE__);
-    size_t nt = (size_t)t->lm_mdimc * t->lm_ndimc;
-    if (nt > kwg_max)
-        return cr_fail(CR_ERR_ARG, "conv local variant: work-groups of %zu work-items, conv_lfwd (%s) allows %zu on %s",
-                       nt, opts, kwg_max, rt->dev.device_name);
+    if (st || (st = kernel_fits(rt, kr, (size_t)t->lm_mdimc * t->lm_ndimc, "conv local variant", "conv_lfwd", opts)))
+        return st;
     cl_mem bb = b ? b->buf : wt, rr = res ? res->buf : wt; /* unused when the flag is off */
     int y_off = (int)y->off, x_off = (int)xoff, b_off = b ? (int)b->off : 0, r_off = res ? (int)res->off : 0;
     if ((st = cr_kernel_args(kr, 17, sizeof(cl_mem), &y->buf, sizeof(int), &y_off, sizeof(cl_mem), &xbuf,
@@ -250,9 +256,9 @@ cr_status cr_conv_local_backward_weights(cr_conv_fast *cf, const cr_conv_tiles *
             return st;
         x_off = 0;
     }
-    int R = cin * k * k, direct = d.chunks == 1, len = cout * R, dw_off = (int)dw->off;
+    int R = cin * k * k, direct = d.chunks == 1, len = cout * R;
     cl_mem out = dw->buf, part = NULL;
-    int out_off = dw_off;
+    int out_off = (int)dw->off;
     if (!direct) {
         if ((st = cr_conv_fast_part_scratch(cf, (size_t)d.chunks * len * sizeof(float), &part))) return st;
         out = part, out_off = 0;
@@ -261,14 +267,9 @@ cr_status cr_conv_local_backward_weights(cr_conv_fast *cf, const cr_conv_tiles *
     snprintf(opts, sizeof opts, "-DCONV_K=%d -DCONV_S=%d -DLD_MWG=%d -DLD_NWG=%d -DLD_KWG=%d -DLD_MDIMC=%d -DLD_NDIMC=%d",
              k, s, t->ld_mwg, t->ld_nwg, t->ld_kwg, t->ld_mdimc, t->ld_ndimc);
     cl_kernel kr;
-    if ((st = cr_kernel_get(rt, CL_FILE_LDW, "conv_ldw", opts, &kr))) return st;
-    size_t kwg_max = 0, nt = (size_t)t->ld_mdimc * t->ld_ndimc;
-    cl_int err = clGetKernelWorkGroupInfo(kr, rt->dev.device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kwg_max, &kwg_max,
-                                          NULL);
-    if (err != CL_SUCCESS) return cr_fail_cl(err, "clGetKernelWorkGroupInfo", "conv_ldw", __FILE__, __LINE__);
-    if (nt > kwg_max)
-        return cr_fail(CR_ERR_ARG, "conv local dW: work-groups of %zu work-items, conv_ldw (%s) allows %zu on %s", nt,
-                       opts, kwg_max, rt->dev.device_name);
+    if ((st = cr_kernel_get(rt, CL_FILE_LDW, "conv_ldw", opts, &kr)) ||
+        (st = kernel_fits(rt, kr, (size_t)t->ld_mdimc * t->ld_ndimc, "conv local dW", "conv_ldw", opts)))
+        return st;
     int dy_off = (int)dy->off;
     if ((st = cr_kernel_args(kr, 15, sizeof(cl_mem), &out, sizeof(int), &out_off, sizeof(cl_mem), &dy->buf,
                              sizeof(int), &dy_off, sizeof(cl_mem), &xbuf, sizeof(int), &x_off, sizeof(int), &direct,
@@ -279,11 +280,5 @@ cr_status cr_conv_local_backward_weights(cr_conv_fast *cf, const cr_conv_tiles *
                         (size_t)d.chunks};
     size_t local[3] = {(size_t)t->ld_ndimc, (size_t)t->ld_mdimc, 1};
     if ((st = cr_enqueue(rt, kr, 3, global, local))) return st;
-    if (direct) return CR_OK;
-    if ((st = cr_kernel_get(rt, "conv_gemm.cl", "conv_reduce_add", "", &kr)) ||
-        (st = cr_kernel_args(kr, 5, sizeof(cl_mem), &dw->buf, sizeof(int), &dw_off, sizeof(cl_mem), &part,
-                             sizeof(int), &len, sizeof(int), &d.chunks)))
-        return st;
-    size_t g1 = (size_t)len, l1 = 64;
-    return cr_enqueue(rt, kr, 1, &g1, &l1);
+    return direct ? CR_OK : cr_conv_fast_fold_partials(cf, dw, part, len, d.chunks);
 }

@@ -49,6 +49,8 @@ cr_runtime *cr_conv_fast_runtime(cr_conv_fast *cf);
 /* The handle's partial-sum scratch (shared with the register dW and the bias gradient), grown
  * to at least bytes. */
 cr_status cr_conv_fast_part_scratch(cr_conv_fast *cf, size_t bytes, cl_mem *out);
+/* out += the sum over chunks of part's chunks x len floats (conv_reduce_add). */
+cr_status cr_conv_fast_fold_partials(cr_conv_fast *cf, const cr_tensor *out, cl_mem part, int len, int chunks);
 cr_status cr_conv_fast_gemm_weights(cr_conv_fast *cf, const cr_tensor *w, int cout, int cin, int k, int cout_pad,
                                     int mode, cl_mem *out);
 /* 1x1 forward weights blocked by blk output channels (conv_prep_weights, CONV_WBLK) into
