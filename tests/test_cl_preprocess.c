@@ -164,7 +164,11 @@ static double *host_preprocess(const float *img, int nx, int ny, double apix, co
     /* inverse DFT on that grid, real part (the self-conjugate column kx = W'/2
      * and row -H'/2 contribute their Hermitian projection):
      * out[y][x] = Re sum_{ky,kx} F e^{+2 pi i (kx x / W' + ky y / H')} */
-    double *gr = malloc(sizeof(double) * bx * by), *gi = malloc(sizeof(double) * bx * by);
+    double *gr = calloc((size_t)bx * by, sizeof(double)), *gi = calloc((size_t)bx * by, sizeof(double));
+    if (!gr || !gi) {
+        fprintf(stderr, "host_preprocess: out of memory\n");
+        exit(1);
+    }
     for (int i = 0; i < bx; i++)
         for (int y = 0; y < by; y++) {
             double sr = 0, si = 0;

@@ -398,7 +398,7 @@ static cr_status wa_block(kgraph *g, int x, int *out, int *k)
 /* up(x): 1x1 to 4f -> ReLU -> wa_block -> depth_to_space. */
 static cr_status up(kgraph *g, int x, int *out, int *k)
 {
-    int c, r, a;
+    int c = -1, r = -1, a = -1;
     cr_status st;
     if ((st = conv(g, x, "the up-sampling's 1x1 convolution", &c, NULL, NULL)) != CR_OK) return st;
     if ((st = relu(g, c, "the up-sampling", &r)) != CR_OK) return st;

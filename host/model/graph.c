@@ -191,9 +191,20 @@ static int other(builder *b, wn_opkind kind, int x, int y)
     return add_op(b, op);
 }
 
-static void name2(char *out, const char *prefix, const char *suffix)
+/* out = prefix + suffix; a name that does not fit a cr_conv_spec's name is an
+ * internal error (layer names are made here, never read from a file). */
+static void name2(builder *b, char *out, const char *prefix, const char *suffix)
 {
-    snprintf(out, sizeof(((cr_conv_spec *)0)->name), "%s%s", prefix, suffix);
+    size_t cap = sizeof(((cr_conv_spec *)0)->name), lp = strlen(prefix), ls = strlen(suffix);
+    out[0] = '\0';
+    if (lp + ls >= cap) {
+        if (b->st == CR_OK)
+            b->st = cr_fail(CR_ERR_INTERNAL, "network graph: layer name %s%s is longer than %zu characters",
+                            prefix, suffix, cap - 1);
+        return;
+    }
+    memcpy(out, prefix, lp);
+    memcpy(out + lp, suffix, ls + 1);
 }
 
 /* wa_block(x, f, e, k) = x + conv_k(conv_1(relu(conv_1(x, f·e)), int(0.8 f)), f), f the
@@ -205,13 +216,13 @@ static int wa_block(builder *b, const char *name, int x, int e, int k, int down,
     int f = b->g->t[x].c;
     char nm[48], kname[16];
     snprintf(kname, sizeof kname, ".conv%d", k);
-    name2(nm, name, ".expand");
+    name2(b, nm, name, ".expand");
     int t = conv(b, nm, x, -1, CR_CONV_FLAG_RELU, 1, 1, f * e);
-    name2(nm, name, ".bottleneck");
+    name2(b, nm, name, ".bottleneck");
     t = conv(b, nm, t, -1, 0, 1, 1, (4 * f) / 5);
-    name2(nm, name, kname);
+    name2(b, nm, name, kname);
     t = conv(b, nm, t, x, CR_CONV_FLAG_RESIDUAL, k, 1, f);
-    name2(nm, name, ".down");
+    name2(b, nm, name, ".down");
     if (down) t = conv(b, nm, t, j, CR_CONV_FLAG_RELU | CR_CONV_FLAG_RESIDUAL, 3, 2, f);
     return t;
 }
@@ -221,9 +232,9 @@ static int up(builder *b, const char *name, int x, int e, int k)
 {
     if (b->st != CR_OK) return -1;
     char nm[48];
-    name2(nm, name, ".conv");
+    name2(b, nm, name, ".conv");
     int u = conv(b, nm, x, -1, CR_CONV_FLAG_RELU, 1, 1, 4 * b->g->t[x].c);
-    name2(nm, name, ".block");
+    name2(b, nm, name, ".block");
     u = wa_block(b, nm, u, e, k, 0, -1);
     return other(b, WN_D2S, u, -1);
 }

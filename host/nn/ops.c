@@ -70,11 +70,11 @@ static int prof_none(const wn_op *op) { return (void)op, -1; }
 
 const wn_op_impl wn_op_impl_table[] = {
     [WN_CONV] = {conv_fwd, conv_bwd, conv_reads, conv_prof, conv_choose, 1},
-    [WN_POOL] = {pool_fwd, pool_bwd, reads_a, prof_pool, NULL},
-    [WN_D2S] = {d2s_fwd, d2s_bwd, reads_none, prof_d2s, NULL},
-    [WN_ADD] = {add_fwd, add_bwd, reads_none, prof_add, NULL},
-    [WN_CONCAT] = {cat_fwd, cat_bwd, reads_none, prof_cat, NULL},
-    [WN_MSE] = {mse_fwd, mse_bwd, reads_ab, prof_none, NULL},
+    [WN_POOL] = {pool_fwd, pool_bwd, reads_a, prof_pool, NULL, 0},
+    [WN_D2S] = {d2s_fwd, d2s_bwd, reads_none, prof_d2s, NULL, 0},
+    [WN_ADD] = {add_fwd, add_bwd, reads_none, prof_add, NULL, 0},
+    [WN_CONCAT] = {cat_fwd, cat_bwd, reads_none, prof_cat, NULL, 0},
+    [WN_MSE] = {mse_fwd, mse_bwd, reads_ab, prof_none, NULL, 0},
 };
 /* A row past the enum or a missing last one fails here (or against the header's
  * size); a missing middle row is refused by cr_waunet_create. */
