@@ -84,12 +84,24 @@ static double ref_ctf(const cr_ctf_params *c, double sx, double sy)
     return -(sqrt(1 - A * A) * sin(gamma) - A * cos(gamma));
 }
 
+/* Zeroed doubles for the reference computations; a test that cannot allocate
+ * them cannot run, so it stops here rather than computing on NULL. */
+static double *dalloc(size_t n)
+{
+    double *p = calloc(n, sizeof(double));
+    if (!p) {
+        fprintf(stderr, "test_cl_preprocess: out of memory for %zu doubles\n", n);
+        exit(1);
+    }
+    return p;
+}
+
 /* Complex DFT along one axis of a (rows x cols) complex array for output
  * frequencies k = k0 .. k0 + nk - 1: out[row][k] = sum_j in[row][j] e^{sign 2 pi i k j / n}. */
 static void dft_rows(const double *re, const double *im, int rows, int n, int k0, int nk, int sign, double *ore,
                      double *oim)
 {
-    double *cs = malloc(sizeof(double) * n), *sn = malloc(sizeof(double) * n);
+    double *cs = dalloc(n), *sn = dalloc(n);
     for (int j = 0; j < n; j++) {
         cs[j] = cos(2 * M_PI * j / n);
         sn[j] = sign * sin(2 * M_PI * j / n);
@@ -114,7 +126,7 @@ static void dft_rows(const double *re, const double *im, int rows, int n, int k0
 /* Transpose a rows x cols array. */
 static double *transpose(const double *a, int rows, int cols)
 {
-    double *t = malloc(sizeof(double) * rows * cols);
+    double *t = dalloc((size_t)rows * cols);
     for (int r = 0; r < rows; r++)
         for (int c = 0; c < cols; c++) t[(size_t)c * rows + r] = a[(size_t)r * cols + c];
     return t;
@@ -124,16 +136,16 @@ static double *host_preprocess(const float *img, int nx, int ny, double apix, co
                                int by)
 {
     size_t n = (size_t)nx * ny;
-    double *x = malloc(sizeof(double) * n);
+    double *x = dalloc(n);
     for (size_t i = 0; i < n; i++) x[i] = img[i];
     zscore(x, n);
     /* forward DFT restricted to the kept indices (PRODUCT.md): columns
      * kx in [0, W'/2], rows ky in [-H'/2, H'/2 - 1]; along x, then along y */
     int hb = bx / 2 + 1;
-    double *ar = malloc(sizeof(double) * ny * hb), *ai = malloc(sizeof(double) * ny * hb);
+    double *ar = dalloc((size_t)ny * hb), *ai = dalloc((size_t)ny * hb);
     dft_rows(x, NULL, ny, nx, 0, hb, -1, ar, ai);
     double *tr = transpose(ar, ny, hb), *ti = transpose(ai, ny, hb); /* hb rows of ny */
-    double *xr = malloc(sizeof(double) * hb * by), *xi = malloc(sizeof(double) * hb * by);
+    double *xr = dalloc((size_t)hb * by), *xi = dalloc((size_t)hb * by);
     dft_rows(tr, ti, hb, ny, -by / 2, by, -1, xr, xi); /* x?[kx][ky + by/2] */
     /* filters: sign(CTF) (sign(0) = +1), HP(s) LP(s) with exponent 10 */
     double hp = 1.0 / 200, lp = 1.0 / 4.5;
@@ -148,7 +160,7 @@ static double *host_preprocess(const float *img, int nx, int ny, double apix, co
     /* the binned image is real: its full spectrum on kx in [-W'/2 + 1, W'/2]
      * is the Hermitian extension F(-k) = conj(F(k)) of the kept half, with
      * -ky wrapped into [-H'/2, H'/2 - 1]; F[i][j]: kx = i - W'/2 + 1, ky = j - H'/2 */
-    double *fr = malloc(sizeof(double) * bx * by), *fi = malloc(sizeof(double) * bx * by);
+    double *fr = dalloc((size_t)bx * by), *fi = dalloc((size_t)bx * by);
     for (int i = 0; i < bx; i++)
         for (int j = 0; j < by; j++) {
             int kx = i - bx / 2 + 1, ky = j - by / 2;
@@ -164,11 +176,7 @@ static double *host_preprocess(const float *img, int nx, int ny, double apix, co
     /* inverse DFT on that grid, real part (the self-conjugate column kx = W'/2
      * and row -H'/2 contribute their Hermitian projection):
      * out[y][x] = Re sum_{ky,kx} F e^{+2 pi i (kx x / W' + ky y / H')} */
-    double *gr = calloc((size_t)bx * by, sizeof(double)), *gi = calloc((size_t)bx * by, sizeof(double));
-    if (!gr || !gi) {
-        fprintf(stderr, "host_preprocess: out of memory\n");
-        exit(1);
-    }
+    double *gr = dalloc((size_t)bx * by), *gi = dalloc((size_t)bx * by);
     for (int i = 0; i < bx; i++)
         for (int y = 0; y < by; y++) {
             double sr = 0, si = 0;
@@ -182,7 +190,7 @@ static double *host_preprocess(const float *img, int nx, int ny, double apix, co
             gi[(size_t)i * by + y] = si;
         }
     double *hr = transpose(gr, bx, by), *hi = transpose(gi, bx, by); /* by rows of bx (kx) */
-    double *out = malloc(sizeof(double) * bx * by);
+    double *out = dalloc((size_t)bx * by);
     for (int y = 0; y < by; y++)
         for (int xx = 0; xx < bx; xx++) {
             double sr = 0;
